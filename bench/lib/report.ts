@@ -1,0 +1,61 @@
+/** Shared helpers for benchmarks: the JSON-line format of DESIGN §8 and a few measurements. */
+import { cpus, totalmem } from "node:os";
+
+export interface BenchLine {
+  readonly bench: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly [detail: string]: unknown;
+}
+
+/** Prints one figure as a JSON line on stdout. */
+export function emit(bench: string, value: number, unit: string, details: Record<string, unknown> = {}): void {
+  const line: BenchLine = { bench, value: round(value), unit, ...details };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+function round(v: number): number {
+  if (!Number.isFinite(v)) return v;
+  const abs = Math.abs(v);
+  const digits = abs >= 1000 ? 0 : abs >= 1 ? 3 : 6;
+  return Number(v.toFixed(digits));
+}
+
+/** A short description of the machine, attached to figures that depend on it. */
+export function machine(): { cpu: string; cores: number; memGiB: number; node: string } {
+  const c = cpus();
+  return { cpu: c[0]?.model ?? "unknown", cores: c.length, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+}
+
+/** Runs the garbage collector when node was started with --expose-gc (the runner does). */
+export function gc(): void {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g !== undefined) {
+    g();
+    g();
+  }
+}
+
+/** Wall-clock seconds of `fn`, best of `repeat` runs after `warmup` runs. */
+export function bestOf(repeat: number, warmup: number, fn: () => void): number {
+  for (let i = 0; i < warmup; i++) fn();
+  let best = Infinity;
+  for (let i = 0; i < repeat; i++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (s < best) best = s;
+  }
+  return best;
+}
+
+/** Resident set size in bytes, read once (never per item). */
+export function rss(): number {
+  return process.memoryUsage.rss();
+}
+
+/** V8 heap used plus external memory (which includes ArrayBuffers), in bytes. */
+export function heapAndExternal(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
