@@ -208,13 +208,29 @@ export interface ItemError {
 }
 
 /**
- * A rejected item of a strict batch, carried in the error status (next to google.rpc.BadRequest)
- * so clients can rebuild the full violation: BadRequest has no slot for the rejected value.
+ * One violation of a rejected request, carried in the error status next to google.rpc.BadRequest
+ * (or google.rpc.PreconditionFailure) so that clients can rebuild it exactly: the standard
+ * details have no slot for the rejected value or the item index.
  * Type URL: type.googleapis.com/neurograph.v1.Violations.
  */
+export interface Violation {
+  /** Index of the item in the request batch; absent for a field outside a batch. */
+  index?:
+    | number
+    | undefined;
+  /** Dotted path of the field within the item (or the request), e.g. `weight`. */
+  field: string;
+  /** The rejected value, rendered for humans. */
+  value: string;
+  /** The rule that was broken, a stable identifier. */
+  rule: string;
+  /** What is wrong and what is allowed. */
+  description: string;
+}
+
 export interface Violations {
-  items: ItemError[];
-  /** Number of violations found; `items` may list fewer (the status trailer has a size limit). */
+  items: Violation[];
+  /** Number of violations found; `items` may list fewer (status trailers have a size limit). */
   total: number;
 }
 
@@ -484,6 +500,139 @@ export const ItemError: MessageFns<ItemError> = {
   },
 };
 
+function createBaseViolation(): Violation {
+  return { index: undefined, field: "", value: "", rule: "", description: "" };
+}
+
+export const Violation: MessageFns<Violation> = {
+  encode(message: Violation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== undefined) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.field !== "") {
+      writer.uint32(18).string(message.field);
+    }
+    if (message.value !== "") {
+      writer.uint32(26).string(message.value);
+    }
+    if (message.rule !== "") {
+      writer.uint32(34).string(message.rule);
+    }
+    if (message.description !== "") {
+      writer.uint32(42).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Violation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseViolation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.field = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.rule = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Violation {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : undefined,
+      field: isSet(object.field) ? globalThis.String(object.field) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+      rule: isSet(object.rule) ? globalThis.String(object.rule) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: Violation): unknown {
+    const obj: any = {};
+    if (message.index !== undefined) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.field !== "") {
+      obj.field = message.field;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    if (message.rule !== "") {
+      obj.rule = message.rule;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Violation>, I>>(base?: I): Violation {
+    return Violation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Violation>, I>>(object: I): Violation {
+    const message = createBaseViolation();
+    message.index = object.index ?? undefined;
+    message.field = object.field ?? "";
+    message.value = object.value ?? "";
+    message.rule = object.rule ?? "";
+    message.description = object.description ?? "";
+    return message;
+  },
+};
+
 function createBaseViolations(): Violations {
   return { items: [], total: 0 };
 }
@@ -491,7 +640,7 @@ function createBaseViolations(): Violations {
 export const Violations: MessageFns<Violations> = {
   encode(message: Violations, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.items) {
-      ItemError.encode(v!, writer.uint32(10).fork()).join();
+      Violation.encode(v!, writer.uint32(10).fork()).join();
     }
     if (message.total !== 0) {
       writer.uint32(16).uint32(message.total);
@@ -517,7 +666,7 @@ export const Violations: MessageFns<Violations> = {
               break;
             }
 
-            message.items.push(ItemError.decode(reader, reader.uint32()));
+            message.items.push(Violation.decode(reader, reader.uint32()));
             continue;
           }
           case 2: {
@@ -542,7 +691,7 @@ export const Violations: MessageFns<Violations> = {
 
   fromJSON(object: any): Violations {
     return {
-      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => ItemError.fromJSON(e)) : [],
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => Violation.fromJSON(e)) : [],
       total: isSet(object.total) ? globalThis.Number(object.total) : 0,
     };
   },
@@ -550,7 +699,7 @@ export const Violations: MessageFns<Violations> = {
   toJSON(message: Violations): unknown {
     const obj: any = {};
     if (message.items?.length) {
-      obj.items = message.items.map((e) => ItemError.toJSON(e));
+      obj.items = message.items.map((e) => Violation.toJSON(e));
     }
     if (message.total !== 0) {
       obj.total = Math.round(message.total);
@@ -563,7 +712,7 @@ export const Violations: MessageFns<Violations> = {
   },
   fromPartial<I extends Exact<DeepPartial<Violations>, I>>(object: I): Violations {
     const message = createBaseViolations();
-    message.items = object.items?.map((e) => ItemError.fromPartial(e)) || [];
+    message.items = object.items?.map((e) => Violation.fromPartial(e)) || [];
     message.total = object.total ?? 0;
     return message;
   },

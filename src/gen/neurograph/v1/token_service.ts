@@ -1891,8 +1891,9 @@ export const TokenServiceService = {
   /**
    * Client-streaming bulk ingest of packed records; one summary at the end. Each message is
    * applied as one batch, in stream order. In strict mode the first invalid message ends the call
-   * with INVALID_ARGUMENT (indices are stream positions); the messages before it stay applied and
-   * the error's ErrorInfo metadata `accepted` counts them.
+   * with INVALID_ARGUMENT (violation indices are stream positions); the messages before it stay
+   * applied and the status message says how many records that was. Every message is limited to
+   * the server's batch size (records) and message size.
    */
   ingestTokens: {
     path: "/neurograph.v1.TokenService/IngestTokens" as const,
@@ -1955,8 +1956,9 @@ export interface TokenServiceServer extends UntypedServiceImplementation {
   /**
    * Client-streaming bulk ingest of packed records; one summary at the end. Each message is
    * applied as one batch, in stream order. In strict mode the first invalid message ends the call
-   * with INVALID_ARGUMENT (indices are stream positions); the messages before it stay applied and
-   * the error's ErrorInfo metadata `accepted` counts them.
+   * with INVALID_ARGUMENT (violation indices are stream positions); the messages before it stay
+   * applied and the status message says how many records that was. Every message is limited to
+   * the server's batch size (records) and message size.
    */
   ingestTokens: handleClientStreamingCall<IngestTokensRequest, IngestTokensResponse>;
   /** Tokens within `radius` of a token in one space (the token itself excluded). */
@@ -2039,8 +2041,9 @@ export interface TokenServiceClient extends Client {
   /**
    * Client-streaming bulk ingest of packed records; one summary at the end. Each message is
    * applied as one batch, in stream order. In strict mode the first invalid message ends the call
-   * with INVALID_ARGUMENT (indices are stream positions); the messages before it stay applied and
-   * the error's ErrorInfo metadata `accepted` counts them.
+   * with INVALID_ARGUMENT (violation indices are stream positions); the messages before it stay
+   * applied and the status message says how many records that was. Every message is limited to
+   * the server's batch size (records) and message size.
    */
   ingestTokens(
     callback: (error: ServiceError | null, response: IngestTokensResponse) => void,
