@@ -9,6 +9,9 @@
  * Conventions:
  * - Token and connection payloads are packed 64-byte little-endian records (DESIGN §3.1,
  *   `src/core/connection/layout.ts`); `records.length` is a multiple of 64 (the API checks it).
+ *   Incoming `records` are often Buffer views into a larger allocation: mind `byteOffset` when
+ *   making a DataView, and copy (`new Uint8Array(view)`) anything kept after the call, since
+ *   `Buffer#slice` does not copy. Returned arrays are sent as they are (no copy).
  * - The API has already checked sizes, counts and encodability; the backend checks everything that
  *   needs state or the constitution (ranges, existence, quotas) and throws the typed errors of
  *   `src/core/errors.ts`. A strict batch (`partial: false`) with any bad item throws (usually a

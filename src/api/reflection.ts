@@ -33,9 +33,11 @@ function protoFiles(dir: string): string[] {
   return out;
 }
 
-/** Every service and message of `proto/`, plus the reflection service, as descriptors. */
+let cached: PackageDefinition | undefined;
+
+/** Every service and message of `proto/`, plus the reflection service, as descriptors (parsed once). */
 export function loadReflectionDefinition(): PackageDefinition {
-  return loadSync([...protoFiles(PROTO_ROOT), ...REFLECTION_PROTOS], {
+  cached ??= loadSync([...protoFiles(PROTO_ROOT), ...REFLECTION_PROTOS], {
     includeDirs: [PROTO_ROOT, reflectionProtoRoot()],
     keepCase: true,
     longs: String,
@@ -43,6 +45,7 @@ export function loadReflectionDefinition(): PackageDefinition {
     defaults: true,
     oneofs: true,
   });
+  return cached;
 }
 
 /** Adds the reflection service (v1 and v1alpha) to a server. */

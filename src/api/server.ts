@@ -165,6 +165,8 @@ export class ApiServer {
   async #stop(timeoutMs: number): Promise<{ forced: boolean }> {
     const server = this.#server;
     this.health.setAll(ServingStatus.NOT_SERVING);
+    // Let health watchers write NOT_SERVING before their streams end.
+    await new Promise((resolve) => setImmediate(resolve));
     this.#shutdown.abort();
     if (server === undefined) return { forced: false };
     return new Promise((resolve) => {
