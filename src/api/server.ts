@@ -141,8 +141,9 @@ export class ApiServer {
     const requested = formatAddress(config.host, config.port);
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(requested, credentials, (err, boundPort) => {
-        if (err === null) resolve(boundPort);
-        else reject(new FailedPreconditionError(`cannot listen for gRPC on ${requested}: ${err.message}; choose another address (e.g. --grpc-addr / NG_GRPC_ADDR)`, [], { cause: err }));
+        if (err === null) return resolve(boundPort);
+        server.forceShutdown();
+        reject(new FailedPreconditionError(`cannot listen for gRPC on ${requested}: ${err.message}; choose another address (e.g. --grpc-addr / NG_GRPC_ADDR)`, [], { cause: err }));
       });
     });
     this.#server = server;
