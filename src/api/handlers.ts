@@ -161,6 +161,8 @@ export function unary<Req, Res>(
       if (ok) callback(null, response);
       else callback(errorToStatus(error, statusOptions));
     });
+    // Already past its deadline or cancelled: answered; do not start the work.
+    if (open.ctx.signal.aborted) return;
     intercepted(env.interceptors, open.info, () => fn(call.request, open.ctx)).then(
       (res) => {
         response = res;
@@ -193,6 +195,8 @@ export function clientStreaming<Req, Res>(
       if (ok) callback(null, response);
       else callback(errorToStatus(error, statusOptions));
     });
+    // Already past its deadline or cancelled: answered; do not start the work.
+    if (open.ctx.signal.aborted) return;
     const requests = streamMessages<Req>(call, open.ctx.signal);
     intercepted(env.interceptors, open.info, () => fn(requests, open.ctx)).then(
       (res) => {
@@ -227,6 +231,8 @@ export function serverStreaming<Req, Res>(
       if (ok) call.end();
       else call.emit("error", errorToStatus(error, statusOptions));
     });
+    // Already past its deadline or cancelled: answered; do not start the work.
+    if (open.ctx.signal.aborted) return;
     const run = (): Promise<void> => writeAll(call, fn(call.request, open.ctx), open.ctx.signal);
     intercepted(env.interceptors, open.info, run).then(
       () => settle(undefined, true),
