@@ -15,6 +15,13 @@ import type { ActorRef, ActorRefBase, AskOptions, TellOptions } from "./ref.ts";
 import type { SupervisionOptions } from "./supervision.ts";
 import type { TimerScheduler } from "./timers.ts";
 
+/**
+ * What `receive` returns after `ctx.deferReply()`: the reply will come through the handle.
+ * (Returning it without having called `deferReply` is a bug and fails the message.)
+ */
+export const REPLY_DEFERRED: unique symbol = Symbol("REPLY_DEFERRED");
+export type ReplyDeferred = typeof REPLY_DEFERRED;
+
 export abstract class Actor<M extends Message> {
   /**
    * Runs before the first message of each incarnation (after spawn and after every restart).
@@ -23,7 +30,7 @@ export abstract class Actor<M extends Message> {
    */
   preStart(_ctx: ActorContext<M>): void | Promise<void> {}
 
-  abstract receive(message: M, ctx: ActorContext<M>): ReplyOf<M> | Promise<ReplyOf<M>>;
+  abstract receive(message: M, ctx: ActorContext<M>): ReplyOf<M> | ReplyDeferred | Promise<ReplyOf<M> | ReplyDeferred>;
 
   /** Runs on the failed incarnation before it is replaced (children are stopped after it). */
   preRestart(_error: NeuroGraphError, _ctx: ActorContext<M>): void | Promise<void> {}
@@ -69,7 +76,7 @@ export interface ActorContext<M extends Message> {
    * `ref.ask` with this actor as sender, passing the current headers on; the deadline is the
    * earlier of the given one and the current message's (deadline propagation).
    */
-  ask<N extends Message, T extends N>(ref: ActorRef<N>, message: T, options?: AskOptions): Promise<ReplyFor<N, T["type"]>>;
+  ask<N extends Message, K extends string>(ref: ActorRef<N>, message: N & { readonly type: K }, options?: AskOptions): Promise<ReplyFor<N, K>>;
   /** Spawns a child, supervised by this actor, stopped when this actor stops or restarts. */
   spawn<N extends Message>(address: ActorAddress | string, factory: ActorFactory<N>, options?: SpawnOptions): ActorRef<N>;
   children(): readonly ActorRefBase[];
@@ -80,9 +87,10 @@ export interface ActorContext<M extends Message> {
   /** A location-transparent ref to any actor by address (local or remote). */
   ref<N extends Message>(address: ActorAddress | string): ActorRef<N>;
   /**
-   * Takes over the reply of the current message: what `receive` returns is ignored and the ask
-   * settles when the handle is used. The next message is processed at once (no blocking), so use
-   * this with `pipeToSelf` for long work that must not hold the mailbox.
+   * Takes over the reply of the current message: `receive` then returns `REPLY_DEFERRED` and the
+   * ask settles when the handle is used (at most once; deadline honoured; rejected with
+   * `UnavailableError` if the actor restarts or stops first). The next message is processed at
+   * once, so use this with `pipeToSelf` for long work that must not hold the mailbox.
    */
   deferReply(): ReplyHandle<ReplyOf<M>>;
   /** Delivers the outcome of `work` back to this actor as a message, in turn. */

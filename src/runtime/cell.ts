@@ -15,7 +15,7 @@ import {
   type NeuroGraphError,
 } from "../core/errors.ts";
 import { formatAddress, type ActorAddress } from "./address.ts";
-import type { Actor, ActorFactory, Outcome, SpawnOptions } from "./actor.ts";
+import { REPLY_DEFERRED, type Actor, type ActorFactory, type Outcome, type SpawnOptions } from "./actor.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import { CellContext, type ContextOwner } from "./context.ts";
 import { Letter, deferred, isPromiseLike } from "./letter.ts";
@@ -130,11 +130,11 @@ export class ActorCell<M extends Message> implements ContextOwner<M>, ActorCellB
     this.timers = new ActorTimers<M>(host.clock, (key, gen, message) => this.enqueueTick(key, gen, message));
     this.ref = new LocalActorRef(this);
     this.ctx = new CellContext<M>(this);
-    this.refreshActivity();
   }
 
   /** Starts the first incarnation; called by the system once the cell is registered. */
   begin(): void {
+    this.refreshActivity();
     this.host.schedule(() => void this.startInstance());
   }
 
@@ -336,6 +336,10 @@ export class ActorCell<M extends Message> implements ContextOwner<M>, ActorCellB
   ): boolean {
     this.current = undefined;
     this.ctx.end();
+    if (!failed && value === REPLY_DEFERRED && !letter.deferred && letter.isAsk) {
+      failed = true;
+      raw = new InternalError(`actor ${this.path} returned REPLY_DEFERRED for "${letter.typeName}" without calling ctx.deferReply()`);
+    }
     if (!failed) {
       if (!letter.deferred) letter.resolve(value);
       if (event !== undefined) this.observer.messageProcessed?.(event, performance.now() - t0, undefined);

@@ -76,7 +76,7 @@ export class CellContext<M extends Message> implements ActorContext<M> {
     });
   }
 
-  ask<N extends Message, T extends N>(ref: ActorRef<N>, message: T, options?: AskOptions): Promise<ReplyFor<N, T["type"]>> {
+  ask<N extends Message, K extends string>(ref: ActorRef<N>, message: N & { readonly type: K }, options?: AskOptions): Promise<ReplyFor<N, K>> {
     const inherited = this.deadline;
     const own = options?.deadline;
     const deadline = own === undefined ? (inherited === Infinity ? undefined : inherited) : Math.min(own, inherited);
@@ -85,7 +85,7 @@ export class CellContext<M extends Message> implements ActorContext<M> {
       deadline,
       headers: options?.headers ?? this.headers,
       sender: options?.sender ?? this.owner.ref.path,
-    });
+    }) as Promise<ReplyFor<N, K>>;
   }
 
   spawn<N extends Message>(address: ActorAddress | string, factory: ActorFactory<N>, options?: SpawnOptions): ActorRef<N> {

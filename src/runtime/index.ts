@@ -1,6 +1,15 @@
 /** Public surface of the actor runtime (DESIGN §4). */
 export { actorAddress, formatAddress, isValidKey, isValidKind, parseAddress, sameAddress, type ActorAddress } from "./address.ts";
-export { Actor, type ActorContext, type ActorFactory, type Outcome, type ReplyHandle, type SpawnOptions } from "./actor.ts";
+export {
+  Actor,
+  REPLY_DEFERRED,
+  type ActorContext,
+  type ActorFactory,
+  type Outcome,
+  type ReplyDeferred,
+  type ReplyHandle,
+  type SpawnOptions,
+} from "./actor.ts";
 export { ManualClock, systemClock, type Clock, type TimerHandle } from "./clock.ts";
 export { Mailbox, RingBuffer } from "./mailbox.ts";
 export { EMPTY_HEADERS, HeaderName, type Ask, type Headers, type Message, type ReplyFor, type ReplyOf } from "./message.ts";

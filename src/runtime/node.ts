@@ -129,7 +129,7 @@ export class Node {
 
     this.setState("draining");
     for (const c of order) {
-      if (c.drain === undefined) continue;
+      if (c.drain === undefined || context().force) continue; // forced: no more waiting for drains
       this.log(`node: draining ${c.name}`);
       const outcome = await this.bounded(() => c.drain?.(context()), deadline, true);
       if (outcome === "timeout") {

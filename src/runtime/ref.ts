@@ -54,10 +54,10 @@ export function tell<M extends Message>(ref: ActorRef<M>, message: M, options?: 
 }
 
 /** Asks `ref` (same as `ref.ask`). */
-export function ask<M extends Message, T extends M>(
+export function ask<M extends Message, K extends string>(
   ref: ActorRef<M>,
-  message: T,
+  message: M & { readonly type: K },
   options?: AskOptions,
-): Promise<ReplyFor<M, T["type"]>> {
-  return ref.ask(message, options);
+): Promise<ReplyFor<M, K>> {
+  return ref.ask(message, options) as Promise<ReplyFor<M, K>>;
 }

@@ -16,10 +16,17 @@
  * live objects.
  */
 import {
+  AlreadyExistsError,
+  CancelledError,
+  DataLossError,
+  DeadlineExceededError,
   ErrorCode,
+  FailedPreconditionError,
   InternalError,
   NeuroGraphError,
   NotFoundError,
+  OverloadedError,
+  UnavailableError,
   ValidationError,
   type FieldViolation,
 } from "../core/errors.ts";
@@ -196,8 +203,32 @@ export function errorToWire(err: NeuroGraphError): WireError {
 
 /** Rebuilds a typed error; the code (not the class name) decides, so any sender language works. */
 export function errorFromWire(wire: WireError): NeuroGraphError {
-  if (wire.code === ErrorCode.InvalidArgument) return new ValidationError(wire.message, wire.violations ?? []);
-  return new NeuroGraphError(wire.code, wire.message, { retryable: wire.retryable });
+  const o = { retryable: wire.retryable };
+  switch (wire.code) {
+    case ErrorCode.InvalidArgument:
+      return new ValidationError(wire.message, wire.violations ?? [], o);
+    case ErrorCode.NotFound:
+      return new NotFoundError(wire.message, o);
+    case ErrorCode.AlreadyExists:
+      return new AlreadyExistsError(wire.message, o);
+    case ErrorCode.FailedPrecondition:
+      return new FailedPreconditionError(wire.message, wire.violations ?? [], o);
+    case ErrorCode.Overloaded:
+      return new OverloadedError(wire.message, o);
+    case ErrorCode.Unavailable:
+      return new UnavailableError(wire.message, o);
+    case ErrorCode.DeadlineExceeded:
+      return new DeadlineExceededError(wire.message, o);
+    case ErrorCode.Cancelled:
+      return new CancelledError(wire.message, o);
+    case ErrorCode.DataLoss:
+      return new DataLossError(wire.message, o);
+    case ErrorCode.Internal:
+      return new InternalError(wire.message, o);
+    default:
+      // QuotaExceeded (its class takes structured fields), Unauthenticated, PermissionDenied.
+      return new NeuroGraphError(wire.code, wire.message, o);
+  }
 }
 
 export const WireHeader = {
@@ -225,13 +256,11 @@ export function fromWireHeaders(wire: Readonly<Record<string, string>>): {
   deadline: number;
   headers: Headers;
 } {
-  const headers: Record<string, string> = {};
-  let n = 0;
-  for (const [k, v] of Object.entries(wire)) {
-    if (k === WireHeader.type || k === WireHeader.correlation || k === WireHeader.from || k === HeaderName.deadline) continue;
-    headers[k] = v;
-    n++;
-  }
+  // fromEntries defines own properties, so a hostile `__proto__` header stays a plain header.
+  const user = Object.entries(wire).filter(
+    ([k]) => k !== WireHeader.type && k !== WireHeader.correlation && k !== WireHeader.from && k !== HeaderName.deadline,
+  );
+  const headers: Headers = user.length === 0 ? EMPTY_HEADERS : Object.fromEntries(user);
   const rawDeadline = wire[HeaderName.deadline];
   const deadline = rawDeadline === undefined ? Infinity : Number(rawDeadline);
   return {
@@ -239,6 +268,6 @@ export function fromWireHeaders(wire: Readonly<Record<string, string>>): {
     correlationId: wire[WireHeader.correlation] ?? "",
     from: wire[WireHeader.from],
     deadline: Number.isFinite(deadline) ? deadline : Infinity,
-    headers: n === 0 ? EMPTY_HEADERS : headers,
+    headers,
   };
 }
