@@ -18,7 +18,8 @@ import { formatAddress, type ActorAddress } from "./address.ts";
 import { REPLY_DEFERRED, type Actor, type ActorFactory, type Outcome, type SpawnOptions } from "./actor.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import { CellContext, type ContextOwner } from "./context.ts";
-import { Letter, deferred, isPromiseLike } from "./letter.ts";
+import type { DeadlineTimers } from "./deadlines.ts";
+import { Letter, deferred, isPromiseLike, type DeadlineOwner } from "./letter.ts";
 import { Mailbox } from "./mailbox.ts";
 import { EMPTY_HEADERS, type Message, type ReplyFor } from "./message.ts";
 import type { ActorSystemObserver, ReceiveEvent, StopReason } from "./observer.ts";
@@ -29,6 +30,7 @@ import { ActorTimers } from "./timers.ts";
 /** What a cell needs from its actor system. */
 export interface CellHost {
   readonly clock: Clock;
+  readonly deadlines: DeadlineTimers;
   readonly observer: ActorSystemObserver;
   readonly askTimeoutMs: number;
   readonly mailboxCapacity: number;
@@ -85,7 +87,7 @@ export function askDeadline(now: number, options: AskOptions | undefined, defaul
   return Math.min(fromTimeout, options?.deadline ?? Infinity);
 }
 
-export class ActorCell<M extends Message> implements ContextOwner<M>, ActorCellBase {
+export class ActorCell<M extends Message> implements ContextOwner<M>, ActorCellBase, DeadlineOwner {
   readonly path: string;
   readonly ref: ActorRef<M>;
   readonly mailbox: Mailbox<Letter>;
@@ -179,19 +181,18 @@ export class ActorCell<M extends Message> implements ContextOwner<M>, ActorCellB
       return;
     }
     if (letter.deadline !== Infinity) {
-      const clock = this.host.clock;
-      const started = clock.now();
-      letter.clock = clock;
-      letter.timer = clock.setTimeout(() => {
-        if (letter.settled) return;
-        letter.reject(
-          new DeadlineExceededError(
-            `ask "${letter.typeName}" to ${this.path} got no reply within its deadline (${Math.max(0, letter.deadline - started)} ms); the actor may be overloaded or stuck`,
-          ),
-        );
-        this.observer.askTimedOut?.(this.address, letter.typeName);
-      }, letter.deadline - started);
+      letter.dlOwner = this;
+      this.host.deadlines.track(letter);
     }
+  }
+
+  /** @internal An ask's deadline passed before its reply: reject it (a late reply is discarded). */
+  deadlineExpired(letter: Letter): void {
+    if (letter.settled) return;
+    letter.reject(
+      new DeadlineExceededError(`ask "${letter.typeName}" to ${this.path} got no reply within its deadline; the actor may be overloaded or stuck`),
+    );
+    this.observer.askTimedOut?.(this.address, letter.typeName);
   }
 
   /** Returns the error to give the sender, or undefined when the letter was queued. */

@@ -5,20 +5,27 @@
  * after a stop rejected the ask, is discarded.
  */
 import type { NeuroGraphError } from "../core/errors.ts";
-import type { Clock, TimerHandle } from "./clock.ts";
+import type { DeadlineItem, DeadlineList } from "./deadlines.ts";
 import type { Headers, Message } from "./message.ts";
 
 export type ResolveFn = (value: unknown) => void;
 export type RejectFn = (error: NeuroGraphError) => void;
 
-export class Letter {
+/** Called when a tracked ask's deadline passes (the cell that owns the ask). */
+export interface DeadlineOwner {
+  deadlineExpired(letter: Letter): void;
+}
+
+export class Letter implements DeadlineItem {
   /** Set once the caller has been answered (or the ask expired / was cancelled). */
   settled = false;
   /** The actor took the reply into its own hands (`ctx.deferReply`). */
   deferred = false;
-  /** Ask deadline timer and the clock that owns it. */
-  timer: TimerHandle | undefined = undefined;
-  clock: Clock | undefined = undefined;
+  /** Deadline tracking (see `DeadlineTimers`). */
+  dlList: DeadlineList | undefined = undefined;
+  dlPrev: DeadlineItem | undefined = undefined;
+  dlNext: DeadlineItem | undefined = undefined;
+  dlOwner: DeadlineOwner | undefined = undefined;
   /** For timer messages: the timer's key and generation (stale ticks are skipped). */
   timerKey: string | undefined = undefined;
   timerGen = 0;
@@ -45,22 +52,19 @@ export class Letter {
   resolve(value: unknown): void {
     if (this.settled) return;
     this.settled = true;
-    this.clearTimer();
+    this.dlList?.timers.untrack(this);
     this.onResolve?.(value);
   }
 
   reject(error: NeuroGraphError): void {
     if (this.settled) return;
     this.settled = true;
-    this.clearTimer();
+    this.dlList?.timers.untrack(this);
     this.onReject?.(error);
   }
 
-  private clearTimer(): void {
-    if (this.timer !== undefined) {
-      this.clock?.clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+  expired(): void {
+    this.dlOwner?.deadlineExpired(this);
   }
 }
 

@@ -15,6 +15,7 @@ import { formatAddress, parseAddress, type ActorAddress } from "./address.ts";
 import type { ActorFactory, SpawnOptions } from "./actor.ts";
 import { ActorCell, askDeadline, type ActorCellBase, type CellHost } from "./cell.ts";
 import { systemClock, type Clock } from "./clock.ts";
+import { DeadlineTimers } from "./deadlines.ts";
 import { deferred, type Deferred } from "./letter.ts";
 import type { Message } from "./message.ts";
 import { noopObserver, type ActorSystemObserver } from "./observer.ts";
@@ -74,6 +75,7 @@ const YIELD_AFTER_TURNS = 1024;
 export class ActorSystem implements CellHost, Router {
   readonly nodeId: string;
   readonly clock: Clock;
+  readonly deadlines: DeadlineTimers;
   readonly observer: ActorSystemObserver;
   readonly codecs: CodecRegistry;
   readonly askTimeoutMs: number;
@@ -93,6 +95,7 @@ export class ActorSystem implements CellHost, Router {
   constructor(options: ActorSystemOptions = {}) {
     this.nodeId = options.nodeId ?? "local";
     this.clock = options.clock ?? systemClock;
+    this.deadlines = new DeadlineTimers(this.clock);
     this.observer = options.observer ?? noopObserver;
     this.codecs = options.codecs ?? new CodecRegistry();
     this.mailboxCapacity = options.mailboxCapacity ?? DEFAULT_MAILBOX_CAPACITY;
