@@ -12,7 +12,7 @@ import {
 } from "../core/errors.ts";
 import type { ActorAddress } from "./address.ts";
 import { formatAddress } from "./address.ts";
-import type { ActorCellBase } from "./cell.ts";
+import type { ActorCellBase } from "./cell-host.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import { Letter, isPromiseLike } from "./letter.ts";
 import { EMPTY_HEADERS, type Message, type ReplyFor } from "./message.ts";

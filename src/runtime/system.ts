@@ -13,7 +13,8 @@ import {
 } from "../core/errors.ts";
 import { formatAddress, parseAddress, type ActorAddress } from "./address.ts";
 import type { ActorFactory, SpawnOptions } from "./actor.ts";
-import { ActorCell, askDeadline, type ActorCellBase, type CellHost } from "./cell.ts";
+import { ActorCell } from "./cell.ts";
+import { askDeadline, type ActorCellBase, type CellHost } from "./cell-host.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { DeadlineTimers } from "./deadlines.ts";
 import { deferred, type Deferred } from "./letter.ts";
