@@ -3,7 +3,7 @@
  * and the operations that act on behalf of the actor (sending with itself as sender, children,
  * timers, deferred replies). The cell sets the per-message fields at the start of each turn.
  */
-import type { NeuroGraphError } from "../core/errors.ts";
+import { FailedPreconditionError, type NeuroGraphError } from "../core/errors.ts";
 import type { ActorAddress } from "./address.ts";
 import type { ActorContext, ActorFactory, Outcome, ReplyHandle, SpawnOptions } from "./actor.ts";
 import type { Clock } from "./clock.ts";
@@ -77,6 +77,12 @@ export class CellContext<M extends Message> implements ActorContext<M> {
   }
 
   ask<N extends Message, K extends string>(ref: ActorRef<N>, message: N & { readonly type: K }, options?: AskOptions): Promise<ReplyFor<N, K>> {
+    if (ref.path === this.owner.ref.path && this.letter !== undefined) {
+      // The reply would need this actor's next turn, which waits for this one: a sure deadlock.
+      return Promise.reject(
+        new FailedPreconditionError(`actor ${ref.path} asked itself "${message.type}" during a turn; use tell, or handle the message inline`),
+      );
+    }
     const inherited = this.deadline;
     const own = options?.deadline;
     const deadline = own === undefined ? (inherited === Infinity ? undefined : inherited) : Math.min(own, inherited);

@@ -99,8 +99,12 @@ export class RemoteDelivery implements InboundEndpoint {
   // ---- outbound -----------------------------------------------------------------------------
 
   tell(address: ActorAddress, path: string, message: Message, options: TellOptions | undefined): void {
-    const envelope = this.envelope(path, message, "", options?.deadline ?? Infinity, options);
-    const sent = this.transport.send(envelope);
+    let sent: void | Promise<void>;
+    try {
+      sent = this.transport.send(this.envelope(path, message, "", options?.deadline ?? Infinity, options));
+    } catch (err) {
+      throw toNeuroGraphError(err);
+    }
     if (isPromiseLike(sent)) {
       sent.then(undefined, (err: unknown) => this.router.observer.undelivered?.(address, message.type, toNeuroGraphError(err)));
     }

@@ -92,6 +92,8 @@ export class ActorSystem implements CellHost, Router {
   private turnsSinceYield = 0;
   private yieldResetScheduled = false;
   private shuttingDown: Promise<ShutdownReport> | undefined;
+  /** Set once the drain is over and actors are being stopped: no new actors from then on. */
+  private closing = false;
 
   constructor(options: ActorSystemOptions = {}) {
     this.nodeId = options.nodeId ?? "local";
@@ -204,6 +206,7 @@ export class ActorSystem implements CellHost, Router {
     let undrained = 0;
     for (const cell of this.cells.values()) undrained += cell.mailbox.size;
     const force = options.force === true || !drained;
+    this.closing = true;
     for (const cell of [...this.topLevel.values()].reverse()) await cell.stop("shutdown", { force });
     this.topLevel.clear();
     await this.remote?.close();
@@ -219,7 +222,7 @@ export class ActorSystem implements CellHost, Router {
     factory: ActorFactory<N>,
     options?: SpawnOptions,
   ): ActorCell<N> {
-    if (this.shuttingDown !== undefined) {
+    if (this.closing) {
       throw new UnavailableError(`the actor system of node ${this.nodeId} is shutting down; no new actors`);
     }
     const a = typeof address === "string" ? parseAddress(address) : address;

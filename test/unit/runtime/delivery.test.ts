@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { DeadlineExceededError, NeuroGraphError, OverloadedError, ValidationError } from "../../../src/core/errors.ts";
+import { DeadlineExceededError, FailedPreconditionError, NeuroGraphError, OverloadedError, ValidationError } from "../../../src/core/errors.ts";
 import {
   Actor,
   ActorSystem,
@@ -224,5 +224,21 @@ describe("tell and ask", () => {
     expect(depths).toEqual([1, 2]);
     expect(overloads).toBe(1);
     expect([...system.mailboxes()]).toEqual([{ address: ref.address, depth: 2, capacity: 2 }]);
+  });
+
+  it("refuses an ask an actor makes to itself during a turn instead of deadlocking", async () => {
+    type M = Ask<{ type: "self" }, string> | Ask<{ type: "other" }, string>;
+    class SelfAsker extends Actor<M> {
+      async receive(m: M, ctx: ActorContext<M>): Promise<string> {
+        if (m.type === "other") return "other";
+        try {
+          return await ctx.ask(ctx.self, { type: "other" });
+        } catch (err) {
+          return err instanceof FailedPreconditionError ? "refused" : "unexpected";
+        }
+      }
+    }
+    const system = newSystem();
+    expect(await system.spawn("self/1", () => new SelfAsker()).ask({ type: "self" })).toBe("refused");
   });
 });
