@@ -38,6 +38,8 @@ export abstract class TurnLoop<M extends Message> implements DeadlineOwner {
   protected running = true;
   protected scheduled = false;
   private active = false;
+  /** Messages left in this event-loop turn (shared by async continuations, so they yield too). */
+  private budget = 0;
   /** Bumped whenever an incarnation's pending work must be ignored (failure, restart, stop). */
   protected generation = 0;
   protected current: Letter | undefined;
@@ -153,12 +155,12 @@ export abstract class TurnLoop<M extends Message> implements DeadlineOwner {
       return;
     }
     this.running = true;
+    this.budget = this.throughput;
     this.loop();
   };
 
   /** Processes messages while `running`; returns when idle, suspended, stopping or async. */
   protected loop(): void {
-    let budget = this.throughput;
     for (;;) {
       if (this.stopRequest !== undefined && !this.stopRequest.drain) return this.toStop();
       if (this.pendingFailure !== undefined) {
@@ -167,7 +169,7 @@ export abstract class TurnLoop<M extends Message> implements DeadlineOwner {
         this.fail(undefined, failure, failure);
         return;
       }
-      if (budget === 0 && this.mailbox.size > 0) {
+      if (this.budget <= 0 && this.mailbox.size > 0) {
         this.running = false;
         this.scheduled = true;
         this.host.yieldThen(this.runTask);
@@ -176,7 +178,7 @@ export abstract class TurnLoop<M extends Message> implements DeadlineOwner {
       const letter = this.mailbox.take();
       if (letter === undefined) break;
       if (!this.admit(letter)) continue;
-      budget--;
+      this.budget--;
       if (!this.process(letter)) return;
     }
     if (this.stopRequest !== undefined) return this.toStop();

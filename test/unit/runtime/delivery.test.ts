@@ -241,4 +241,23 @@ describe("tell and ask", () => {
     const system = newSystem();
     expect(await system.spawn("self/1", () => new SelfAsker()).ask({ type: "self" })).toBe("refused");
   });
+
+  it("yields to the event loop after `throughput` messages, also for async receives that never wait", async () => {
+    type M = { type: "n" };
+    let processed = 0;
+    class Eager extends Actor<M> {
+      // eslint-disable-next-line @typescript-eslint/require-await
+      async receive(): Promise<void> {
+        processed++;
+      }
+    }
+    const system = newSystem();
+    const ref = system.spawn("eager/1", () => new Eager(), { mailboxCapacity: 10_000, throughput: 64 });
+    await system.started(ref);
+    for (let i = 0; i < 10_000; i++) ref.tell({ type: "n" });
+    const seenByIo = await new Promise<number>((resolve) => setImmediate(() => resolve(processed)));
+    expect(seenByIo).toBe(64);
+    await system.whenIdle();
+    expect(processed).toBe(10_000);
+  });
 });
