@@ -145,6 +145,7 @@ export class ActorCell<M extends Message> extends TurnLoop<M> implements Context
     this.refreshActivity();
     const old = this.actor;
     this.actor = undefined;
+    this.pendingFailure = undefined;
     this.timers.cancelAll();
     this.rejectDeferred(new UnavailableError(`actor ${this.path} restarted before replying; retry`));
     if (old !== undefined) {
@@ -257,7 +258,7 @@ export class ActorCell<M extends Message> extends TurnLoop<M> implements Context
     if (!this.startedSignal.settled()) {
       this.startedSignal.reject(new UnavailableError(`actor ${this.path} stopped before it finished starting`));
     }
-    this.parent?.children.delete(this.path);
+    if (this.parent?.children.get(this.path) === this) this.parent.children.delete(this.path);
     this.observer.actorStopped?.(this.address, reason);
     this.refreshActivity();
     this.stoppedSignal.resolve();

@@ -5,6 +5,8 @@ import {
   ActorSystem,
   ManualClock,
   ask,
+  combineObservers,
+  noopObserver,
   type ActorContext,
   type ActorSystemObserver,
   type Ask,
@@ -259,5 +261,29 @@ describe("tell and ask", () => {
     expect(seenByIo).toBe(64);
     await system.whenIdle();
     expect(processed).toBe(10_000);
+  });
+
+  it("combines observers: every hook reaches each, beforeReceive headers chain", async () => {
+    const a: string[] = [];
+    const b: string[] = [];
+    const observer = combineObservers(
+      noopObserver,
+      { actorStarted: (addr) => a.push(`start ${addr.key}`), beforeReceive: (e) => ({ ...e.headers, a: "1" }) },
+      {
+        actorStarted: (addr) => b.push(`start ${addr.key}`),
+        beforeReceive: (e) => ({ ...e.headers, b: e.headers.a ?? "missing" }),
+      },
+    );
+    type M = Ask<{ type: "h" }, Headers>;
+    class H extends Actor<M> {
+      receive(_m: M, ctx: ActorContext<M>): Headers {
+        return ctx.headers;
+      }
+    }
+    const system = newSystem({ observer });
+    const ref = system.spawn("h/1", () => new H());
+    expect(await ref.ask({ type: "h" })).toEqual({ a: "1", b: "1" });
+    expect(a).toEqual(["start 1"]);
+    expect(b).toEqual(["start 1"]);
   });
 });
