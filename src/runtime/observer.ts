@@ -30,7 +30,10 @@ export interface ActorSystemObserver {
    * tracer can start a span here and hand its `traceparent` to the asks the actor makes.
    */
   beforeReceive?(event: ReceiveEvent): Headers | undefined;
-  /** After a message was processed (the returned promise settled); `error` when it failed. */
+  /**
+   * After a message was processed (the returned promise settled); `error` when it failed. `event`
+   * is the same object `beforeReceive` got, so a tracer can key its span on it.
+   */
   messageProcessed?(event: ReceiveEvent, durationMs: number, error: NeuroGraphError | undefined): void;
   /** A message or `preStart` failed and the supervisor decided `directive`. */
   actorFailed?(address: ActorAddress, error: NeuroGraphError, directive: Directive): void;
