@@ -57,6 +57,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       formatters: { level: (label) => ({ level: label }) },
       serializers: { err: pino.stdSerializers.errWithCause, error: pino.stdSerializers.errWithCause },
       mixin: traceMixin,
+      // Pino merges by mutating the mixin's object: skip that for the shared empty one.
+      mixinMergeStrategy: (mergeObject, mixinObject) => (mixinObject === NO_TRACE ? mergeObject : Object.assign(mixinObject, mergeObject)),
     },
     destination,
   );
