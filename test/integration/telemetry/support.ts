@@ -26,7 +26,7 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? "" : `; last error: ${String(last)}`}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? "" : `; last error: ${last instanceof Error ? last.message : JSON.stringify(last)}`}`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

@@ -148,6 +148,8 @@ describe("tracing on (in-memory exporter)", () => {
       throw err;
     })).toThrow(err);
     await expect(withSpan("async", undefined, () => Promise.reject(new Error("disk gone")))).rejects.toThrow("disk gone");
+    // Non-Error rejection values happen (third-party code); they must be recorded too.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     await expect(withSpan("async-non-error", undefined, () => Promise.reject("plain string"))).rejects.toBe("plain string");
     const spans = await finished(exporter);
     const sync = byName(spans, "sync");
