@@ -5,7 +5,7 @@
  */
 import { createTraceState, trace, type Attributes, type Context, type TraceState } from "@opentelemetry/api";
 import { SamplingDecision, type Sampler, type SamplingResult } from "@opentelemetry/sdk-trace-base";
-import { type Threshold, traceIdRandomHi, traceIdRandomLo } from "./threshold.ts";
+import type { Threshold } from "./threshold.ts";
 import { otInfo, setThreshold, eraseThreshold, OT_KEY } from "./tracestate.ts";
 
 /** NOT_RECORD, tracestate unchanged. */
@@ -41,12 +41,9 @@ export function droppedWith(parentTs: TraceState | undefined): SamplingResult {
  * and valid, else the trace id's least-significant 56 bits.
  */
 export function decideConsistent(th: Threshold, traceId: string, parentTs: TraceState | undefined): SamplingResult {
-  if (parentTs === undefined) {
-    const rHi = traceIdRandomHi(traceId);
-    return rHi >= 0 && th.sampled(rHi, traceIdRandomLo(traceId)) ? sampledWith(th, undefined) : DROP;
-  }
+  if (parentTs === undefined) return th.sampledTraceId(traceId) ? sampledWith(th, undefined) : DROP;
   const info = otInfo(parentTs);
-  const sampled = info.rvHi >= 0 ? th.sampled(info.rvHi, info.rvLo) : th.sampledTraceId(traceId);
+  const sampled = info.rv !== undefined ? th.sampledHex(info.rv, 0) : th.sampledTraceId(traceId);
   return sampled ? sampledWith(th, parentTs) : droppedWith(parentTs);
 }
 

@@ -98,7 +98,7 @@ export class ParentBasedSampler implements Sampler {
       const info = otInfo(ts);
       if (!info.hasTh) return SAMPLE_KEEP_STATE;
       const th = info.threshold;
-      const consistent = th !== undefined && (info.rvHi >= 0 ? th.sampled(info.rvHi, info.rvLo) : th.sampledTraceId(traceId));
+      const consistent = th !== undefined && (info.rv !== undefined ? th.sampledHex(info.rv, 0) : th.sampledTraceId(traceId));
       if (consistent) return SAMPLE_KEEP_STATE;
       this.stats.add(R.inconsistent_threshold, O.ignored);
       return Object.freeze({ decision: SamplingDecision.RECORD_AND_SAMPLED, traceState: eraseThreshold(ts) });

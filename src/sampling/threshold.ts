@@ -94,13 +94,19 @@ export class Threshold {
 
   /** Sampling probability (2^56 - T) / 2^56. */
   readonly probability: number;
+  /** Character codes of T as 14 lowercase hex digits (for the string comparison fast path). */
+  private readonly codes: Uint8Array;
+  private readonly never: boolean;
 
   private constructor(
     readonly hi: number,
     readonly lo: number,
     readonly tvalue: string,
   ) {
-    this.probability = hi >= HALF_RANGE ? 0 : (MAX_ADJUSTED_COUNT - (hi * HALF_RANGE + lo)) / MAX_ADJUSTED_COUNT;
+    this.never = hi >= HALF_RANGE;
+    this.probability = this.never ? 0 : (MAX_ADJUSTED_COUNT - (hi * HALF_RANGE + lo)) / MAX_ADJUSTED_COUNT;
+    const digits = this.never ? "" : hi.toString(16).padStart(7, "0") + lo.toString(16).padStart(7, "0");
+    this.codes = Uint8Array.from(digits, (c) => c.charCodeAt(0));
   }
 
   /** Threshold for a probability in [0, 1]; 0 gives NEVER, 1 gives ALWAYS. */
@@ -133,10 +139,27 @@ export class Threshold {
     return rHi > this.hi || (rHi === this.hi && rLo >= this.lo);
   }
 
-  /** Decision for a trace id's own randomness (malformed ids are never sampled). */
+  /**
+   * R >= T where R is the 14 hex digits of `text` at `offset`. For equal-length lowercase hex,
+   * comparing digit by digit from the most significant one is the numeric comparison, and the
+   * first digit almost always decides (15 times in 16), so this reads one or two characters
+   * instead of parsing 56 bits. Upper-case digits are folded (`| 0x20` maps A-F to a-f and leaves
+   * 0-9 alone); callers pass well-formed hex (trace ids are validated when they are parsed).
+   */
+  sampledHex(text: string, offset: number): boolean {
+    if (this.never) return false;
+    const codes = this.codes;
+    for (let i = 0; i < 14; i++) {
+      const c = text.charCodeAt(offset + i) | 0x20;
+      const t = codes[i]!;
+      if (c !== t) return c > t;
+    }
+    return true;
+  }
+
+  /** Decision for a trace id's own randomness, its last 14 hex digits (malformed ids are never sampled). */
   sampledTraceId(traceId: string): boolean {
-    const rHi = traceIdRandomHi(traceId);
-    return rHi >= 0 && this.sampled(rHi, traceIdRandomLo(traceId));
+    return traceId.length === 32 && this.sampledHex(traceId, 18);
   }
 
   /** Adjusted count 2^56 / (2^56 - T): how many traces one sampled trace represents. */

@@ -4,7 +4,7 @@
  * erased when the sampling probability is unknown; `rv` and unknown sub-keys are preserved.
  */
 import { createTraceState, type TraceState } from "@opentelemetry/api";
-import { Threshold, isRandomnessValue, parseHalf } from "./threshold.ts";
+import { Threshold, isRandomnessValue } from "./threshold.ts";
 
 export const OT_KEY = "ot";
 /** The specification limits the `ot` value to 256 characters. */
@@ -18,10 +18,7 @@ export interface OtInfo {
   readonly threshold: Threshold | undefined;
   /** A `th` sub-key is present (even a malformed one, which must be erased). */
   readonly hasTh: boolean;
-  /** Explicit randomness halves, or -1 when `rv` is absent or malformed. */
-  readonly rvHi: number;
-  readonly rvLo: number;
-  /** The raw `rv` string when valid (kept verbatim: samplers must never modify it). */
+  /** The explicit randomness `rv` when present and valid (kept verbatim: samplers never modify it). */
   readonly rv: string | undefined;
   /** Every other sub-key, verbatim, in order (`k:v`). */
   readonly others: readonly string[];
@@ -31,8 +28,6 @@ const EMPTY: OtInfo = Object.freeze({
   raw: "",
   threshold: undefined,
   hasTh: false,
-  rvHi: -1,
-  rvLo: -1,
   rv: undefined,
   others: Object.freeze([]),
 });
@@ -43,8 +38,6 @@ export function parseOtValue(raw: string): OtInfo {
   let threshold: Threshold | undefined;
   let hasTh = false;
   let rv: string | undefined;
-  let rvHi = -1;
-  let rvLo = -1;
   const others: string[] = [];
   const seen = new Set<string>();
   for (const member of raw.split(";")) {
@@ -58,16 +51,12 @@ export function parseOtValue(raw: string): OtInfo {
       hasTh = true;
       threshold = Threshold.fromTValue(value);
     } else if (key === "rv") {
-      if (isRandomnessValue(value)) {
-        rv = value;
-        rvHi = parseHalf(value, 0);
-        rvLo = parseHalf(value, 7);
-      }
+      if (isRandomnessValue(value)) rv = value;
     } else {
       others.push(member);
     }
   }
-  return { raw, threshold, hasTh, rvHi, rvLo, rv, others };
+  return { raw, threshold, hasTh, rv, others };
 }
 
 // One-entry cache: all spans of a trace in this process share one tracestate string, so
