@@ -94,7 +94,9 @@ export class ParentBasedSampler implements Sampler {
     const ts = pc.traceState;
     if ((pc.traceFlags & TraceFlags.SAMPLED) !== 0) {
       this.stats.add(R.parent_sampled, O.sampled);
-      if (ts === undefined) return SAMPLE_KEEP_STATE;
+      // A local parent's th was written or checked when its trace entered this process, so only
+      // remote parents need the consistency check (this keeps the common child path parse-free).
+      if (ts === undefined || !pc.isRemote) return SAMPLE_KEEP_STATE;
       const info = otInfo(ts);
       if (!info.hasTh) return SAMPLE_KEEP_STATE;
       const th = info.threshold;

@@ -274,9 +274,9 @@ export class TailSamplingProcessor implements SpanProcessor {
 
   private remember(traceId: string, keep: boolean): void {
     if (this.settings.decidedCacheSize === 0) return;
-    this.decided.delete(traceId);
+    // A flipped decision keeps its place in the eviction order; that is fine for a cache.
     this.decided.set(traceId, keep);
-    this.trimDecided();
+    if (this.decided.size > this.settings.decidedCacheSize) this.trimDecided();
   }
 
   private trimDecided(): void {

@@ -54,18 +54,23 @@ describe("ParentBasedSampler", () => {
     expect(stats.get("parent_sampled", "sampled")).toBe(2);
   });
 
-  it("erases an inconsistent or malformed parent th, and adds none when the parent had none", () => {
+  it("erases an inconsistent or malformed remote parent th, and adds none when the parent had none", () => {
     const { sampler, stats } = build(0);
     const low = idWith("10000000000000"); // R < T for th:8
-    const inconsistent = decide(sampler, parentContext({ traceId: low, sampled: true, traceState: "ot=th:8;k:v" }), low);
+    const remote = (traceId: string, traceState?: string) => parentContext({ traceId, sampled: true, remote: true, ...(traceState === undefined ? {} : { traceState }) });
+    const inconsistent = decide(sampler, remote(low, "ot=th:8;k:v"), low);
     expect(inconsistent.decision).toBe(SamplingDecision.RECORD_AND_SAMPLED);
     expect(otOf(inconsistent)).toBe("k:v");
-    const malformed = decide(sampler, parentContext({ traceId: ID, sampled: true, traceState: "ot=th:xyz" }), ID);
+    const malformed = decide(sampler, remote(ID, "ot=th:xyz"), ID);
     expect(malformed.traceState?.get("ot")).toBeUndefined();
-    const viaRv = decide(sampler, parentContext({ traceId: low, sampled: true, traceState: "ot=th:8;rv:90000000000000" }), low);
+    const viaRv = decide(sampler, remote(low, "ot=th:8;rv:90000000000000"), low);
     expect(viaRv.traceState).toBeUndefined(); // rv (not the trace id) is the randomness: consistent
-    const none = parentContext({ traceId: ID, sampled: true });
+    const none = remote(ID);
     expect(otOf(decide(sampler, none, ID), none)).toBeUndefined();
+    expect(stats.get("inconsistent_threshold", "ignored")).toBe(2);
+    // Local parents were checked when their trace entered the process: no re-check per child.
+    const local = parentContext({ traceId: low, sampled: true, traceState: "ot=th:8" });
+    expect(decide(sampler, local, low).traceState).toBeUndefined();
     expect(stats.get("inconsistent_threshold", "ignored")).toBe(2);
   });
 
