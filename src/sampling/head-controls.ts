@@ -37,7 +37,8 @@ export type HeadMetadata = { get(name: string): unknown } | Readonly<Record<stri
 export class HeadControls {
   /** Set once a sampler has counted this request's header events, so children don't recount. */
   accounted = false;
-  private cachedKey = NaN;
+  private cachedMultiplier = NaN;
+  private cachedPrecision = 0;
   private cachedThreshold: Threshold = Threshold.NEVER;
 
   constructor(
@@ -55,10 +56,10 @@ export class HeadControls {
 
   /** Threshold for the requested rate × multiplier (computed once per request). */
   rateThreshold(multiplier: number, precision: number): Threshold {
-    const key = multiplier * 100 + precision;
-    if (key !== this.cachedKey) {
+    if (multiplier !== this.cachedMultiplier || precision !== this.cachedPrecision) {
       this.cachedThreshold = Threshold.fromProbability(Math.min(1, (this.rate ?? 0) * multiplier), precision);
-      this.cachedKey = key;
+      this.cachedMultiplier = multiplier;
+      this.cachedPrecision = precision;
     }
     return this.cachedThreshold;
   }
