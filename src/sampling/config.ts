@@ -257,6 +257,11 @@ export function resolveSection<T extends object>(what: string, base: T, patch: u
   return merged;
 }
 
+/** Validates a sampling rate (a finite number in [0, 1]). */
+export function resolveRate(what: string, value: unknown): number {
+  return resolveSection(what, { rate: 0 }, { rate: value }, { rate: RATE }).rate;
+}
+
 /** Validates a `th` precision (1..12 significant hex digits). */
 export function resolvePrecision(what: string, value: unknown): number {
   return resolveSection(what, { precision: DEFAULT_PRECISION }, { precision: value }, { precision: PRECISION }).precision;

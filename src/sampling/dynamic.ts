@@ -18,7 +18,16 @@
 import type { Attributes, Context, TraceState } from "@opentelemetry/api";
 import type { SamplingResult } from "@opentelemetry/sdk-trace-base";
 import { SYSTEM_CLOCK, type Clock } from "./clock.ts";
-import { DEFAULT_DYNAMIC, DYNAMIC_SCHEMA, checkDynamicBounds, mergeSection, resolvePrecision, throwIfInvalid, type DynamicRateConfig } from "./config.ts";
+import {
+  DEFAULT_DYNAMIC,
+  DYNAMIC_SCHEMA,
+  checkDynamicBounds,
+  mergeSection,
+  resolvePrecision,
+  resolveRate,
+  throwIfInvalid,
+  type DynamicRateConfig,
+} from "./config.ts";
 import { decideConsistent, isSampled, OWN_REASON, parentTraceState, type RootSampler } from "./decision.ts";
 import { O, R, SamplingStats } from "./stats.ts";
 import { DEFAULT_PRECISION, ScaledThresholds } from "./threshold.ts";
@@ -90,7 +99,7 @@ export class DynamicRateSampler implements RootSampler {
     this.clock = options.clock ?? SYSTEM_CLOCK;
     this.settings = resolveDynamic(DEFAULT_DYNAMIC, config);
     this.precision = resolvePrecision("dynamic sampler precision", options.precision ?? DEFAULT_PRECISION);
-    this.initialRate = options.initialRate ?? this.settings.minRate;
+    this.initialRate = resolveRate("dynamic sampler initial rate", options.initialRate ?? this.settings.minRate);
     this.other = this.newOperation(OTHER_OPERATION);
     this.intervalStart = this.clock.now();
     this.useTimer = options.timer ?? true;
@@ -104,11 +113,12 @@ export class DynamicRateSampler implements RootSampler {
   configure(patch: Partial<DynamicRateConfig>, extra: { precision?: number; initialRate?: number } = {}): void {
     const next = resolveDynamic(this.settings, patch);
     const precision = resolvePrecision("dynamic sampler precision", extra.precision ?? this.precision);
+    const initialRate = resolveRate("dynamic sampler initial rate", extra.initialRate ?? this.initialRate);
     const restart = next.intervalMs !== this.settings.intervalMs;
     const rethreshold = precision !== this.precision || next.minRate !== this.settings.minRate || next.maxRate !== this.settings.maxRate;
     this.settings = next;
     this.precision = precision;
-    if (extra.initialRate !== undefined) this.initialRate = extra.initialRate;
+    this.initialRate = initialRate;
     if (rethreshold) {
       for (const op of this.allOperations()) op.thresholds = this.thresholdsFor(op.thresholds.rate);
     }

@@ -140,6 +140,8 @@ describe("DynamicRateSampler", () => {
     expect(s.stats.get("dynamic", "sampled") + s.stats.get("dynamic", "dropped")).toBe(1);
     expect(() => s.configure({ minRate: 0.5, maxRate: 0.1 })).toThrow(ValidationError);
     expect(() => s.configure({ intervalMs: 0 })).toThrow(ValidationError);
+    expect(() => s.configure({}, { initialRate: Number.NaN })).toThrow(ValidationError);
+    expect(() => new DynamicRateSampler({}, { initialRate: 2, timer: false })).toThrow(ValidationError);
     expect(s.config.maxRate).toBe(DEFAULT_DYNAMIC.maxRate);
     s.configure({ maxRate: 0.0005, minRate: 0.0001 });
     expect(s.rateOf("op")).toBe(0.0005); // existing operations are clamped into the new bounds
