@@ -227,6 +227,7 @@ export function mergeSection<T extends object>(prefix: string, base: T, patch: u
   }
   const merged = { ...base } as Record<string, unknown>;
   for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue; // an absent setting keeps its current value
     const field = prefix === "" ? key : `${prefix}.${key}`;
     const spec = (schema as Record<string, FieldSpec | undefined>)[key];
     if (spec === undefined) {
@@ -284,7 +285,7 @@ export function resolveSamplingConfig(patch: unknown, base: SamplingConfig = DEF
   const top = mergeSection(
     "",
     { enabled: base.enabled, baseRate: base.baseRate, precision: base.precision },
-    { ...(p.enabled === undefined ? {} : { enabled: p.enabled }), ...(p.baseRate === undefined ? {} : { baseRate: p.baseRate }), ...(p.precision === undefined ? {} : { precision: p.precision }) },
+    { enabled: p.enabled, baseRate: p.baseRate, precision: p.precision },
     { enabled: BOOL, baseRate: RATE, precision: PRECISION },
     out,
   );

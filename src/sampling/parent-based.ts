@@ -3,9 +3,10 @@
  * threshold; an unsampled parent drops the span unless the request forces tracing (a head control
  * honoured by policy); a span without a parent goes to the root sampler.
  *
- * Threshold handling follows the specification's parent-based rules: the parent's `th` is
+ * Threshold handling follows the specification's parent-based rules: a remote parent's `th` is
  * propagated unchanged when it is consistent with the trace's randomness (R >= T) and erased when
- * it is not (or malformed); a sampled parent without `th` yields no `th`.
+ * it is not (or malformed); a sampled parent without `th` yields no `th`. Local parents are not
+ * re-checked: their `th` was written or checked when the trace entered this process.
  *
  * Remote parents are followed per policy: `follow` (OpenTelemetry's default), `authenticated`
  * (only for requests whose context says the caller is authenticated, see withHeadControls) or
