@@ -191,14 +191,12 @@ function checkPhysics(c: Checker, p: ConstitutionPhysics): void {
     const f = `physics.${snake(name)}`;
     if (c.finite(f, p[name])) c.nonNegative(f, p[name]);
   }
-  for (const name of ["timeStep", "temperature"] as const) {
-    const f = `physics.${snake(name)}`;
-    if (c.finite(f, p[name])) c.positive(f, p[name]);
-  }
+  if (c.finite("physics.time_step", p.timeStep)) c.positive("physics.time_step", p.timeStep);
+  const temperatureOk = c.finite("physics.temperature", p.temperature) && c.positive("physics.temperature", p.temperature);
   if (c.finite("physics.cooling", p.cooling) && !(p.cooling > 0 && p.cooling <= 1)) {
     c.fail("physics.cooling", p.cooling, DocumentRule.coolingRange, "must be within (0, 1]: the temperature factor per step");
   }
-  if (c.finite("physics.min_temperature", p.minTemperature) && c.nonNegative("physics.min_temperature", p.minTemperature) && Number.isFinite(p.temperature)) {
+  if (c.finite("physics.min_temperature", p.minTemperature) && c.nonNegative("physics.min_temperature", p.minTemperature) && temperatureOk) {
     c.order("physics.min_temperature", p.minTemperature, "physics.temperature", p.temperature);
   }
 }
