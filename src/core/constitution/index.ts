@@ -73,4 +73,5 @@ export {
   type QuotaParams,
   type SamplingParams,
 } from "./compiled.ts";
-export { ConnectionRule, splitValid, validateConnectionRecords, type BatchVerdict } from "./records.ts";
+export { ConnectionRule, validateConnectionRecords, type ConnectionValidationOptions } from "./records.ts";
+export { splitValid, type BatchVerdict } from "./verdict.ts";

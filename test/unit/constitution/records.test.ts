@@ -9,7 +9,7 @@ import {
   splitValid,
   validateConnectionRecords,
 } from "../../../src/core/constitution/index.ts";
-import { ValidationError, type FieldViolation } from "../../../src/core/errors.ts";
+import type { FieldViolation } from "../../../src/core/errors.ts";
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from "../../../src/core/limits.ts";
 
 const limits = compileConstitution(defaultConstitution()).connections;
@@ -18,7 +18,9 @@ interface Rec {
   source: number;
   target: number;
   type: number;
+  flags: number;
   mutability: number;
+  reserved: number;
   rigidity: number;
   pullStrength: number;
   preferredDistance: number;
@@ -33,7 +35,9 @@ const VALID: Rec = {
   source: 1,
   target: 2,
   type: 0x10,
+  flags: 0x0001,
   mutability: 1,
+  reserved: 0,
   rigidity: 0.5,
   pullStrength: 1,
   preferredDistance: 1,
@@ -50,7 +54,10 @@ function write(bytes: Uint8Array, i: number, r: Rec): void {
   dv.setUint32(o + O.source, r.source, true);
   dv.setUint32(o + O.target, r.target, true);
   bytes[o + O.type] = r.type;
+  dv.setUint16(o + O.flags, r.flags, true);
   bytes[o + O.mutability] = r.mutability;
+  bytes[o + 13] = r.reserved & 0xff;
+  dv.setUint16(o + 14, r.reserved >>> 8, true);
   dv.setFloat32(o + O.rigidity, r.rigidity, true);
   dv.setFloat32(o + O.pullStrength, r.pullStrength, true);
   dv.setFloat32(o + O.preferredDistance, r.preferredDistance, true);
@@ -81,44 +88,60 @@ describe("validateConnectionRecords: one test per rule", () => {
     expect(validateConnectionRecords(new Uint8Array(0), limits)).toEqual([]);
   });
 
-  it("source_zero", () => {
-    expect(violationsOf({ source: 0 })).toEqual([{ index: 1, field: "source", value: "0", rule: "source_zero", description: "source token id must not be 0" }]);
-  });
-
-  it("target_zero", () => {
-    expect(violationsOf({ target: 0 })).toEqual([{ index: 1, field: "target", value: "0", rule: "target_zero", description: "target token id must not be 0" }]);
+  it("id_nonzero: source and target", () => {
+    expect(violationsOf({ source: 0 })).toEqual([{ index: 1, field: "source", value: "0", rule: "id_nonzero", description: "source token id must not be 0" }]);
+    expect(violationsOf({ target: 0 })).toEqual([{ index: 1, field: "target", value: "0", rule: "id_nonzero", description: "target token id must not be 0" }]);
   });
 
   it("self_loop", () => {
     expect(violationsOf({ source: 7, target: 7 })).toMatchObject([{ index: 1, field: "target", value: "7", rule: "self_loop" }]);
     // Two zero ids are reported as zero ids, not as a self-loop.
-    expect(violationsOf({ source: 0, target: 0 }).map((v) => v.rule)).toEqual(["source_zero", "target_zero"]);
-  });
-
-  it("type_not_allowed: undefined types and types the constitution forbids", () => {
-    expect(violationsOf({ type: 0xb0 })).toMatchObject([{ index: 1, field: "type", value: "0xb0", rule: "type_not_allowed" }]);
-    const bits = Uint8Array.from(limits.allowedTypes);
-    bits[0x10 >> 3] = 0;
-    const forbidding = { ...limits, allowedTypes: bits };
-    expect(validateConnectionRecords(batch({ type: 0x10 }, { type: 0x18 }), forbidding)).toMatchObject([{ index: 0, field: "type", value: "0x10", rule: "type_not_allowed" }]);
-  });
-
-  it("mutability_invalid", () => {
-    expect(violationsOf({ mutability: 3 })).toMatchObject([{ index: 1, field: "mutability", value: "3", rule: "mutability_invalid" }]);
-  });
-
-  it("not_finite: NaN and infinities in any float field", () => {
-    const v = violationsOf({ pullStrength: Number.NaN, rigidity: Infinity, confidence: -Infinity });
-    expect(v.map((x) => [x.field, x.value, x.rule])).toEqual([
-      ["pull_strength", "NaN", "not_finite"],
-      ["rigidity", "Infinity", "not_finite"],
-      ["confidence", "-Infinity", "not_finite"],
+    expect(violationsOf({ source: 0, target: 0 }).map((v) => [v.field, v.rule])).toEqual([
+      ["source", "id_nonzero"],
+      ["target", "id_nonzero"],
     ]);
   });
 
-  it("pull_range", () => {
+  it("type_defined: types above 0xaf do not exist", () => {
+    expect(violationsOf({ type: 0xb0 })).toMatchObject([{ index: 1, field: "type", value: "0xb0", rule: "type_defined" }]);
+    expect(validateConnectionRecords(batch({ type: 0xff }), undefined)).toMatchObject([{ rule: "type_defined" }]);
+  });
+
+  it("type_allowed: types the constitution forbids", () => {
+    const bits = Uint8Array.from(limits.allowedTypes);
+    bits[0x10 >> 3] = 0;
+    const forbidding = { ...limits, allowedTypes: bits };
+    expect(validateConnectionRecords(batch({ type: 0x10 }, { type: 0x18 }), forbidding)).toMatchObject([{ index: 0, field: "type", value: "0x10", rule: "type_allowed" }]);
+  });
+
+  it("flags_known: only defined flag bits", () => {
+    expect(violationsOf({ flags: 0x0081 })).toMatchObject([{ index: 1, field: "flags", value: "0x81", rule: "flags_known", description: "only flag bits 0x7f are defined" }]);
+    expect(violationsOf({ flags: 0x007f })).toEqual([]);
+  });
+
+  it("mutability_defined", () => {
+    expect(violationsOf({ mutability: 3 })).toMatchObject([{ index: 1, field: "mutability", value: "3", rule: "mutability_defined" }]);
+  });
+
+  it("reserved_zero: bytes 13..15", () => {
+    expect(violationsOf({ reserved: 0x010000 })).toMatchObject([{ index: 1, field: "reserved", rule: "reserved_zero" }]);
+    expect(violationsOf({ reserved: 1 })).toMatchObject([{ rule: "reserved_zero" }]);
+  });
+
+  it("<field>_finite: NaN and infinities in any float field", () => {
+    const v = violationsOf({ pullStrength: Number.NaN, rigidity: Infinity, confidence: -Infinity, decayRate: Number.NaN });
+    expect(v.map((x) => [x.field, x.value, x.rule])).toEqual([
+      ["rigidity", "Infinity", "rigidity_finite"],
+      ["pull_strength", "NaN", "pull_strength_finite"],
+      ["confidence", "-Infinity", "confidence_finite"],
+      ["decay_rate", "NaN", "decay_rate_finite"],
+    ]);
+    expect(v[0]!.description).toBe("must be a finite number within [0, 1]");
+  });
+
+  it("pull_strength_range", () => {
     expect(violationsOf({ pullStrength: 10.5 })).toEqual([
-      { index: 1, field: "pull_strength", value: "10.5", rule: "pull_range", description: "must be within [-10, 10]" },
+      { index: 1, field: "pull_strength", value: "10.5", rule: "pull_strength_range", description: "must be within [-10, 10]" },
     ]);
   });
 
@@ -142,31 +165,51 @@ describe("validateConnectionRecords: one test per rule", () => {
     ]);
   });
 
-  it("success_count_exceeds_evidence", () => {
+  it("success_le_evidence", () => {
     expect(violationsOf({ evidenceCount: 3, successCount: 4 })).toMatchObject([
-      { index: 1, field: "success_count", value: "4", rule: "success_count_exceeds_evidence", description: "must not exceed evidence_count (3): successes are a subset of the observations" },
+      { index: 1, field: "success_count", value: "4", rule: "success_le_evidence", description: "must not exceed evidence_count (3): successes are a subset of the observations" },
+    ]);
+  });
+
+  it("record_size: a buffer that is not whole records is one batch-level violation", () => {
+    expect(validateConnectionRecords(new Uint8Array(65), limits)).toEqual([
+      { field: "records", value: "65 bytes", rule: "record_size", description: "must be a whole number of 64-byte connection records" },
     ]);
   });
 
   it("lists every broken rule of every record, in record order", () => {
     const v = validateConnectionRecords(batch({ source: 0, pullStrength: 20 }, {}, { type: 0xff, mutability: 9, confidence: 3 }), limits);
     expect(v.map((x) => [x.index, x.rule])).toEqual([
-      [0, "source_zero"],
-      [0, "pull_range"],
-      [2, "type_not_allowed"],
-      [2, "mutability_invalid"],
+      [0, "id_nonzero"],
+      [0, "pull_strength_range"],
+      [2, "type_defined"],
+      [2, "mutability_defined"],
       [2, "confidence_range"],
     ]);
+  });
+
+  it("without limits applies only the structural rules", () => {
+    const b = batch({ pullStrength: 1e30, rigidity: -5, preferredDistance: 1e-9, type: 0xaf }, { rigidity: Number.NaN });
+    expect(validateConnectionRecords(b, undefined).map((x) => [x.index, x.rule, x.description])).toEqual([[1, "rigidity_finite", "must be a finite number"]]);
+  });
+
+  it("options: firstIndex, invalid mask, skip and maxViolations", () => {
+    const b = batch({ source: 0 }, {}, { mutability: 5, confidence: 2 }, { target: 0 });
+    const invalid = new Uint8Array(4);
+    const v = validateConnectionRecords(b, limits, { firstIndex: 100, invalid, maxViolations: 2 });
+    expect(v.map((x) => [x.index, x.rule])).toEqual([
+      [100, "id_nonzero"],
+      [102, "mutability_defined"],
+    ]);
+    expect([...invalid]).toEqual([1, 0, 1, 1]);
+    const skipped = validateConnectionRecords(b, limits, { skip: Uint8Array.from([1, 0, 1, 0]) });
+    expect(skipped.map((x) => x.index)).toEqual([3]);
   });
 
   it("applies limits at f32 precision: a value written as the bound passes", () => {
     const l = { ...limits, maxPull: 0.1, minPreferredDistance: 0.3 };
     expect(validateConnectionRecords(batch({ pullStrength: 0.1, preferredDistance: 0.3 }), l)).toEqual([]);
-    expect(validateConnectionRecords(batch({ pullStrength: 0.1000001, preferredDistance: 0.3 }), l)).toMatchObject([{ index: 0, rule: "pull_range", description: "must be within [-10, 0.1]" }]);
-  });
-
-  it("rejects a buffer that is not whole records", () => {
-    expect(() => validateConnectionRecords(new Uint8Array(65), limits)).toThrow(ValidationError);
+    expect(validateConnectionRecords(batch({ pullStrength: 0.1000001, preferredDistance: 0.3 }), l)).toMatchObject([{ index: 0, rule: "pull_strength_range", description: "must be within [-10, 0.1]" }]);
   });
 
   it("gives the same answer for a buffer at an unaligned offset", () => {
@@ -180,23 +223,30 @@ describe("validateConnectionRecords: one test per rule", () => {
     const analyst = compileConstitution(constitutionForProfile("analyst")).connections;
     const narrowed = compileConstitution(nextVersion(constitutionForProfile("analyst"), { connections: { minPullStrength: 0 } }, { createdAtUnixMs: 0 })).connections;
     expect(violationsOf({ pullStrength: -1 }, analyst)).toEqual([]);
-    expect(violationsOf({ pullStrength: -1 }, narrowed)).toMatchObject([{ rule: "pull_range", description: "must be within [0, 10]" }]);
+    expect(violationsOf({ pullStrength: -1 }, narrowed)).toMatchObject([{ rule: "pull_strength_range", description: "must be within [0, 10]" }]);
   });
 });
 
 /** The rules restated directly in float arithmetic: the reference for the bit-level fast path. */
-function referenceValid(r: Rec, l: ConnectionLimits): boolean {
+function referenceValid(r: Rec, l: ConnectionLimits | undefined): boolean {
   const f = Math.fround;
   const inR = (v: number, lo: number, hi: number): boolean => v >= f(lo) && v <= f(hi);
+  const any = { minPull: -Infinity, maxPull: Infinity, minRigidity: -Infinity, maxRigidity: Infinity, minPreferredDistance: -Infinity, maxPreferredDistance: Infinity };
+  const b = l ?? any;
+  const finite = [r.pullStrength, r.rigidity, r.preferredDistance].every((v) => Number.isFinite(f(v)));
   return (
     r.source !== 0 &&
     r.target !== 0 &&
     r.source !== r.target &&
-    (l.allowedTypes[r.type >> 3]! & (1 << (r.type & 7))) !== 0 &&
+    r.type <= 0xaf &&
+    (l === undefined || (l.allowedTypes[r.type >> 3]! & (1 << (r.type & 7))) !== 0) &&
+    (r.flags & ~0x7f) === 0 &&
     r.mutability <= 2 &&
-    inR(f(r.pullStrength), l.minPull, l.maxPull) &&
-    inR(f(r.rigidity), l.minRigidity, l.maxRigidity) &&
-    inR(f(r.preferredDistance), l.minPreferredDistance, l.maxPreferredDistance) &&
+    r.reserved === 0 &&
+    finite &&
+    inR(f(r.pullStrength), b.minPull, b.maxPull) &&
+    inR(f(r.rigidity), b.minRigidity, b.maxRigidity) &&
+    inR(f(r.preferredDistance), b.minPreferredDistance, b.maxPreferredDistance) &&
     inR(f(r.confidence), 0, 1) &&
     inR(f(r.learningRate), 0, 1) &&
     inR(f(r.decayRate), 0, 1) &&
@@ -215,7 +265,9 @@ describe("validateConnectionRecords: fast path = reference", () => {
     source: id,
     target: id,
     type: fc.integer({ min: 0, max: 255 }),
+    flags: fc.oneof(fc.integer({ min: 0, max: 0x7f }), fc.integer({ min: 0, max: 0xffff })),
     mutability: fc.integer({ min: 0, max: 255 }),
+    reserved: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffffff })),
     rigidity: float,
     pullStrength: float,
     preferredDistance: float,
@@ -242,7 +294,7 @@ describe("validateConnectionRecords: fast path = reference", () => {
 
   it("a record gets violations exactly when the reference rejects it", () => {
     fc.assert(
-      fc.property(fc.array(rec, { maxLength: 20 }), fc.oneof(fc.constant(limits), anyLimits), (recs, l) => {
+      fc.property(fc.array(rec, { maxLength: 20 }), fc.oneof(fc.constant(limits), fc.constant(undefined), anyLimits), (recs, l) => {
         const bytes = new Uint8Array(recs.length * CONNECTION_RECORD_SIZE);
         recs.forEach((r, i) => write(bytes, i, r));
         const flagged = new Set(validateConnectionRecords(bytes, l).map((v) => v.index));
@@ -277,8 +329,17 @@ describe("splitValid", () => {
     }
   });
 
+  it("uses the validator's invalid mask when the violation list was capped", () => {
+    const b = batch({ source: 0 }, {}, { target: 0 });
+    const invalid = new Uint8Array(3);
+    const v = validateConnectionRecords(b, limits, { invalid, maxViolations: 1 });
+    expect(v).toHaveLength(1);
+    expect([...splitValid(v, 3, false, invalid).rejected]).toEqual([1, 0, 1]);
+    expect(splitValid(v, 3, false).rejectedCount).toBe(1);
+  });
+
   it("a violation without an item index concerns the batch: all rejected", () => {
-    const v = splitValid([{ field: "records", rule: "record_size", description: "x" }], 3, false);
+    const v = splitValid(validateConnectionRecords(new Uint8Array(65), limits), 3, false);
     expect(v).toMatchObject({ rejectedCount: 3, wholeBatchRejected: true });
     expect(splitValid([{ index: 5, field: "f", rule: "r", description: "x" }], 3, false).wholeBatchRejected).toBe(true);
   });
