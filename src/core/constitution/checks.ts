@@ -10,6 +10,7 @@ import type { FieldViolation } from "../errors.ts";
 export const DocumentRule = {
   sectionMissing: "section_missing",
   malformed: "malformed",
+  nonCanonical: "non_canonical",
   checksumMismatch: "checksum_mismatch",
   finite: "finite",
   integer: "integer",

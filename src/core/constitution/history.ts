@@ -89,9 +89,12 @@ export class ConstitutionHistory {
   }
 }
 
-/** Copies given bytes (the caller may reuse its buffer); encodes a given document. */
+/**
+ * Keeps the canonical encoding: given bytes are decoded and re-encoded (identical for canonical
+ * input, and never aliased with the caller's buffer).
+ */
 function entryOf(input: Constitution | Uint8Array): { entry: HistoryEntry; doc: Constitution } {
-  const bytes = input instanceof Uint8Array ? Uint8Array.from(input) : encodeConstitution(input);
-  const doc = input instanceof Uint8Array ? decodeConstitution(bytes) : input;
+  const doc = input instanceof Uint8Array ? decodeConstitution(input) : input;
+  const bytes = encodeConstitution(doc);
   return { entry: Object.freeze({ version: doc.metadata?.version ?? 0, checksum: doc.checksum, bytes }), doc };
 }

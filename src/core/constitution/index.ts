@@ -43,6 +43,7 @@ export {
   FORMAT_BOUNDS,
   assertValidConstitution,
   validateConstitution,
+  validateConstitutionBytes,
   validateConstitutionUpdate,
   type ConstitutionValidationOptions,
 } from "./validate.ts";

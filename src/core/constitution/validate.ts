@@ -18,7 +18,7 @@ import {
 } from "../../gen/neurograph/v1/constitution.ts";
 import { ValidationError, type FieldViolation } from "../errors.ts";
 import { isTypeAllowed } from "../limits.ts";
-import { computeChecksum } from "./canonical.ts";
+import { computeChecksum, decodeConstitution, encodeConstitution } from "./canonical.ts";
 import { Checker, DocumentRule, snake } from "./checks.ts";
 import { SPACE_SCALE } from "./defaults.ts";
 
@@ -93,6 +93,43 @@ export function validateConstitutionUpdate(current: Constitution, next: Constitu
     });
   }
   return violations;
+}
+
+/**
+ * Validates a stored or received document as bytes: decodable, in canonical form (so the bytes
+ * are exactly what the checksum and the history stand for), and valid. Returns the decoded
+ * document when there are no violations.
+ */
+export function validateConstitutionBytes(bytes: Uint8Array): { doc: Constitution | undefined; violations: FieldViolation[] } {
+  let doc: Constitution;
+  try {
+    doc = decodeConstitution(bytes);
+  } catch (err: unknown) {
+    if (err instanceof ValidationError) return { doc: undefined, violations: [...err.violations] };
+    throw err;
+  }
+  const violations = validateConstitution(doc);
+  let canonical: Uint8Array | undefined;
+  try {
+    canonical = encodeConstitution(doc);
+  } catch {
+    canonical = undefined; // a value the encoder refuses is reported above
+  }
+  if (canonical !== undefined && !sameBytes(canonical, bytes)) {
+    violations.push({
+      field: "constitution",
+      value: `${bytes.length} bytes`,
+      rule: DocumentRule.nonCanonical,
+      description: `not in canonical form (re-encoded it is ${canonical.length} bytes): unknown fields, defaults written out or fields out of order; send encodeConstitution(doc)`,
+    });
+  }
+  return { doc: violations.length === 0 ? doc : undefined, violations };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Throws a ValidationError listing every violation when `doc` is not valid. */

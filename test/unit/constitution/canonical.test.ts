@@ -9,6 +9,7 @@ import {
   encodeConstitution,
   sealConstitution,
   validateConstitution,
+  validateConstitutionBytes,
   type Constitution,
 } from "../../../src/core/constitution/index.ts";
 import { ValidationError } from "../../../src/core/errors.ts";
@@ -111,5 +112,30 @@ describe("canonical encoding", () => {
     damaged[i + 7] = 0xe0; // 1.0 → 0.5
     const violations = validateConstitution(decodeConstitution(damaged));
     expect(violations).toMatchObject([{ field: "checksum", rule: "checksum_mismatch" }]);
+  });
+});
+
+describe("validateConstitutionBytes", () => {
+  it("accepts the stored form of a valid document and returns it decoded", () => {
+    const doc = defaultConstitution();
+    expect(validateConstitutionBytes(encodeConstitution(doc))).toEqual({ doc, violations: [] });
+  });
+
+  it("non_canonical: bytes with an unknown field decode but are refused", () => {
+    const stored = encodeConstitution(defaultConstitution());
+    const withUnknown = Uint8Array.from([...stored, 0x98, 0x06, 0x01]); // field 99 = 1
+    const r = validateConstitutionBytes(withUnknown);
+    expect(r.doc).toBeUndefined();
+    expect(r.violations).toMatchObject([{ field: "constitution", rule: "non_canonical" }]);
+  });
+
+  it("malformed: undecodable bytes", () => {
+    expect(validateConstitutionBytes(Uint8Array.from([0x12, 0xff, 0x01])).violations).toMatchObject([{ rule: "malformed" }]);
+  });
+
+  it("reports content violations of decodable canonical bytes", () => {
+    const d = cloneConstitution(defaultConstitution());
+    sections(d).quotas.softThreshold = 2;
+    expect(validateConstitutionBytes(encodeConstitution(sealConstitution(d))).violations).toMatchObject([{ rule: "soft_threshold_range" }]);
   });
 });
