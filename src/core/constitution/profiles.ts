@@ -19,8 +19,16 @@ export const PROFILE_BY_NAME: Readonly<Record<ProfileName, ConstitutionProfile>>
 
 type Overrides = Omit<ConstitutionPatch, "metadata">;
 
-/** What each profile changes relative to the defaults. */
-export const PROFILE_OVERRIDES: Readonly<Record<ProfileName, Overrides>> = Object.freeze({
+function deepFreeze<T>(v: T): T {
+  if (typeof v === "object" && v !== null) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/** What each profile changes relative to the defaults (deeply frozen). */
+export const PROFILE_OVERRIDES: Readonly<Record<ProfileName, Overrides>> = deepFreeze({
   /** The documented defaults, unchanged. */
   default: {},
   /**
