@@ -125,10 +125,13 @@ export function validateConnectionRecords(
   const bits = limits?.allowedTypes ?? ALL_DEFINED;
   const [[rLo, rHi], [pLo, pHi], [dLo, dHi]] = ranges;
   const rigLo = keyOf(rLo);
+  const rigSpan = (keyOf(rHi) - rigLo) >>> 0;
   const pullLo = keyOf(pLo);
+  const pullSpan = (keyOf(pHi) - pullLo) >>> 0;
   const pdLo = keyOf(dLo);
+  const pdSpan = (keyOf(dHi) - pdLo) >>> 0;
   for (let from = 0; ; ) {
-    const i = nextSuspect(u32, bits, pullLo, (keyOf(pHi) - pullLo) >>> 0, rigLo, (keyOf(rHi) - rigLo) >>> 0, pdLo, (keyOf(dHi) - pdLo) >>> 0, from, n);
+    const i = nextSuspect(u32, bits, pullLo, pullSpan, rigLo, rigSpan, pdLo, pdSpan, from, n);
     if (i >= n) break;
     if (skip === undefined || !skip[i]) diagnose(ctx, i);
     from = i + 1;
@@ -254,43 +257,52 @@ const FLOATS = [
   ["decay_rate", O.decayRate, ConnectionRule.decayRateFinite, ConnectionRule.decayRateRange],
 ] as const;
 
-/** The slow path: one violation per broken rule of record `i` (possibly none: a false alarm). */
+function report(ctx: Diagnosis, i: number, field: string, value: number | string, rule: ConnectionRule, description: string): void {
+  if (ctx.invalid !== undefined) ctx.invalid[i] = 1;
+  if (ctx.out.length < ctx.max) ctx.out.push({ index: ctx.firstIndex + i, field, value: String(value), rule, description });
+}
+
+/**
+ * The slow path: one violation per broken rule of record `i` (possibly none: a false alarm of
+ * the filter). No closures: under tsx every closure creation also names the function.
+ */
 function diagnose(ctx: Diagnosis, i: number): void {
   const { dv, records, limits } = ctx;
   const o = i * CONNECTION_RECORD_SIZE;
-  const push = (field: string, value: number | string, rule: ConnectionRule, description: string): void => {
-    if (ctx.invalid !== undefined) ctx.invalid[i] = 1;
-    if (ctx.out.length < ctx.max) ctx.out.push({ index: ctx.firstIndex + i, field, value: String(value), rule, description });
-  };
   const src = dv.getUint32(o + O.source, true);
   const dst = dv.getUint32(o + O.target, true);
-  if (src === 0) push("source", 0, ConnectionRule.idNonzero, "source token id must not be 0");
-  if (dst === 0) push("target", 0, ConnectionRule.idNonzero, "target token id must not be 0");
-  if (src !== 0 && src === dst) push("target", dst, ConnectionRule.selfLoop, "a connection must join two different tokens (self-loops are not allowed)");
+  if (src === 0) report(ctx, i, "source", 0, ConnectionRule.idNonzero, "source token id must not be 0");
+  if (dst === 0) report(ctx, i, "target", 0, ConnectionRule.idNonzero, "target token id must not be 0");
+  if (src !== 0 && src === dst) report(ctx, i, "target", dst, ConnectionRule.selfLoop, "a connection must join two different tokens (self-loops are not allowed)");
   const type = records[o + O.type]!;
-  const shown = `0x${type.toString(16).padStart(2, "0")}`;
-  if (type > MAX_TYPE) push("type", shown, ConnectionRule.typeDefined, "connection types are 0x00..0xaf (11 categories of 16)");
+  if (type > MAX_TYPE) report(ctx, i, "type", hexByte(type), ConnectionRule.typeDefined, "connection types are 0x00..0xaf (11 categories of 16)");
   else if (limits !== undefined && !isTypeAllowed(limits.allowedTypes, type)) {
-    push("type", shown, ConnectionRule.typeAllowed, "the constitution does not allow this connection type (connections.allowed_types)");
+    report(ctx, i, "type", hexByte(type), ConnectionRule.typeAllowed, "the constitution does not allow this connection type (connections.allowed_types)");
   }
   const flags = dv.getUint16(o + O.flags, true);
-  if ((flags & ~KNOWN_FLAGS) !== 0) push("flags", `0x${flags.toString(16)}`, ConnectionRule.flagsKnown, `only flag bits 0x${KNOWN_FLAGS.toString(16)} are defined`);
+  if ((flags & ~KNOWN_FLAGS) !== 0) report(ctx, i, "flags", `0x${flags.toString(16)}`, ConnectionRule.flagsKnown, `only flag bits 0x${KNOWN_FLAGS.toString(16)} are defined`);
   const mut = records[o + O.mutability]!;
-  if (mut > MAX_MUTABILITY) push("mutability", mut, ConnectionRule.mutabilityDefined, "must be 0 (Immutable), 1 (Learnable) or 2 (Hypothesis)");
+  if (mut > MAX_MUTABILITY) report(ctx, i, "mutability", mut, ConnectionRule.mutabilityDefined, "must be 0 (Immutable), 1 (Learnable) or 2 (Hypothesis)");
   if (records[o + 13] !== 0 || records[o + 14] !== 0 || records[o + 15] !== 0) {
-    push("reserved", "bytes 13..15", ConnectionRule.reservedZero, "reserved bytes 13..15 must be zero");
+    report(ctx, i, "reserved", "bytes 13..15", ConnectionRule.reservedZero, "reserved bytes 13..15 must be zero");
   }
-  FLOATS.forEach(([field, off, finiteRule, rangeRule], k) => {
+  for (let k = 0; k < FLOATS.length; k++) {
+    const [field, off, finiteRule, rangeRule] = FLOATS[k]!;
     const v = dv.getFloat32(o + off, true);
     // Rigidity, pull and distance use the limits; the learning fields are always within [0, 1].
-    const [lo, hi] = k < 3 ? ctx.ranges[k]! : [0, 1];
-    const shownRange = limits === undefined && k < 3 ? "" : ` within [${lo}, ${hi}]`;
-    if (!Number.isFinite(v)) push(field, v, finiteRule, `must be a finite number${shownRange}`);
-    else if (!(v >= Math.fround(lo) && v <= Math.fround(hi))) push(field, v, rangeRule, `must be${shownRange}`);
-  });
+    const lo = k < 3 ? ctx.ranges[k]![0] : 0;
+    const hi = k < 3 ? ctx.ranges[k]![1] : 1;
+    const allowed = limits === undefined && k < 3 ? "" : ` within [${lo}, ${hi}]`;
+    if (!Number.isFinite(v)) report(ctx, i, field, v, finiteRule, `must be a finite number${allowed}`);
+    else if (!(v >= Math.fround(lo) && v <= Math.fround(hi))) report(ctx, i, field, v, rangeRule, `must be${allowed}`);
+  }
   const successes = dv.getUint32(o + O.successCount, true);
   const evidence = dv.getUint32(o + O.evidenceCount, true);
   if (successes > evidence) {
-    push("success_count", successes, ConnectionRule.successLeEvidence, `must not exceed evidence_count (${evidence}): successes are a subset of the observations`);
+    report(ctx, i, "success_count", successes, ConnectionRule.successLeEvidence, `must not exceed evidence_count (${evidence}): successes are a subset of the observations`);
   }
+}
+
+function hexByte(b: number): string {
+  return `0x${b.toString(16).padStart(2, "0")}`;
 }
