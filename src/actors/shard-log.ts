@@ -7,29 +7,10 @@
  * nothing (a node started without a data directory, and tests of the shard alone).
  */
 
-export type ShardMutation =
-  /** Tokens created: packed 64-byte records with their final ids. */
-  | { readonly kind: "tokens.insert"; readonly records: Uint8Array }
-  /** Whole token records replaced (ids exist). */
-  | { readonly kind: "tokens.update"; readonly records: Uint8Array }
-  /** Tokens deleted, with every connection touching them in this shard. */
-  | { readonly kind: "tokens.delete"; readonly ids: Uint32Array }
-  /** Connections created or replaced: packed 64-byte connection records. Records whose source
-   *  belongs to another shard are mirror in-edges of a local target. */
-  | { readonly kind: "connections.upsert"; readonly records: Uint8Array }
-  /** Connections removed by key; entry i is (sources[i], targets[i], types[i]). */
-  | {
-      readonly kind: "connections.remove";
-      readonly sources: Uint32Array;
-      readonly targets: Uint32Array;
-      readonly types: Uint8Array;
-    }
-  /** A new constitution document (canonical encoding) became active. */
-  | { readonly kind: "constitution.set"; readonly document: Uint8Array }
-  /** Results of the field engine (positions, fields, hierarchy) as an encoded payload. */
-  | { readonly kind: "field.result"; readonly payload: Uint8Array };
+import type { ShardMutation } from "../core/wal/mutation.ts";
 
-export type ShardMutationKind = ShardMutation["kind"];
+// The mutation types are part of the WAL format, so they live in core (src/core/wal/mutation.ts).
+export type { ShardMutation, ShardMutationKind } from "../core/wal/mutation.ts";
 
 export interface AppendTicket {
   /** Log sequence number assigned synchronously, in append order. */
@@ -45,6 +26,11 @@ export interface ShardSnapshotData {
   readonly tokens: Uint8Array;
   /** M × 64-byte connection records (owned and mirrors). */
   readonly connections: Uint8Array;
+  /**
+   * The shard's active constitution document, if it has one: pruning removes the log's
+   * `constitution.set` records at or below `lsn`, so the snapshot must carry the document.
+   */
+  readonly constitution?: Uint8Array | undefined;
 }
 
 export interface RecoveryHandler {
