@@ -158,10 +158,14 @@ describe("log scan (recovery rules)", () => {
     expect(scan(moved).result).toMatchObject({ kind: "damaged", problem: { kind: "invalid", lsn: 3 } });
     const snap = keyed(log(2));
     snap.push([3, encodeRecord(3, RecordType.SnapshotManifest, 0, new Uint8Array(0))]);
-    expect(scan(snap).result).toMatchObject({ kind: "damaged", problem: { kind: "invalid", lsn: 3, detail: expect.stringMatching(/snapshot.manifest/) } });
+    const snapResult = scan(snap).result;
+    expect(snapResult).toMatchObject({ kind: "damaged", problem: { kind: "invalid", lsn: 3 } });
+    expect(snapResult.kind === "damaged" ? snapResult.problem.detail : "").toMatch(/snapshot.manifest/);
     const junk = keyed(log(2));
     junk.push([3, encodeRecord(3, RecordType.TokensInsert, 0, Uint8Array.of(0x0a, 0x02, 1, 2))]);
-    expect(scan(junk).result).toMatchObject({ kind: "damaged", problem: { kind: "invalid", lsn: 3, detail: expect.stringMatching(/undecodable/) } });
+    const junkResult = scan(junk).result;
+    expect(junkResult).toMatchObject({ kind: "damaged", problem: { kind: "invalid", lsn: 3 } });
+    expect(junkResult.kind === "damaged" ? junkResult.problem.detail : "").toMatch(/undecodable/);
   });
 
   it("classifies any single flipped bit: the last record is a torn tail, any other is corruption", () => {
