@@ -54,19 +54,19 @@ function generatedDecode(m: ShardMutation, payload: Uint8Array): Record<string, 
 function generatedEncode(m: ShardMutation): Uint8Array {
   switch (m.kind) {
     case "tokens.insert":
-      return WalTokensInsert.encode({ records: m.records }).finish();
+      return WalTokensInsert.encode({ records: Buffer.from(m.records) }).finish();
     case "tokens.update":
-      return WalTokensUpdate.encode({ records: m.records }).finish();
+      return WalTokensUpdate.encode({ records: Buffer.from(m.records) }).finish();
     case "connections.upsert":
-      return WalConnectionsUpsert.encode({ records: m.records }).finish();
+      return WalConnectionsUpsert.encode({ records: Buffer.from(m.records) }).finish();
     case "tokens.delete":
       return WalTokensDelete.encode({ ids: Array.from(m.ids) }).finish();
     case "connections.remove":
-      return WalConnectionsRemove.encode({ sources: Array.from(m.sources), targets: Array.from(m.targets), types: m.types }).finish();
+      return WalConnectionsRemove.encode({ sources: Array.from(m.sources), targets: Array.from(m.targets), types: Buffer.from(m.types) }).finish();
     case "constitution.set":
-      return WalConstitutionSet.encode({ document: m.document }).finish();
+      return WalConstitutionSet.encode({ document: Buffer.from(m.document) }).finish();
     case "field.result":
-      return WalFieldResult.encode({ payload: m.payload }).finish();
+      return WalFieldResult.encode({ payload: Buffer.from(m.payload) }).finish();
   }
 }
 
@@ -125,7 +125,7 @@ describe("WAL mutation payloads (wal.proto)", () => {
     expect(() => decodeMutationPayload(RecordType.TokensInsert, Uint8Array.of(0x0a, 0x03, 1, 2, 3))).toThrow(WireFormatError);
     expect(() => decodeMutationPayload(RecordType.TokensInsert, Uint8Array.of(0x0a, 0x05, 1))).toThrow(/runs past the end/);
     expect(() => decodeMutationPayload(RecordType.TokensDelete, Uint8Array.of(0x0a, 0x03, 1, 2, 3))).toThrow(/multiple of 4/);
-    const uneven = WalConnectionsRemove.encode({ sources: [1, 2], targets: [3], types: Uint8Array.of(1, 2) }).finish();
+    const uneven = WalConnectionsRemove.encode({ sources: [1, 2], targets: [3], types: Buffer.of(1, 2) }).finish();
     expect(() => decodeMutationPayload(RecordType.ConnectionsRemove, uneven)).toThrow(/2 sources, 1 targets/);
     expect(() => decodeMutationPayload(RecordType.SnapshotChunk, new Uint8Array(0))).toThrow(/not a mutation/);
   });
