@@ -48,9 +48,15 @@ export class WalHarness {
     return ticket;
   }
 
-  async close(): Promise<void> {
-    await this.wal.close();
-    await this.system.shutdown({ force: true });
+  private closing: Promise<void> | undefined;
+
+  /** Flushes and closes the WAL and the actor system (idempotent). */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.wal.close();
+      await this.system.shutdown({ force: true });
+    })();
+    return this.closing;
   }
 }
 

@@ -39,7 +39,6 @@ describe("WAL log (real LMDB)", () => {
     const digests = h.models.map((m) => m.digest());
     expect(h.wal.logs.map((l) => l.stats())).toMatchObject([{ lastLsn: 60, durableLsn: 60, pendingBytes: 0, degraded: undefined }, { lastLsn: 60, durableLsn: 60 }]);
     await h.close();
-    cleanups.pop();
 
     const again = await open(dir);
     expect(again.reports.map((r) => [r.snapshotLsn, r.replayedRecords, r.lastLsn, r.warnings.length])).toEqual([[0, 60, 60, 0], [0, 60, 60, 0]]);
@@ -124,7 +123,6 @@ describe("WAL log (real LMDB)", () => {
     const h = await open(dir);
     expect(() => WalEnvironment.open({ dataDir: dir, shardCount: 2 })).toThrow(/already open in this process/);
     await h.close();
-    cleanups.pop();
     expect(() => WalEnvironment.open({ dataDir: dir, shardCount: 4 })).toThrow(/written with 2 shards.*--shards 2/);
     const ok = WalEnvironment.open({ dataDir: dir, shardCount: 2 });
     await ok.close();
