@@ -10,6 +10,8 @@ import type { RecoveryHandler, ShardMutation, ShardSnapshotData } from "../../sr
 export class ModelShard implements RecoveryHandler {
   readonly tokens = new Map<number, Uint8Array>();
   readonly connections = new Map<string, Uint8Array>();
+  /** Connection keys by endpoint id, so deleting a token finds its connections at once. */
+  private readonly byEndpoint = new Map<number, Set<string>>();
   constitution: Uint8Array | undefined;
   fieldResults = 0;
   snapshotLsn = 0;
@@ -18,6 +20,7 @@ export class ModelShard implements RecoveryHandler {
   loadSnapshot(s: ShardSnapshotData): void {
     this.tokens.clear();
     this.connections.clear();
+    this.byEndpoint.clear();
     for (let o = 0; o < s.tokens.length; o += 64) this.putToken(s.tokens.subarray(o, o + 64));
     for (let o = 0; o < s.connections.length; o += 64) this.putConnection(s.connections.subarray(o, o + 64));
     this.constitution = s.constitution === undefined ? undefined : s.constitution.slice();
@@ -38,17 +41,14 @@ export class ModelShard implements RecoveryHandler {
       case "tokens.delete":
         for (const id of m.ids) {
           this.tokens.delete(id);
-          for (const k of [...this.connections.keys()]) {
-            const [a, b] = k.split(":").map(Number);
-            if (a === id || b === id) this.connections.delete(k);
-          }
+          for (const k of [...(this.byEndpoint.get(id) ?? [])]) this.removeConnection(k);
         }
         return;
       case "connections.upsert":
         for (let o = 0; o < m.records.length; o += 64) this.putConnection(m.records.subarray(o, o + 64));
         return;
       case "connections.remove":
-        for (let i = 0; i < m.sources.length; i++) this.connections.delete(`${m.sources[i]}:${m.targets[i]}:${m.types[i]}`);
+        for (let i = 0; i < m.sources.length; i++) this.removeConnection(`${m.sources[i]}:${m.targets[i]}:${m.types[i]}`);
         return;
       case "constitution.set":
         this.constitution = m.document.slice();
@@ -83,7 +83,22 @@ export class ModelShard implements RecoveryHandler {
 
   private putConnection(rec: Uint8Array): void {
     const dv = new DataView(rec.buffer, rec.byteOffset, 64);
-    this.connections.set(`${dv.getUint32(0, true)}:${dv.getUint32(4, true)}:${rec[8]}`, rec.slice());
+    const a = dv.getUint32(0, true);
+    const b = dv.getUint32(4, true);
+    const key = `${a}:${b}:${rec[8]}`;
+    this.connections.set(key, rec.slice());
+    for (const id of [a, b]) {
+      let set = this.byEndpoint.get(id);
+      if (set === undefined) this.byEndpoint.set(id, (set = new Set()));
+      set.add(key);
+    }
+  }
+
+  private removeConnection(key: string): void {
+    if (!this.connections.delete(key)) return;
+    const [a, b] = key.split(":").map(Number);
+    this.byEndpoint.get(a!)?.delete(key);
+    this.byEndpoint.get(b!)?.delete(key);
   }
 }
 

@@ -74,8 +74,16 @@ export class LmdbShardLog implements ShardLog {
     await this.snapshotWithResult(data);
   }
 
+  /** Like `snapshot`, with what was written. Refuses (OverloadedError) while a snapshot is pending. */
   snapshotWithResult(data: ShardSnapshotData): Promise<WalSnapshotResult> {
-    return this.ref.ask({ type: "wal.snapshot", data }, FOREVER);
+    const s = this.state;
+    if (s.snapshotPending) {
+      return Promise.reject(new OverloadedError(`shard ${s.shard} is still writing a snapshot; retry when it completes`));
+    }
+    s.snapshotPending = true;
+    return this.ref.ask({ type: "wal.snapshot", data }, FOREVER).finally(() => {
+      s.snapshotPending = false;
+    });
   }
 
   /** True when the configured record, byte or age threshold for a snapshot is reached. */

@@ -27,6 +27,8 @@ export class WalShardState {
   firstSinceSnapshotAt = 0;
   /** LSN of the snapshot being written, or 0. */
   snapshotInProgress = 0;
+  /** A snapshot was requested and has not finished (set by the client before it asks). */
+  snapshotPending = false;
   /** Set when a commit failed or an append went missing: the log accepts no more writes. */
   degraded: NeuroGraphError | undefined;
 
@@ -52,7 +54,7 @@ export class WalShardState {
 
   /** True when the tuning's record, byte or age threshold for a new snapshot is reached. */
   snapshotDue(tuning: WalTuning, now: number): boolean {
-    if (this.snapshotInProgress !== 0 || this.degraded !== undefined || this.recordsSinceSnapshot === 0) return false;
+    if (this.snapshotPending || this.degraded !== undefined || this.recordsSinceSnapshot === 0) return false;
     return (
       this.recordsSinceSnapshot >= tuning.snapshotEveryRecords ||
       this.bytesSinceSnapshot >= tuning.snapshotEveryBytes ||
