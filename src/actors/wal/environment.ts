@@ -90,6 +90,9 @@ export class WalEnvironment {
         maxDbs: 2 * shardCount + 4,
         // Commit = write, fsync, write meta (O_DSYNC): the commit promise then means durable.
         overlappingSync: false,
+        // Our committer batches explicitly. lmdb-js's implicit per-turn batch would add an internal
+        // promise nobody handles, whose rejection on a failed commit crashes the process.
+        eventTurnBatching: false,
         ...(options.mapSize === undefined ? {} : { mapSize: options.mapSize }),
       });
       checkMeta(root, shardCount, walDir);
