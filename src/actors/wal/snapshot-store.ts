@@ -84,3 +84,29 @@ export function loadSnapshot(dbs: ShardDatabases, shard: number, lsn: number): S
     throw err;
   }
 }
+
+export interface SnapshotCheck {
+  readonly lsn: number;
+  readonly manifest: SnapshotManifest | undefined;
+  readonly chunks: number;
+  /** Undefined when every part verified. */
+  readonly problem: string | undefined;
+}
+
+/** Verifies a snapshot (manifest, each chunk's CRC against the manifest) without assembling it. */
+export function verifySnapshot(dbs: ShardDatabases, shard: number, snap: StoredSnapshot): SnapshotCheck {
+  if (!snap.hasManifest) return { lsn: snap.lsn, manifest: undefined, chunks: snap.parts.length, problem: "incomplete (no manifest): never used, removed at the next start" };
+  const m = readManifest(dbs, shard, snap.lsn);
+  if ("detail" in m) return { lsn: snap.lsn, manifest: undefined, chunks: snap.parts.length - 1, problem: m.detail };
+  const crcs = m.manifest.chunkCrcs;
+  for (let i = 0; i < crcs.length; i++) {
+    const raw = dbs.snap.getBinaryFast([snap.lsn, i + 1]);
+    if (raw === undefined) return { lsn: snap.lsn, manifest: m.manifest, chunks: crcs.length, problem: `chunk ${i} of ${crcs.length} is missing` };
+    const check = checkRecord(raw, { lsn: snap.lsn, shard });
+    if (!check.ok) return { lsn: snap.lsn, manifest: m.manifest, chunks: crcs.length, problem: `chunk ${i} is damaged: ${check.detail}` };
+    if (check.crc !== crcs[i]) return { lsn: snap.lsn, manifest: m.manifest, chunks: crcs.length, problem: `chunk ${i} is not the one the manifest lists` };
+  }
+  const extra = snap.parts.filter((p) => p > crcs.length);
+  const problem = extra.length > 0 ? `${extra.length} part(s) beyond the manifest's ${crcs.length} chunks` : undefined;
+  return { lsn: snap.lsn, manifest: m.manifest, chunks: crcs.length, problem };
+}
