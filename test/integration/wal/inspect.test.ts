@@ -50,10 +50,10 @@ describe("neurograph wal inspect", () => {
     const dir = await sampleWal();
     const { out, error } = await runCli(["wal", "inspect", dir]);
     expect(error).toBeUndefined();
-    expect(out).toMatch(/^WAL .*\/wal: 2 shard\(s\)\nshard 0\n  snapshot LSN 4: 10 tokens, 0 connections, 1 chunk\(s\), taken .*: ok\n/);
-    expect(out).toMatch(/\n\s+5  tokens\.delete\s+10\s+2  ok\n\s+6  connections\.remove\s+\d+\s+1  ok\n/);
+    expect(out).toMatch(/^WAL .*\/wal: 2 shard\(s\)\nshard 0\n {2}snapshot LSN 4: 10 tokens, 0 connections, 1 chunk\(s\), taken .*: ok\n/);
+    expect(out).toMatch(/\n\s+5 {2}tokens\.delete\s+10\s+2 {2}ok\n\s+6 {2}connections\.remove\s+\d+\s+1 {2}ok\n/);
     expect(out).toMatch(/summary: 2 record\(s\) \(LSN 5\.\.6\), 3 item\(s\), .*, 0 problem\(s\)/);
-    expect(out).toMatch(/shard 1\n  no snapshot\n.*\n\s+1  constitution\.set\s+35\s+1  ok\n/);
+    expect(out).toMatch(/shard 1\n {2}no snapshot\n.*\n\s+1 {2}constitution\.set\s+35\s+1 {2}ok\n/);
     expect(out).toMatch(/total: 3 log record\(s\), .*, all CRCs verified, no problems\n$/);
     const json = await runCli(["wal", "inspect", join(dir, "wal"), "--json", "--summary", "--shard", "1"]);
     const parsed = JSON.parse(json.out) as { shards: Record<string, unknown>[] };
@@ -75,7 +75,7 @@ describe("neurograph wal inspect", () => {
     const { out, error } = await runCli(["wal", "inspect", dir]);
     expect(error).toBeInstanceOf(DataLossError);
     expect((error as DataLossError).message).toMatch(/^WAL check failed: 3 problem\(s\), first: shard 0: log: LSN 5: CRC32C mismatch/);
-    expect(out).toMatch(/\n\s+5  tokens\.delete\s+10\s+0  DAMAGED: CRC32C mismatch/);
+    expect(out).toMatch(/\n\s+5 {2}tokens\.delete\s+10\s+0 {2}DAMAGED: CRC32C mismatch/);
     expect(out).toMatch(/! log: LSN 2 missing\n/);
     expect(out).toMatch(/! log: LSN 3: record says LSN 1 but is stored under LSN 3\n/);
     const report = await inspectWal(dir, { records: false });
