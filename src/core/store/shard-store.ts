@@ -29,7 +29,7 @@ import { TOKEN_RECORD_SIZE, TokenOffset } from "../token/layout.ts";
 import { validateTokenRecords } from "../token/validate.ts";
 import { recordViews } from "../token/views.ts";
 import { EdgeSet } from "./edges.ts";
-import { BatchKeySet, fibHash } from "./hash.ts";
+import { BatchKeySet } from "./hash.ts";
 import { IdTable } from "./id-table.ts";
 import { KeyBuffer } from "./key-buffer.ts";
 import { TokenTable } from "./token-table.ts";
@@ -76,7 +76,7 @@ export class ShardStore {
     this.shard = shard;
     this.shardCount = shardCount;
     this.connectionLimits = options.connectionLimits ?? DEFAULT_CONNECTION_LIMITS;
-    this.tokens = new TokenTable(cap);
+    this.tokens = new TokenTable(cap, shardCount);
     this.edges = new EdgeSet(this.tokens, shard, shardCount, ecap);
   }
 
@@ -173,9 +173,8 @@ export class ShardStore {
     const size = tt.size;
     const colIds = tt.cols.ids;
     const fresh = size + n > tt.table.limit;
-    const table = fresh ? IdTable.build(colIds, size, size + n) : tt.table;
+    const table = fresh ? IdTable.build(colIds, size, size + n, S) : tt.table;
     const entries = table.entries;
-    const shift = table.shift;
     const mask = table.mask;
     const slotIds = new Uint32Array(n);
     const positions = fresh ? undefined : new Int32Array(n);
@@ -201,7 +200,7 @@ export class ShardStore {
         list.push({ index: i, field: "id", value: String(id), rule: StoreRule.notOwned, description: `id ${id} belongs to shard ${id % S}, not ${shard} (of ${S})` });
         continue;
       }
-      let p = fibHash(id, shift);
+      let p = table.home(id);
       let clash = -1;
       for (;;) {
         const v = entries[p]!;

@@ -19,11 +19,11 @@ export class TokenTable {
   alias: TokenColumnAliases;
   table: IdTable;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, divisor: number) {
     const cap = Math.max(capacity, 0);
     this.cols = allocateTokenColumns(cap);
     this.alias = columnAliases(this.cols);
-    this.table = new IdTable(cap);
+    this.table = new IdTable(cap, divisor);
   }
 
   get size(): number {
@@ -88,9 +88,8 @@ export class TokenTable {
       w.copyWithin(slot * 12, last * 12, last * 12 + 12);
       c.ids[slot] = c.ids[last]!;
       c.flags[slot] = c.flags[last]!;
-      const h = this.alias.weightHalves;
-      h[slot * 2] = h[last * 2]!;
-      h[slot * 2 + 1] = h[last * 2 + 1]!;
+      const wb = this.alias.weightBits;
+      wb[slot] = wb[last]!;
       c.radii[slot] = c.radii[last]!;
       c.strengths[slot] = c.strengths[last]!;
       c.timestamps[slot] = c.timestamps[last]!;

@@ -8,21 +8,21 @@ import type { TokenColumns } from "./columns.ts";
 import { COORDS_PER_TOKEN } from "./columns.ts";
 import { TOKEN_RECORD_SIZE } from "./layout.ts";
 import type { RecordViews } from "./views.ts";
-import { halvesOf, recordViews, wordsOf } from "./views.ts";
+import { recordViews, wordsOf } from "./views.ts";
 
 /** Decoded columns of a batch; `size` = number of records. */
 export type TokenBatch = TokenColumns;
 
-/** Word and half-word aliases of token columns, for bit-exact copies. */
+/** Integer aliases of token columns, for bit-exact copies. */
 export interface TokenColumnAliases {
   /** `coords` as u32 words: 12 per token. */
   readonly coordWords: Uint32Array;
-  /** `weights` as u16 halves: 2 per token. */
-  readonly weightHalves: Uint16Array;
+  /** `weights` as raw u32 bits. */
+  readonly weightBits: Uint32Array;
 }
 
 export function columnAliases(c: TokenColumns): TokenColumnAliases {
-  return { coordWords: wordsOf(c.coords), weightHalves: halvesOf(c.weights) };
+  return { coordWords: wordsOf(c.coords), weightBits: wordsOf(c.weights) };
 }
 
 /** Fresh zeroed columns with room for `capacity` tokens and `size` = `size`. */
@@ -80,8 +80,8 @@ export function copyRecordsToColumns(
   alias: TokenColumnAliases,
   slot: number,
 ): void {
-  const { u8, u16, u32 } = rec;
-  const { coordWords, weightHalves } = alias;
+  const { u16, u32 } = rec;
+  const { coordWords, weightBits } = alias;
   const { ids, flags, radii, strengths, timestamps } = cols;
   for (let i = 0; i < count; i++) {
     const r = first + i;
@@ -103,11 +103,11 @@ export function copyRecordsToColumns(
     ids[s] = u32[w + 12]!;
     const h = r << 5;
     flags[s] = u16[h + 26]!;
-    weightHalves[s << 1] = u16[h + 27]!;
-    weightHalves[(s << 1) + 1] = u16[h + 28]!;
-    const b = r << 6;
-    radii[s] = u8[b + 58]!;
-    strengths[s] = u8[b + 59]!;
+    // The weight sits at byte 54 (not 4-aligned): join its two raw halves.
+    weightBits[s] = u16[h + 27]! | (u16[h + 28]! << 16);
+    const rs = u16[h + 29]!;
+    radii[s] = rs & 0xff;
+    strengths[s] = rs >>> 8;
     timestamps[s] = u32[w + 15]!;
   }
 }
@@ -132,18 +132,17 @@ export function copySlotToRecord(
   rec: RecordViews,
   r: number,
 ): void {
-  const { u8, u16, u32 } = rec;
-  const { coordWords, weightHalves } = alias;
+  const { u16, u32 } = rec;
+  const { coordWords, weightBits } = alias;
   const w = r << 4;
   const c = s * 12;
   for (let k = 0; k < 12; k++) u32[w + k] = coordWords[c + k]!;
   u32[w + 12] = cols.ids[s]!;
   const h = r << 5;
   u16[h + 26] = cols.flags[s]!;
-  u16[h + 27] = weightHalves[s << 1]!;
-  u16[h + 28] = weightHalves[(s << 1) + 1]!;
-  const b = r << 6;
-  u8[b + 58] = cols.radii[s]!;
-  u8[b + 59] = cols.strengths[s]!;
+  const bits = weightBits[s]!;
+  u16[h + 27] = bits & 0xffff;
+  u16[h + 28] = bits >>> 16;
+  u16[h + 29] = cols.radii[s]! | (cols.strengths[s]! << 8);
   u32[w + 15] = cols.timestamps[s]!;
 }

@@ -3,7 +3,9 @@
  *
  * Rounding rule: the product `value * scale` is computed in float64 (one correctly rounded
  * multiplication) and rounded to the nearest integer; an exact tie (fraction .5 of that product)
- * rounds away from zero, so encoding is symmetric: encode(−v) = −encode(v). NaN, ±Infinity and
+ * rounds away from zero, so encoding is symmetric: encode(−v) = −encode(v). Rounding applies to
+ * the binary value: 0.00015 is stored as 0.000149999…, so in L2 (scale 10000) it encodes to 1,
+ * not 2. NaN, ±Infinity and
  * values whose rounded raw falls outside int16 are rejected, never clamped or zeroed.
  */
 import type { FieldViolation } from "../errors.ts";
@@ -14,7 +16,8 @@ import { MAX_RAW_COORD, MIN_RAW_COORD, SCALES, coordinateField } from "./layout.
 /** Rounded raw value of a decoded coordinate; may be out of int16 range or NaN (check it). */
 export function roundCoordinate(value: number, space: number): number {
   const scaled = value * (SCALES[space] ?? NaN);
-  return scaled < 0 ? -Math.round(-scaled) : Math.round(scaled);
+  // "+ 0" turns −0 into 0.
+  return (scaled < 0 ? -Math.round(-scaled) : Math.round(scaled)) + 0;
 }
 
 export function isRawCoordinate(raw: number): boolean {
