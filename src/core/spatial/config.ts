@@ -2,7 +2,7 @@
  * Spatial index parameters and query-argument validation.
  *
  * Exactness: coordinates are int16 fixed point (decoded = raw / scale). A query point is encoded
- * the way a token coordinate is (rounded to the nearest raw unit; Math.round, so halves go up),
+ * exactly as a token coordinate is (`roundCoordinate`: nearest raw unit, ties away from zero),
  * and every distance is computed as an exact integer d² = Δx² + Δy² + Δz² in raw units (at most
  * 3·65535² < 2^53). A radius r (decoded units) becomes R = r·scale raw units, snapped to the
  * nearest integer when within 1e-9 of it (so r = 0.29 in L1 means exactly 29 raw units, although
@@ -12,9 +12,8 @@
 import { ValidationError } from "../errors.ts";
 import type { FieldViolation } from "../errors.ts";
 import { SPACES } from "../token/columns.ts";
-
-/** Fixed-point scale per space (decoded = raw / scale): L1 … L8. */
-export const SPACE_SCALES: readonly number[] = Object.freeze([100, 10000, 1000, 10000, 10000, 10000, 100, 10000]);
+import { MAX_RAW_COORD, MIN_RAW_COORD, SCALES } from "../token/layout.ts";
+import { roundCoordinate } from "../token/coords.ts";
 
 /**
  * Default cell edge per space, in decoded units: about 1/160 of each space's extent (L1/L7
@@ -27,8 +26,8 @@ export const DEFAULT_CELL_SIZES: readonly number[] = Object.freeze([4, 0.05, 0.5
 /** Largest k (and neighbour limit) one query may ask for. */
 export const MAX_K = 1 << 16;
 
-export const RAW_MIN = -32768;
-export const RAW_MAX = 32767;
+export const RAW_MIN = MIN_RAW_COORD;
+export const RAW_MAX = MAX_RAW_COORD;
 
 export interface SpatialIndexOptions {
   /** Cell edge per space in decoded units (8 values). Default DEFAULT_CELL_SIZES. */
@@ -72,9 +71,9 @@ export class ArgumentCheck {
 
   /** A query coordinate: finite and inside the space's range once encoded. */
   coordinate(field: string, v: number, space: number): void {
-    const scale = SPACE_SCALES[space];
+    const scale = SCALES[space];
     if (scale === undefined) return; // the space itself is reported
-    const raw = Math.round(v * scale);
+    const raw = roundCoordinate(v, space);
     if (!Number.isFinite(v) || raw < RAW_MIN || raw > RAW_MAX) {
       this.add(field, v, "coordinate_range", `must be a finite number within ±${(RAW_MAX / scale).toString()} in this space`);
     }
@@ -83,12 +82,12 @@ export class ArgumentCheck {
 
 /** A decoded coordinate encoded to raw units (call after validation). */
 export function toRaw(v: number, space: number): number {
-  return Math.round(v * SPACE_SCALES[space]!);
+  return roundCoordinate(v, space);
 }
 
 /** A decoded radius in raw units, snapped to an integer when it denotes one. */
 export function radiusToRaw(r: number, space: number): number {
-  const raw = r * SPACE_SCALES[space]!;
+  const raw = r * SCALES[space]!;
   const snapped = Math.round(raw);
   return Math.abs(raw - snapped) <= 1e-9 * Math.max(1, raw) ? snapped : raw;
 }
@@ -103,9 +102,9 @@ export function resolveCellSizes(sizes: ArrayLike<number> | undefined): Int32Arr
   } else {
     for (let s = 0; s < SPACES; s++) {
       const v = src[s]!;
-      const raw = Number.isFinite(v) ? Math.round(v * SPACE_SCALES[s]!) : NaN;
+      const raw = Number.isFinite(v) ? Math.round(v * SCALES[s]!) : NaN;
       if (!(raw >= 1 && raw <= 65536)) {
-        check.add(`cellSizes[${s}]`, v, "cell_size_range", `must be between ${1 / SPACE_SCALES[s]!} and ${65536 / SPACE_SCALES[s]!} decoded units`);
+        check.add(`cellSizes[${s}]`, v, "cell_size_range", `must be between ${1 / SCALES[s]!} and ${65536 / SCALES[s]!} decoded units`);
       } else {
         out[s] = raw;
       }

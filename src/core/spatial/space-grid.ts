@@ -11,7 +11,8 @@
 import type { TokenColumns } from "../token/columns.ts";
 import { COORDS_PER_TOKEN } from "../token/columns.ts";
 import { IdIndex } from "../graph/id-index.ts";
-import { RAW_MAX, RAW_MIN, SPACE_SCALES } from "./config.ts";
+import { RAW_MAX, RAW_MIN } from "./config.ts";
+import { SCALES } from "../token/layout.ts";
 import type { SpatialResult } from "./result.ts";
 
 /** What the index reads from the store. */
@@ -71,7 +72,7 @@ export class SpaceGrid {
   constructor(space: number, cellRaw: number) {
     this.space = space;
     this.cellRaw = cellRaw;
-    this.scale = SPACE_SCALES[space]!;
+    this.scale = SCALES[space]!;
     this.fieldScale = this.scale / 100;
   }
 

@@ -13,7 +13,8 @@
  */
 import { NotFoundError } from "../errors.ts";
 import { COORDS_PER_TOKEN } from "../token/columns.ts";
-import { ArgumentCheck, SPACE_SCALES, radiusToRaw, resolveCellSizes, toRaw } from "./config.ts";
+import { ArgumentCheck, radiusToRaw, resolveCellSizes, toRaw } from "./config.ts";
+import { SCALES } from "../token/layout.ts";
 import type { SpatialIndexOptions } from "./config.ts";
 import { SpatialResult } from "./result.ts";
 import { ScanMode, SpaceGrid } from "./space-grid.ts";
@@ -43,7 +44,7 @@ export class SpatialIndex {
 
   /** Cell edges in decoded units (as resolved to whole raw units). */
   cellSizes(): number[] {
-    return this.grids.map((g) => g.cellRaw / SPACE_SCALES[g.space]!);
+    return this.grids.map((g) => g.cellRaw / SCALES[g.space]!);
   }
 
   /** Replaces the cell sizes (e.g. a new constitution); every space rebuilds on its next query. */
@@ -166,7 +167,7 @@ export class SpatialIndex {
     const check = this.checkPoint(space, x, y, z, () => undefined);
     check.throwIfAny("field influence query");
     const g = this.ready(space);
-    const fieldScale = SPACE_SCALES[space]! / 100;
+    const fieldScale = SCALES[space]! / 100;
     const out = this.scratch;
     out.reset();
     const widest = 255 * fieldScale;
@@ -197,7 +198,7 @@ export class SpatialIndex {
     g.scanOverflow(this.source);
     g.scanRadius(R);
     out.sortAll();
-    return out.finish(SPACE_SCALES[space]!);
+    return out.finish(SCALES[space]!);
   }
 
   private knn(space: number, px: number, py: number, pz: number, k: number, r2: number, exclude: number, out: SpatialResult): SpatialResult {
@@ -207,7 +208,7 @@ export class SpatialIndex {
     g.scanOverflow(this.source);
     g.scanNearest();
     out.sortHeap();
-    return out.finish(SPACE_SCALES[space]!);
+    return out.finish(SCALES[space]!);
   }
 
   private checkPoint(space: number, x: number, y: number, z: number, more: (c: ArgumentCheck) => void): ArgumentCheck {

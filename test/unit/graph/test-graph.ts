@@ -1,7 +1,8 @@
 /**
  * A small adjacency-list graph for tests: answers the expansion protocol the way the shard store
- * does (Out lists out-edges and, backwards, BIDIRECTIONAL in-edges; In lists in-edges; Both lists
- * every out-edge, then every in-edge), and exposes plain neighbour lists for reference algorithms.
+ * does (Out lists out-edges and, backwards, BIDIRECTIONAL in-edges; In lists in-edges and,
+ * forwards, BIDIRECTIONAL out-edges; Both lists every out-edge and every in-edge), and exposes
+ * plain neighbour lists for reference algorithms.
  */
 import { Direction } from "../../../src/core/graph/index.ts";
 import type { ExpandRequest, Expansion } from "../../../src/core/graph/index.ts";
@@ -66,6 +67,7 @@ export class TestGraph {
       for (const e of outs) res.push(fwd(e));
       for (const e of ins) if (e.bidirectional === true) res.push(back(e));
     } else if (direction === Direction.In) {
+      for (const e of outs) if (e.bidirectional === true) res.push(fwd(e));
       for (const e of ins) res.push(back(e));
     } else {
       for (const e of outs) res.push(fwd(e));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { DEFAULT_CELL_SIZES, SPACE_SCALES, SpatialIndex, toRaw } from "../../../src/core/spatial/index.ts";
+import { DEFAULT_CELL_SIZES, SpatialIndex, toRaw } from "../../../src/core/spatial/index.ts";
+import { SCALES } from "../../../src/core/token/layout.ts";
 import type { SpatialResult } from "../../../src/core/spatial/index.ts";
 import { TestStore } from "./test-store.ts";
 import { bruteInfluence, bruteNearest, bruteWithin } from "./brute.ts";
@@ -54,7 +55,7 @@ function expectHits(r: SpatialResult, hits: Hit[], scale: number): void {
 }
 
 function checkQueries(store: TestStore, index: SpatialIndex, space: number, q: Extract<Op, { kind: "query" }>): void {
-  const scale = SPACE_SCALES[space]!;
+  const scale = SCALES[space]!;
   const liveIds = Array.from(store.columns.ids.subarray(0, store.size));
   const center = liveIds.length > 0 ? liveIds[q.pick % liveIds.length]! : 0;
   const raw: [number, number, number] = q.onToken && center !== 0 ? store.position(center, space) : q.point;
@@ -93,7 +94,7 @@ describe("spatial index equals a brute-force scan", () => {
           let nextId = 1;
           for (const t of initial) store.insert({ id: nextId++ * 7, coords: t.coords, ...t.field });
           const cellSizes = Array.from(DEFAULT_CELL_SIZES);
-          cellSizes[space] = cellRaw / SPACE_SCALES[space]!;
+          cellSizes[space] = cellRaw / SCALES[space]!;
           const index = new SpatialIndex(store, { cellSizes, overflowLimit });
           store.index = index;
           index.build(space);
@@ -150,9 +151,9 @@ describe("spatial index equals a brute-force scan", () => {
             store.insert({ id: 1000 - i, coords: c, radius: 1, strength: 10 });
           });
           const cellSizes = Array.from(DEFAULT_CELL_SIZES);
-          cellSizes[space] = cellRaw / SPACE_SCALES[space]!;
+          cellSizes[space] = cellRaw / SCALES[space]!;
           const index = new SpatialIndex(store, { cellSizes });
-          const scale = SPACE_SCALES[space]!;
+          const scale = SCALES[space]!;
           expectHits(index.nearest(space, 0, 0, 0, k), bruteNearest(store, space, [0, 0, 0], k), scale);
           expectHits(index.range(space, 0, 0, 0, 2 / scale), bruteWithin(store, space, [0, 0, 0], 2 / scale), scale);
           expectHits(index.nearestTo(1000, space, k), bruteNearest(store, space, store.position(1000, space), k, 1000), scale);
@@ -186,9 +187,9 @@ describe("spatial index equals a brute-force scan", () => {
             store.insert({ id: ((i * 40503) % 65536) + 1, coords: c }); // unique, not in slot order
           }
           const cellSizes = Array.from(DEFAULT_CELL_SIZES);
-          cellSizes[space] = cellRaw / SPACE_SCALES[space]!;
+          cellSizes[space] = cellRaw / SCALES[space]!;
           const index = new SpatialIndex(store, { cellSizes });
-          const scale = SPACE_SCALES[space]!;
+          const scale = SCALES[space]!;
           for (const raw of queries) {
             const p = raw.map((v) => Math.max(-spread - 3, Math.min(spread + 3, v))) as [number, number, number];
             const [x, y, z] = p.map((v) => v / scale) as [number, number, number];

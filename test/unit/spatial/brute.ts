@@ -1,13 +1,14 @@
 /** Brute-force spatial answers over every live slot, from the documented definitions. */
-import { SPACE_SCALES, radiusToRaw } from "../../../src/core/spatial/index.ts";
-import type { TestStore } from "./test-store.ts";
+import { radiusToRaw } from "../../../src/core/spatial/index.ts";
+import { SCALES } from "../../../src/core/token/layout.ts";
+import type { SpatialSource } from "../../../src/core/spatial/index.ts";
 
 export interface Hit {
   id: number;
   d2: number;
 }
 
-export function allHits(store: TestStore, space: number, px: number, py: number, pz: number): Hit[] {
+export function allHits(store: SpatialSource, space: number, px: number, py: number, pz: number): Hit[] {
   const c = store.columns;
   const hits: Hit[] = [];
   for (let s = 0; s < c.size; s++) {
@@ -20,20 +21,20 @@ export function allHits(store: TestStore, space: number, px: number, py: number,
   return hits.sort((a, b) => a.d2 - b.d2 || a.id - b.id);
 }
 
-export function bruteWithin(store: TestStore, space: number, p: [number, number, number], radius: number, exclude = 0): Hit[] {
+export function bruteWithin(store: SpatialSource, space: number, p: [number, number, number], radius: number, exclude = 0): Hit[] {
   const R = radiusToRaw(radius, space);
   return allHits(store, space, ...p).filter((h) => h.d2 <= R * R && h.id !== exclude);
 }
 
-export function bruteNearest(store: TestStore, space: number, p: [number, number, number], k: number, exclude = 0): Hit[] {
+export function bruteNearest(store: SpatialSource, space: number, p: [number, number, number], k: number, exclude = 0): Hit[] {
   return allHits(store, space, ...p)
     .filter((h) => h.id !== exclude)
     .slice(0, k);
 }
 
-export function bruteInfluence(store: TestStore, space: number, p: [number, number, number]): number {
+export function bruteInfluence(store: SpatialSource, space: number, p: [number, number, number]): number {
   const c = store.columns;
-  const fieldScale = SPACE_SCALES[space]! / 100;
+  const fieldScale = SCALES[space]! / 100;
   let sum = 0;
   for (const h of allHits(store, space, ...p)) {
     const s = store.slotOf(h.id);
