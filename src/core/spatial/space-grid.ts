@@ -1,12 +1,16 @@
 /**
  * The index of one space: a spatial hash of cubic cells, built by a counting sort of the tokens
- * by hashed cell (two passes, O(n), no object per token or cell). Entries keep a copy of the
- * token's raw position, field radius and strength, so scans are sequential and need no id lookup.
+ * by bucket (two passes, O(n), no object per token or cell). Entries keep a copy of the token's
+ * raw position, field radius and strength, so scans are sequential and need no id lookup.
+ *
+ * Bucket of cell (cx, cy, cz) = (rowHash(cy, cz) + cx) mod buckets: the cells of one x-row sit in
+ * consecutive buckets, so a query reads a row of cells as one contiguous run of entries (a cache
+ * miss per row, not per cell). A bucket can hold entries of other cells (collisions): a scan of
+ * cell range [xa..xb] × cy × cz takes only the entries whose raw position lies in that range, so
+ * every entry is seen once, in its own cell, and then tested by its exact distance.
  *
  * Between rebuilds, changed ids (inserted, moved, deleted) go to `dirty`: base entries with a dirty
- * id are skipped, and dirty ids are read from the live columns instead (the overflow). A bucket can
- * hold several cells (hash collisions); every candidate is tested by its exact distance, and a
- * per-query stamp makes sure no bucket is scanned twice.
+ * id are skipped, and dirty ids are read from the live columns instead (the overflow).
  */
 import type { TokenColumns } from "../token/columns.ts";
 import { COORDS_PER_TOKEN } from "../token/columns.ts";
@@ -44,10 +48,8 @@ export class SpaceGrid {
   private radius = new Uint8Array(0);
   private strength = new Uint8Array(0);
   private start = new Uint32Array(1);
-  private stamps = new Uint32Array(0);
-  private stamp = 0;
   private buckets = 0;
-  private shift = 32;
+  private mask = 0;
   private minX = 1;
   private minY = 1;
   private minZ = 1;
@@ -82,7 +84,7 @@ export class SpaceGrid {
     let buckets = 16;
     while (buckets < n) buckets *= 2;
     this.buckets = buckets;
-    this.shift = 32 - Math.log2(buckets);
+    this.mask = buckets - 1;
     if (this.ids.length < n) {
       this.ids = new Uint32Array(n);
       this.xyz = new Int16Array(n * 3);
@@ -91,15 +93,13 @@ export class SpaceGrid {
     }
     if (this.start.length < buckets + 1) {
       this.start = new Uint32Array(buckets + 1);
-      this.stamps = new Uint32Array(buckets);
-      this.stamp = 0;
     } else {
       this.start.fill(0, 0, buckets + 1);
     }
     const { coords } = cols;
     const start = this.start;
     const cell = this.cellRaw;
-    const shift = this.shift;
+    const mask = this.mask;
     const base = this.space * 3;
     let minX = Infinity;
     let minY = Infinity;
@@ -119,7 +119,7 @@ export class SpaceGrid {
       if (cy > maxY) maxY = cy;
       if (cz < minZ) minZ = cz;
       if (cz > maxZ) maxZ = cz;
-      const b = hashCell(cx, cy, cz, shift);
+      const b = (rowHash(cy, cz) + cx) & mask;
       keys[i] = b;
       start[b + 1]!++;
       const r = cols.radii[i]!;
@@ -165,10 +165,6 @@ export class SpaceGrid {
     this.k = k;
     this.exclude = exclude;
     this.hits = 0;
-    if (++this.stamp === 0xffffffff) {
-      this.stamps.fill(0);
-      this.stamp = 1;
-    }
   }
 
   /** Lowers the distance limit of the current query (after the overflow was scanned wider). */
@@ -218,11 +214,8 @@ export class SpaceGrid {
       this.scanAll();
       return;
     }
-    const shift = this.shift;
     for (let z = z0; z <= z1; z++) {
-      for (let y = y0; y <= y1; y++) {
-        for (let x = x0; x <= x1; x++) this.scanBucket(hashCell(x, y, z, shift));
-      }
+      for (let y = y0; y <= y1; y++) this.scanRow(x0, x1, y, z);
     }
   }
 
@@ -258,7 +251,15 @@ export class SpaceGrid {
         }
         const shell = volume - inner;
         if (visited + shell > this.count) {
-          this.scanAll();
+          // Cheaper to read every entry once, skipping the cube of rings 0..t-1 already scanned.
+          this.scanAllOutside(
+            (cx - t + 1) * cell - OFFSET,
+            (cx + t) * cell - OFFSET - 1,
+            (cy - t + 1) * cell - OFFSET,
+            (cy + t) * cell - OFFSET - 1,
+            (cz - t + 1) * cell - OFFSET,
+            (cz + t) * cell - OFFSET - 1,
+          );
           return;
         }
         visited += shell;
@@ -290,7 +291,6 @@ export class SpaceGrid {
       this.radius.byteLength +
       this.strength.byteLength +
       this.start.byteLength +
-      this.stamps.byteLength +
       this.dirty.byteSize()
     );
   }
@@ -303,41 +303,85 @@ export class SpaceGrid {
     this.radius = new Uint8Array(0);
     this.strength = new Uint8Array(0);
     this.start = new Uint32Array(1);
-    this.stamps = new Uint32Array(0);
     this.count = 0;
     this.dirty.clear();
   }
 
   private scanShell(t: number, cx: number, cy: number, cz: number, x0: number, x1: number, y0: number, y1: number, z0: number, z1: number): void {
-    const shift = this.shift;
     for (let z = z0; z <= z1; z++) {
       const zFace = z === cz - t || z === cz + t;
       for (let y = y0; y <= y1; y++) {
         if (zFace || y === cy - t || y === cy + t) {
-          for (let x = x0; x <= x1; x++) this.scanBucket(hashCell(x, y, z, shift));
+          this.scanRow(x0, x1, y, z);
         } else {
-          if (cx - t >= x0) this.scanBucket(hashCell(cx - t, y, z, shift));
-          if (t > 0 && cx + t <= x1) this.scanBucket(hashCell(cx + t, y, z, shift));
+          if (cx - t >= x0) this.scanRow(cx - t, cx - t, y, z);
+          if (t > 0 && cx + t <= x1) this.scanRow(cx + t, cx + t, y, z);
         }
       }
     }
   }
 
+  /** Every base entry, once (no cell filter). */
   private scanAll(): void {
-    for (let b = 0; b < this.buckets; b++) this.scanBucket(b);
+    this.scanEntries(0, this.count, RAW_MIN, RAW_MAX, RAW_MIN, RAW_MAX, RAW_MIN, RAW_MAX);
   }
 
-  private scanBucket(b: number): void {
-    const stamps = this.stamps;
-    if (stamps[b] === this.stamp) return;
-    stamps[b] = this.stamp;
-    const end = this.start[b + 1]!;
+  /** Every base entry outside the raw box (an empty box when lo > hi). */
+  private scanAllOutside(xLo: number, xHi: number, yLo: number, yHi: number, zLo: number, zHi: number): void {
     const xyz = this.xyz;
     const { px, py, pz } = this;
-    for (let e = this.start[b]!; e < end; e++) {
-      const dx = xyz[e * 3]! - px;
-      const dy = xyz[e * 3 + 1]! - py;
-      const dz = xyz[e * 3 + 2]! - pz;
+    for (let e = 0; e < this.count; e++) {
+      const x = xyz[e * 3]!;
+      const y = xyz[e * 3 + 1]!;
+      const z = xyz[e * 3 + 2]!;
+      if (x >= xLo && x <= xHi && y >= yLo && y <= yHi && z >= zLo && z <= zHi) continue;
+      const dx = x - px;
+      const dy = y - py;
+      const dz = z - pz;
+      const d2 = dx * dx + dy * dy + dz * dz;
+      if (d2 > this.r2) continue;
+      const id = this.ids[e]!;
+      if (id === this.exclude) continue;
+      if (this.dirty.size > 0 && this.dirty.indexOf(id) >= 0) continue;
+      this.consider(d2, id, this.radius[e]!, this.strength[e]!);
+    }
+  }
+
+  /** The entries of cells xa..xb of row (cy, cz): one or two contiguous runs of buckets. */
+  private scanRow(xa: number, xb: number, cy: number, cz: number): void {
+    const cell = this.cellRaw;
+    const xLo = xa * cell - OFFSET;
+    const xHi = (xb + 1) * cell - OFFSET - 1;
+    const yLo = cy * cell - OFFSET;
+    const zLo = cz * cell - OFFSET;
+    const length = xb - xa + 1;
+    if (length >= this.buckets) {
+      this.scanEntries(0, this.count, xLo, xHi, yLo, yLo + cell - 1, zLo, zLo + cell - 1);
+      return;
+    }
+    const b0 = (rowHash(cy, cz) + xa) & this.mask;
+    const b1 = b0 + length;
+    const start = this.start;
+    if (b1 <= this.buckets) {
+      this.scanEntries(start[b0]!, start[b1]!, xLo, xHi, yLo, yLo + cell - 1, zLo, zLo + cell - 1);
+    } else {
+      this.scanEntries(start[b0]!, this.count, xLo, xHi, yLo, yLo + cell - 1, zLo, zLo + cell - 1);
+      this.scanEntries(0, start[b1 - this.buckets]!, xLo, xHi, yLo, yLo + cell - 1, zLo, zLo + cell - 1);
+    }
+  }
+
+  /** Entries from..to-1 whose raw position lies in the box (their own cells), then by distance. */
+  private scanEntries(from: number, to: number, xLo: number, xHi: number, yLo: number, yHi: number, zLo: number, zHi: number): void {
+    const xyz = this.xyz;
+    const { px, py, pz } = this;
+    for (let e = from; e < to; e++) {
+      const x = xyz[e * 3]!;
+      const y = xyz[e * 3 + 1]!;
+      const z = xyz[e * 3 + 2]!;
+      if (x < xLo || x > xHi || y < yLo || y > yHi || z < zLo || z > zHi) continue;
+      const dx = x - px;
+      const dy = y - py;
+      const dz = z - pz;
       const d2 = dx * dx + dy * dy + dz * dz;
       if (d2 > this.r2) continue;
       const id = this.ids[e]!;
@@ -376,8 +420,8 @@ function cellOf(raw: number, cell: number): number {
   return ((raw + OFFSET) / cell) | 0;
 }
 
-/** Bucket of cell (cx, cy, cz): a multiplicative hash keeping the top bits. */
-function hashCell(cx: number, cy: number, cz: number, shift: number): number {
-  const h = Math.imul(cx, 0x8da6b343) ^ Math.imul(cy, 0xd8163841) ^ Math.imul(cz, 0xcb1ab31f);
-  return Math.imul(h ^ (h >>> 15), 0x9e3779b1) >>> shift;
+/** Start bucket of the x-row (cy, cz) before adding cx; any 32-bit value (masked by the caller). */
+function rowHash(cy: number, cz: number): number {
+  const h = Math.imul(cy, 0x8da6b343) ^ Math.imul(cz, 0xd8163841);
+  return Math.imul(h ^ (h >>> 15), 0x9e3779b1) >>> 0;
 }
