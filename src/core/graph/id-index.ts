@@ -1,11 +1,11 @@
 /**
  * Maps token ids (u32, never 0) to dense indices 0..size-1 in insertion order, on typed arrays:
  * open addressing with linear probing, no object per id. Algorithms keep their per-node state in
- * parallel typed arrays indexed by the dense index.
+ * parallel typed arrays indexed by the dense index. Key and value share a slot pair of one array
+ * (key at 2h, index at 2h + 1), so a lookup costs one cache miss, not two.
  */
 export class IdIndex {
-  private keys: Uint32Array;
-  private values: Int32Array;
+  private table: Uint32Array;
   private mask: number;
   private shift: number;
   /** Dense list of ids; `ids[i]` has index i. Valid for `0..size-1`. */
@@ -14,8 +14,7 @@ export class IdIndex {
 
   constructor(expected = 16) {
     const cap = tableCapacity(expected);
-    this.keys = new Uint32Array(cap);
-    this.values = new Int32Array(cap);
+    this.table = new Uint32Array(cap * 2);
     this.mask = cap - 1;
     this.shift = 32 - Math.log2(cap);
     this.ids = new Uint32Array(Math.max(8, expected));
@@ -23,12 +22,12 @@ export class IdIndex {
 
   /** Dense index of `id`, or -1. */
   indexOf(id: number): number {
-    const keys = this.keys;
+    const table = this.table;
     const mask = this.mask;
     let h = Math.imul(id, 0x9e3779b1) >>> this.shift;
     for (;;) {
-      const k = keys[h]!;
-      if (k === id) return this.values[h]!;
+      const k = table[h * 2]!;
+      if (k === id) return table[h * 2 + 1]!;
       if (k === 0) return -1;
       h = (h + 1) & mask;
     }
@@ -40,12 +39,12 @@ export class IdIndex {
 
   /** Dense index of `id`, adding it at the end when absent. `id` must not be 0. */
   add(id: number): number {
-    const keys = this.keys;
+    const table = this.table;
     const mask = this.mask;
     let h = Math.imul(id, 0x9e3779b1) >>> this.shift;
     for (;;) {
-      const k = keys[h]!;
-      if (k === id) return this.values[h]!;
+      const k = table[h * 2]!;
+      if (k === id) return table[h * 2 + 1]!;
       if (k === 0) break;
       h = (h + 1) & mask;
     }
@@ -57,40 +56,39 @@ export class IdIndex {
     }
     this.ids[index] = id;
     this.size = index + 1;
-    keys[h] = id;
-    this.values[h] = index;
-    if (this.size * 2 > keys.length) this.rehash(keys.length * 2);
+    table[h * 2] = id;
+    table[h * 2 + 1] = index;
+    if (this.size * 2 > mask + 1) this.rehash((mask + 1) * 2);
     return index;
   }
 
   /** Forgets every id, keeping the allocated capacity. */
   clear(): void {
     if (this.size > 0) {
-      this.keys.fill(0);
+      this.table.fill(0);
       this.size = 0;
     }
   }
 
   /** Bytes held by the typed arrays. */
   byteSize(): number {
-    return this.keys.byteLength + this.values.byteLength + this.ids.byteLength;
+    return this.table.byteLength + this.ids.byteLength;
   }
 
   private rehash(cap: number): void {
-    this.keys = new Uint32Array(cap);
-    this.values = new Int32Array(cap);
-    this.mask = cap - 1;
-    this.shift = 32 - Math.log2(cap);
-    const keys = this.keys;
-    const values = this.values;
-    const mask = this.mask;
+    const table = new Uint32Array(cap * 2);
+    const mask = cap - 1;
+    const shift = 32 - Math.log2(cap);
     for (let i = 0; i < this.size; i++) {
       const id = this.ids[i]!;
-      let h = Math.imul(id, 0x9e3779b1) >>> this.shift;
-      while (keys[h] !== 0) h = (h + 1) & mask;
-      keys[h] = id;
-      values[h] = i;
+      let h = Math.imul(id, 0x9e3779b1) >>> shift;
+      while (table[h * 2] !== 0) h = (h + 1) & mask;
+      table[h * 2] = id;
+      table[h * 2 + 1] = i;
     }
+    this.table = table;
+    this.mask = mask;
+    this.shift = shift;
   }
 }
 

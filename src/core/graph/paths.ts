@@ -18,9 +18,10 @@ import { IdIndex } from "./id-index.ts";
 import { Direction } from "./expansion.ts";
 import type { Expansion } from "./expansion.ts";
 import type { GraphMachine } from "./machine.ts";
-import { MinHeap } from "./heap.ts";
+import { DijkstraSearch } from "./dijkstra.ts";
+import type { DijkstraRun } from "./dijkstra.ts";
 import { ensure } from "./buffers.ts";
-import { MAX_GRAPH_NODES, Violations, edgeCost, isTraversableWeight, resolveTraversal } from "./params.ts";
+import { MAX_GRAPH_NODES, Violations, edgeCost, resolveTraversal } from "./params.ts";
 import type { ResolvedTraversal, TraversalOptions } from "./params.ts";
 
 export interface PathResult {
@@ -182,119 +183,19 @@ function* dijkstraTreeMachine(source: number, d: ResolvedDijkstra): GraphMachine
   for (let k = 0; k < n; k++) {
     const idx = run.order[k]!;
     nodes[k] = run.ids[idx]!;
-    costs[k] = run.dist[idx]!;
+    costs[k] = run.orderCosts[k]!;
     const p = run.parents[idx]!;
     parents[k] = p < 0 ? -1 : position[p]!;
   }
   return { found: run.found, nodes, costs, parents, truncated: run.truncated };
 }
 
-interface DijkstraRun {
-  readonly found: boolean;
-  readonly truncated: boolean;
-  /** Discovered ids by internal index. */
-  readonly ids: Uint32Array;
-  readonly dist: Float64Array;
-  readonly parents: Int32Array;
-  readonly parentWeights: Float32Array;
-  /** Internal indices in settle order, `settled` of them. */
-  readonly order: Int32Array;
-  readonly settled: number;
-  readonly targetIndex: number;
-}
-
-const EXPANDED = 1;
-const SETTLED = 2;
-
 /** `target` 0 = none (settle everything reachable). */
 function* dijkstraCore(source: number, target: number, o: ResolvedDijkstra): GraphMachine<DijkstraRun> {
-  const nodes = new IdIndex(64);
-  let dist = new Float64Array(64);
-  let parents = new Int32Array(64);
-  let parentWeights = new Float32Array(64);
-  let state = new Uint8Array(64);
-  let adjStart = new Int32Array(64);
-  let adjEnd = new Int32Array(64);
-  let cacheNb = new Uint32Array(1024);
-  let cacheW = new Float32Array(1024);
-  let cacheLen = 0;
-  let pending = new Int32Array(64);
-  let pendingLen = 0;
-  let order = new Int32Array(64);
-  let settled = 0;
-  let truncated = false;
-  let targetIndex = -1;
-  const heap = new MinHeap();
-
-  nodes.add(source);
-  parents[0] = -1;
-  pending[pendingLen++] = 0;
-  heap.push(0, source, 0);
-
-  search: while (heap.size > 0) {
-    const du = heap.peekKey();
-    const u = heap.pop();
-    if ((state[u]! & SETTLED) !== 0 || du !== dist[u]) continue;
-    if (du > o.maxCost) break;
-    if ((state[u]! & EXPANDED) === 0) {
-      const batch = new Uint32Array(pendingLen);
-      for (let i = 0; i < pendingLen; i++) batch[i] = nodes.ids[pending[i]!]!;
-      const exp: Expansion = yield { nodes: batch, direction: o.direction };
-      if (settled === 0 && exp.exists[0] !== 1) {
-        return { found: false, truncated: false, ids: nodes.ids, dist, parents, parentWeights, order, settled: 0, targetIndex: -1 };
-      }
-      const { offsets, neighbors, weights } = exp;
-      const total = offsets[pendingLen]!;
-      cacheNb = ensure(cacheNb, cacheLen + total);
-      cacheW = ensure(cacheW, cacheLen + total);
-      cacheNb.set(neighbors.subarray(0, total), cacheLen);
-      cacheW.set(weights.subarray(0, total), cacheLen);
-      for (let i = 0; i < pendingLen; i++) {
-        const idx = pending[i]!;
-        adjStart[idx] = cacheLen + offsets[i]!;
-        adjEnd[idx] = cacheLen + offsets[i + 1]!;
-        state[idx]! |= EXPANDED;
-      }
-      cacheLen += total;
-      pendingLen = 0;
-    }
-    state[u]! |= SETTLED;
-    order = ensure(order, settled + 1);
-    order[settled++] = u;
-    if (nodes.ids[u] === target) {
-      targetIndex = u;
-      break;
-    }
-    const end = adjEnd[u]!;
-    for (let e = adjStart[u]!; e < end; e++) {
-      const w = cacheW[e]!;
-      if (!isTraversableWeight(w)) continue;
-      const nd = du + 1 / w;
-      const nb = cacheNb[e]!;
-      let vi = nodes.indexOf(nb);
-      if (vi < 0) {
-        if (nodes.size >= o.maxNodes) {
-          truncated = true;
-          break search;
-        }
-        vi = nodes.add(nb);
-        const cap = vi + 1;
-        dist = ensure(dist, cap);
-        parents = ensure(parents, cap);
-        parentWeights = ensure(parentWeights, cap);
-        state = ensure(state, cap);
-        adjStart = ensure(adjStart, cap);
-        adjEnd = ensure(adjEnd, cap);
-        pending = ensure(pending, pendingLen + 1);
-        pending[pendingLen++] = vi;
-      } else if ((state[vi]! & SETTLED) !== 0 || nd >= dist[vi]!) {
-        continue;
-      }
-      dist[vi] = nd;
-      parents[vi] = u;
-      parentWeights[vi] = w;
-      heap.push(nd, nb, vi);
-    }
+  const search = new DijkstraSearch(source, target, o.maxCost, o.maxNodes);
+  while (search.advance()) {
+    const exp: Expansion = yield { nodes: search.pendingBatch(), direction: o.direction };
+    if (!search.absorb(exp)) break;
   }
-  return { found: true, truncated, ids: nodes.ids, dist, parents, parentWeights, order, settled, targetIndex };
+  return search.run();
 }
