@@ -5,5 +5,5 @@
 export { SpatialIndex } from "./spatial-index.ts";
 export { SpatialResult } from "./result.ts";
 export type { SpatialSource } from "./space-grid.ts";
-export { DEFAULT_CELL_SIZES, MAX_K, radiusToRaw, toRaw } from "./config.ts";
+export { DEFAULT_CELL_SIZES, MAX_K, radiusToRaw } from "./config.ts";
 export type { SpatialIndexOptions } from "./config.ts";

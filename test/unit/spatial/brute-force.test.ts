@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { DEFAULT_CELL_SIZES, SpatialIndex, toRaw } from "../../../src/core/spatial/index.ts";
+import { DEFAULT_CELL_SIZES, SpatialIndex } from "../../../src/core/spatial/index.ts";
+import { roundCoordinate as toRaw } from "../../../src/core/token/coords.ts";
 import { SCALES } from "../../../src/core/token/layout.ts";
 import type { SpatialResult } from "../../../src/core/spatial/index.ts";
 import { TestStore } from "./test-store.ts";
