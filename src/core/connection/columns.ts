@@ -116,20 +116,3 @@ export function connectionColumnsByteSize(c: ConnectionColumns): number {
     c.lastActivation.byteLength
   );
 }
-
-/** Copies entry `from` to entry `to` within the same columns, bit-exactly. */
-export function moveConnectionEntry(c: ConnectionColumns, f: FloatWordAliases, from: number, to: number): void {
-  c.sources[to] = c.sources[from]!;
-  c.targets[to] = c.targets[from]!;
-  c.types[to] = c.types[from]!;
-  c.activeSpaces[to] = c.activeSpaces[from]!;
-  c.flags[to] = c.flags[from]!;
-  c.mutability[to] = c.mutability[from]!;
-  for (const w of f) w[to] = w[from]!;
-  c.activationCount[to] = c.activationCount[from]!;
-  c.evidenceCount[to] = c.evidenceCount[from]!;
-  c.successCount[to] = c.successCount[from]!;
-  c.createdAt[to] = c.createdAt[from]!;
-  c.updatedAt[to] = c.updatedAt[from]!;
-  c.lastActivation[to] = c.lastActivation[from]!;
-}
