@@ -29,7 +29,7 @@ export class IdTable {
   readonly limit: number;
   /** Right shift that turns a 32-bit hash into a group index. */
   private readonly groupShift: number;
-  private readonly divisor: number;
+  readonly divisor: number;
 
   /** `divisor` = shard count: ids are hashed by their shard-local index floor(id / divisor). */
   constructor(minEntries: number, divisor = 1) {

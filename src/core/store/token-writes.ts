@@ -10,7 +10,7 @@ import { TOKEN_RECORD_SIZE, TokenOffset } from "../token/layout.ts";
 import { validateTokenRecords } from "../token/validate.ts";
 import { recordViews } from "../token/views.ts";
 import type { EdgeSet } from "./edges.ts";
-import { BatchKeySet } from "./hash.ts";
+import { BatchIdSet } from "./hash.ts";
 import { IdTable } from "./id-table.ts";
 import { KeyBuffer } from "./key-buffer.ts";
 import type { TokenTable } from "./token-table.ts";
@@ -148,13 +148,13 @@ export function updateTokens(st: TokenStoreState, records: Uint8Array, opts: Tok
   const rec = recordViews(records);
   const u32 = rec.u32;
   const slots = new Int32Array(n).fill(-1);
-  const dups = new BatchKeySet(n);
+  const dups = new BatchIdSet(n);
   for (let i = 0; i < n; i++) {
     if ((skip !== undefined && (skip[i] ?? 0) !== 0) || (invalid !== undefined && invalid[i] !== 0)) continue;
     const id = u32[(i << 4) + 12]!;
     const v = lookupViolation(st, id, i);
     if (v !== undefined) list.push(v);
-    else if (dups.addOrGet(id, 0, 0, i) >= 0) {
+    else if (dups.addOrGet(id, i) >= 0) {
       list.push({ index: i, field: "id", value: String(id), rule: StoreRule.duplicateInBatch, description: `id ${id} appears more than once in the batch` });
     } else slots[i] = st.tokens.slotOf(id);
   }
@@ -179,13 +179,13 @@ export function deleteTokens(st: TokenStoreState, ids: ArrayLike<number>, opts: 
   const skip = opts.skip;
   const list: FieldViolation[] = [];
   const ok = new Uint8Array(n);
-  const dups = new BatchKeySet(n);
+  const dups = new BatchIdSet(n);
   for (let i = 0; i < n; i++) {
     if (skip !== undefined && (skip[i] ?? 0) !== 0) continue;
     const id = ids[i]!;
     const v = lookupViolation(st, id, i);
     if (v !== undefined) list.push(v);
-    else if (dups.addOrGet(id, 0, 0, i) >= 0) {
+    else if (dups.addOrGet(id, i) >= 0) {
       list.push({ index: i, field: "id", value: String(id), rule: StoreRule.duplicateInBatch, description: `id ${id} appears more than once in the batch` });
     } else ok[i] = 1;
   }
