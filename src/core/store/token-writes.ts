@@ -62,7 +62,6 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
   const entries = table.entries;
   const mask = table.mask;
   const slotIds = new Uint32Array(n);
-  const positions = fresh ? undefined : new Int32Array(n);
   let k = 0;
   let allocated = 0;
   let acceptedMax = st.maxLocalId;
@@ -106,7 +105,6 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
       continue;
     }
     entries[p] = size + k + 1;
-    if (positions !== undefined) positions[k] = p;
     slotIds[k] = id;
     if (id < DOMAIN_ZERO_LIMIT && id > acceptedMax) acceptedMax = id;
     ids[i] = id;
@@ -116,7 +114,13 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
   if (strict && list.length > 0) {
     // Undo in reverse order: each provisional entry filled an empty position and moved
     // nothing, so clearing them restores the table bit for bit.
-    if (positions !== undefined) for (let j = k - 1; j >= 0; j--) entries[positions[j]!] = 0;
+    if (!fresh) {
+      for (let j = k - 1; j >= 0; j--) {
+        let p = table.home(slotIds[j]!);
+        while (entries[p] !== size + j + 1) p = (p + 1) & mask;
+        entries[p] = 0;
+      }
+    }
     throw ValidationError.of("token batch", list);
   }
   if (fresh) tt.table = table;
