@@ -50,6 +50,7 @@ export function validateConnectionRecords(
     ["learning_rate", O.learningRate, 0, 1],
     ["decay_rate", O.decayRate, 0, 1],
   ];
+  const [rigLo, rigHi, pullLo, pullHi, prefLo, prefHi] = [floats[0]![2], floats[0]![3], floats[1]![2], floats[1]![3], floats[2]![2], floats[2]![3]];
   let index = 0;
   let item = 0;
   const add = (field: string, value: number | string, rule: string, description: string): void => {
@@ -80,10 +81,23 @@ export function validateConnectionRecords(
     if (dv.getUint8(b + 13) !== 0 || dv.getUint16(b + 14, true) !== 0) {
       add("reserved", "bytes 13..15", "reserved_zero", "reserved bytes 13..15 must be zero");
     }
-    for (const [field, off, lo, hi] of floats) {
-      const v = dv.getFloat32(b + off, true);
-      if (!Number.isFinite(v)) add(field, v, `${field}_finite`, `${field} must be a finite number`);
-      else if (v < lo || v > hi) add(field, v, `${field}_range`, `${field} must be in [${lo}, ${hi}]`);
+    // Fast path: one combined test per float (NaN fails every comparison); details only on failure.
+    const rig = dv.getFloat32(b + O.rigidity, true);
+    const pull = dv.getFloat32(b + O.pullStrength, true);
+    const pref = dv.getFloat32(b + O.preferredDistance, true);
+    const conf = dv.getFloat32(b + O.confidence, true);
+    const lr = dv.getFloat32(b + O.learningRate, true);
+    const dr = dv.getFloat32(b + O.decayRate, true);
+    if (
+      !(rig >= rigLo && rig <= rigHi && pull >= pullLo && pull <= pullHi && pref >= prefLo && pref <= prefHi) ||
+      !(conf >= 0 && conf <= 1 && lr >= 0 && lr <= 1 && dr >= 0 && dr <= 1) ||
+      !(Number.isFinite(rig) && Number.isFinite(pull) && Number.isFinite(pref))
+    ) {
+      for (const [field, off, lo, hi] of floats) {
+        const v = dv.getFloat32(b + off, true);
+        if (!Number.isFinite(v)) add(field, v, `${field}_finite`, `${field} must be a finite number`);
+        else if (v < lo || v > hi) add(field, v, `${field}_range`, `${field} must be in [${lo}, ${hi}]`);
+      }
     }
     const evidence = dv.getUint32(b + O.evidenceCount, true);
     const success = dv.getUint32(b + O.successCount, true);

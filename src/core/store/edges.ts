@@ -47,7 +47,7 @@ export class EdgeSet {
 
   /** Keeps the adjacency heads as long as the token columns. */
   tokenCapacityChanged(): void {
-    if (this.adj.allocated) this.adj.ensure(this.tokens.capacity);
+    if (this.adj.allocated) this.adj.resize(this.tokens.capacity);
   }
 
   connect(records: Uint8Array, opts: ConnectOptions, storeLimits: ConnectionLimits): ConnectResult {

@@ -52,6 +52,27 @@ describe("ShardStore options", () => {
   });
 });
 
+describe("capacity", () => {
+  it("grows by doubling and can be reserved or trimmed without changing contents", () => {
+    const s = new ShardStore();
+    s.insertRecords(tokens(Array.from({ length: 1500 }, (_, i) => i + 1)));
+    expect(s.capacity).toBe(2048);
+    s.connectRecords(edges([[1, 1500, 0x50], [1500, 2, 0x50]]));
+    const image = storeImage(s);
+    s.trimToSize();
+    expect(s.capacity).toBe(1500);
+    expect(s.byteSize()).toBeLessThan(image.bytes);
+    expect(s.byteSize()).toBe(reachableTypedArrayBytes(s));
+    expect(sameBytes(s.exportTokens(), image.tokens)).toBe(true);
+    expect([s.outDegree(1500), s.inDegree(1500), s.has(777)]).toEqual([1, 1, true]);
+    s.reserve(4000);
+    expect(s.capacity).toBe(4000);
+    s.insertRecords(tokens([0]));
+    expect(s.capacity).toBe(4000);
+    expect(() => s.reserve(-1)).toThrow(ValidationError);
+  });
+});
+
 describe("token writes", () => {
   it("allocates ids above the largest stored id, in the shard's residue class, and writes them back", () => {
     const s = new ShardStore({ shard: 2, shardCount: 5 });
