@@ -3,5 +3,6 @@ export * from "./errors.ts";
 export * from "./limits.ts";
 export * from "./token/index.ts";
 export * from "./connection/index.ts";
-export * from "./graph/expansion.ts";
+export * from "./graph/index.ts";
+export * from "./spatial/index.ts";
 export * from "./store/index.ts";
