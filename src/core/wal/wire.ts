@@ -104,11 +104,14 @@ export class WireReader {
     return [field, t & 7];
   }
 
-  /** A length-delimited value as a view into the input. */
+  /**
+   * A length-delimited value as a view into the input: always a plain Uint8Array (never a Node
+   * Buffer, whose `slice` does not copy), so consumers can rely on `slice()` making a copy.
+   */
   bytes(): Uint8Array {
     const len = this.varint();
     if (len > this.end - this.pos) throw new WireFormatError("length-delimited field runs past the end");
-    const out = this.buf.subarray(this.pos, this.pos + len);
+    const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.pos, len);
     this.pos += len;
     return out;
   }
