@@ -58,6 +58,23 @@ describe("WAL log (real LMDB)", () => {
     expect(after.records - before.records).toBe(100);
   });
 
+  it("caps a transaction at maxBatchBytes (the rest waits for the next one) and batches across turns with maxBatchDelayMs", async () => {
+    const h = await open(dataDir(), { maxBatchBytes: 64 * 1024 });
+    await h.append(0, { kind: "tokens.delete", ids: Uint32Array.of(1) }).durable;
+    const c0 = h.wal.env.committer.stats().commits;
+    // 10 records of ~19 KiB: three fit in 64 KiB, so four transactions.
+    const tickets = range(0, 10).map((i) => h.append(1, { kind: "tokens.insert", records: tokens(range(1000 + i * 300, 300)) }));
+    await Promise.all(tickets.map((t) => t.durable));
+    expect(h.wal.env.committer.stats().commits - c0).toBe(4);
+
+    const d = await open(dataDir(), { maxBatchDelayMs: 500 });
+    const first = d.append(0, { kind: "tokens.delete", ids: Uint32Array.of(1) });
+    await new Promise((r) => setImmediate(r));
+    const second = d.append(1, { kind: "tokens.delete", ids: Uint32Array.of(2) });
+    await Promise.all([first.durable, second.durable]);
+    expect(d.wal.env.committer.stats()).toMatchObject({ commits: 1, records: 2 });
+  });
+
   it("resolves `durable` only after the record is committed, in LSN order", async () => {
     const h = await open(dataDir());
     const log = h.wal.env.shard(0).log;
