@@ -139,7 +139,8 @@ export class WalActor extends Actor<WalMessage> {
       new SnapshotJob(dbs, state.shard, data, env.tuning.snapshotChunkBytes, (outcome) => {
         state.snapshotInProgress = 0;
         if (!("lsn" in outcome)) {
-          this.degrade(outcome, "snapshot");
+          // Aborted: the committer failed (the log is degraded) or the node is closing.
+          if (env.committer.failed !== undefined) this.degrade(outcome, "snapshot");
           reply.reject(outcome);
           return;
         }
@@ -152,7 +153,7 @@ export class WalActor extends Actor<WalMessage> {
         this.deps.logger?.info({ shard: state.shard, lsn: outcome.lsn, chunks: outcome.chunks, bytes: outcome.bytes, durationMs }, "WAL snapshot written");
         env.committer.addJob(
           new PruneJob(dbs, outcome.lsn, env.tuning.pruneBatch, (removed, error) => {
-            if (error !== undefined) this.degrade(error, "prune");
+            if (error !== undefined && env.committer.failed !== undefined) this.degrade(error, "prune");
             else this.deps.logger?.debug({ shard: state.shard, lsn: outcome.lsn, removed }, "WAL pruned");
           }),
         );

@@ -201,7 +201,8 @@ function acquireLock(walDir: string): void {
   }
   if (holder !== undefined && Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
     throw new UnavailableError(
-      `the data directory ${walDir} is in use by process ${holder}; stop that node or choose another --data-dir`,
+      `the data directory ${walDir} is in use by process ${holder}; stop that node or choose another --data-dir ` +
+        `(if no NeuroGraph node runs as process ${holder}, delete ${path})`,
       { retryable: false },
     );
   }

@@ -122,8 +122,8 @@ export class GroupCommitter {
 
   /** Adds background work; it gets one unit per commit until `nextUnit` returns undefined. */
   addJob(job: BackgroundJob): void {
-    if (this.failure !== undefined) {
-      job.abort(this.failure);
+    if (this.failure !== undefined || this.closed) {
+      job.abort(this.failure ?? new UnavailableError("the WAL is closed; the node is shutting down"));
       return;
     }
     this.jobs.push(job);
@@ -139,7 +139,9 @@ export class GroupCommitter {
   /** Stops taking work and waits for what is queued to commit (or fail). */
   async close(): Promise<void> {
     this.closed = true;
-    this.jobs.length = 0;
+    const jobs = this.jobs.splice(0);
+    const stopping = new UnavailableError("the WAL is closing; the node is shutting down");
+    for (const j of jobs) j.abort(stopping);
     await this.whenIdle();
   }
 

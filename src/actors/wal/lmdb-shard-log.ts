@@ -144,6 +144,8 @@ export function startWal(system: ActorSystem, options: WalOptions): NodeWal {
     close: () =>
       (closing ??= (async () => {
         await Promise.allSettled(logs.map((l) => l.close()));
+        // Abort background work first, so pending snapshot requests get a clear answer.
+        await env.committer.close();
         await Promise.allSettled(refs.map((r) => system.stop(r)));
         await env.close();
       })()),

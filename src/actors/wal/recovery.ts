@@ -108,7 +108,7 @@ export async function recoverShard(
     callHandler(shard, item.lsn, () => handler.apply(item.mutation, item.lsn));
   }
   const result = scan.result();
-  let lastLsn = result.lastLsn;
+  const lastLsn = result.lastLsn;
   if (result.kind === "torn-tail") {
     const moved = await moveAside(env, shard, result.problem.lsn, quarantineWriter(), `log-from-${result.problem.lsn}`);
     warn(
@@ -137,7 +137,6 @@ export async function recoverShard(
   state.bytesSinceSnapshot = replayedBytes;
   state.firstSinceSnapshotAt = Date.now();
   state.recovered = true;
-  if (lastLsn < base) lastLsn = base;
   return {
     shard,
     snapshotLsn: base,

@@ -131,3 +131,27 @@ describe("WAL snapshots and pruning (real LMDB)", () => {
     expect(log.snapshotDue()).toBe(true);
   });
 });
+
+describe("WAL shutdown during a snapshot", () => {
+  it("rejects the unfinished snapshot, keeps the previous state valid, and recovers it", async () => {
+    const d = tempDataDir();
+    cleanups.push(d.remove);
+    const h = await WalHarness.open(d.dir, { snapshotChunkBytes: 64 });
+    cleanups.push(() => h.close());
+    await h.append(0, { kind: "tokens.insert", records: tokens(range(1, 200)) }).durable;
+    const digest = h.models[0]!.digest();
+    const snap = h.wal.logs[0]!.snapshot(h.models[0]!.snapshotData());
+    const outcome = snap.then(
+      () => "written",
+      (err: unknown) => (err as Error).message,
+    );
+    await h.close();
+    const message = await outcome;
+    // Either the 200 chunks made it before the close, or the snapshot was refused cleanly.
+    expect(["written", "the WAL is closing; the node is shutting down"]).toContain(message);
+    const again = await WalHarness.open(d.dir);
+    cleanups.push(() => again.close());
+    expect(again.reports[0]).toMatchObject({ lastLsn: 1, warnings: [] });
+    expect(again.models[0]!.digest()).toBe(digest);
+  });
+});
