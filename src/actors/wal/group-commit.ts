@@ -173,7 +173,8 @@ export class GroupCommitter {
       this.queue = [];
       this.head = 0;
     } else {
-      this.firstQueuedAt = performance.now();
+      // What is left has waited a whole commit already: its transaction starts right after this one.
+      this.firstQueuedAt = Number.NEGATIVE_INFINITY;
     }
     const unit = this.takeUnit();
     if (batch.length === 0 && unit === undefined) {
