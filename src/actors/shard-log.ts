@@ -61,7 +61,11 @@ export interface ShardLogStats {
 }
 
 export interface ShardLog {
-  /** Replays the durable state into `handler`; called once, before the first append. */
+  /**
+   * Replays the durable state into `handler`; called before the first append. A restarted shard
+   * calls it again: the log then waits for every append so far to settle and replays the same
+   * durable state.
+   */
   recover(handler: RecoveryHandler): Promise<RecoveryReport>;
   /** Appends one resolved mutation. Throws OverloadedError when the byte queue is full. */
   append(mutation: ShardMutation): AppendTicket;

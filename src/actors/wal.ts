@@ -8,7 +8,7 @@
  * so anything that would leave a hole (an append arriving out of order, an encoding failure, a
  * failed commit) makes the shard's log read-only ("degraded") instead of skipping an LSN.
  */
-import { FailedPreconditionError, InternalError, type NeuroGraphError, OverloadedError, ValidationError, toNeuroGraphError } from "../core/errors.ts";
+import { InternalError, type NeuroGraphError, OverloadedError, ValidationError, toNeuroGraphError } from "../core/errors.ts";
 import { encodeMutationRecord, type ShardMutation } from "../core/wal/index.ts";
 import { Actor, type ActorContext, type Ask, REPLY_DEFERRED, type ReplyDeferred } from "../runtime/index.ts";
 import type { BlackBox, Logger, MetricsRegistry } from "../telemetry/index.ts";
@@ -163,38 +163,47 @@ export class WalActor extends Actor<WalMessage> {
     return REPLY_DEFERRED;
   }
 
+  /**
+   * The first call of a start recovers (and may truncate a torn tail or repair). Later calls come
+   * from a restarted shard actor: they wait until every append so far settled, then replay the
+   * same durable state read-only.
+   */
   private recover(handler: RecoveryHandler, ctx: ActorContext<WalMessage>): ReplyDeferred {
     const { env, state } = this.deps;
     // Deferred rather than thrown: a refusal to start is the shard's to report, not a reason
     // to restart this actor.
     const reply = ctx.deferReply();
-    if (state.recovered) {
-      reply.reject(new FailedPreconditionError(`shard ${state.shard}: the log was already recovered; recover runs once per start`));
-      return REPLY_DEFERRED;
-    }
-    recoverShard(env, state, handler, {
-      repair: this.deps.repair,
-      quarantineSession: this.deps.quarantineSession,
-      warn: (message, fields) => {
-        this.deps.logger?.warn(fields, message);
-        this.deps.blackBox?.walError(`wal/${state.shard}`, new Error(message), { phase: "recovery" });
-      },
-    }).then(
-      (report) => {
-        this.deps.metrics?.walReplay(report.replayedRecords, report.durationMs / 1000);
-        this.deps.logger?.info(
-          { shard: state.shard, snapshotLsn: report.snapshotLsn, replayed: report.replayedRecords, lastLsn: report.lastLsn, durationMs: report.durationMs },
-          "WAL recovered",
-        );
-        reply.resolve(report);
-      },
-      (err: unknown) => {
-        const error = toNeuroGraphError(err);
-        this.deps.metrics?.walError("replay");
-        this.deps.blackBox?.walError(`wal/${state.shard}`, error, { phase: "recovery" });
-        reply.reject(error);
-      },
-    );
+    const reload = state.recovered;
+    const settled = reload ? new Promise<void>((resolve) => this.flushWaiters.push({ lsn: state.lastEnqueuedLsn, done: () => resolve() })) : Promise.resolve();
+    if (reload) this.releaseFlushes();
+    settled
+      .then(() =>
+        recoverShard(env, state, handler, {
+          repair: this.deps.repair,
+          reload,
+          quarantineSession: this.deps.quarantineSession,
+          warn: (message, fields) => {
+            this.deps.logger?.warn(fields, message);
+            this.deps.blackBox?.walError(`wal/${state.shard}`, new Error(message), { phase: "recovery" });
+          },
+        }),
+      )
+      .then(
+        (report) => {
+          this.deps.metrics?.walReplay(report.replayedRecords, report.durationMs / 1000);
+          this.deps.logger?.info(
+            { shard: state.shard, reload, snapshotLsn: report.snapshotLsn, replayed: report.replayedRecords, lastLsn: report.lastLsn, durationMs: report.durationMs },
+            "WAL recovered",
+          );
+          reply.resolve(report);
+        },
+        (err: unknown) => {
+          const error = toNeuroGraphError(err);
+          this.deps.metrics?.walError("replay");
+          this.deps.blackBox?.walError(`wal/${state.shard}`, error, { phase: "recovery" });
+          reply.reject(error);
+        },
+      );
     return REPLY_DEFERRED;
   }
 

@@ -31,6 +31,11 @@ export interface WalRecoveryReport extends RecoveryReport {
 
 export interface RecoveryOptions {
   readonly repair: boolean;
+  /**
+   * A later recovery of the same start (the shard actor restarted): read only, after every
+   * append so far settled. Changes nothing on disk (a snapshot may be being written meanwhile).
+   */
+  readonly reload?: boolean;
   /** The session's quarantine directory (created on first use). */
   readonly quarantineSession: string;
   readonly warn: (message: string, fields: Record<string, unknown>) => void;
@@ -44,6 +49,7 @@ export async function recoverShard(
 ): Promise<WalRecoveryReport> {
   const shard = state.shard;
   const dbs = env.shard(shard);
+  const reload = options.reload === true;
   const started = performance.now();
   const warnings: string[] = [];
   let quarantine: QuarantineWriter | undefined;
@@ -69,7 +75,7 @@ export async function recoverShard(
       baseAt = load.manifest.createdAtMs;
       break;
     }
-    if (!options.repair) {
+    if (!options.repair || reload) {
       throw dataLoss(shard, `the snapshot at LSN ${snap.lsn} is unreadable (${load.detail})`, "the newest readable state before it", env.quarantineRoot);
     }
     const entries = snap.parts.map((part): QuarantinedEntry => ({ lsn: snap.lsn, part, value: copy(dbs.snap.getBinaryFast([snap.lsn, part])) }));
@@ -80,8 +86,10 @@ export async function recoverShard(
     repaired = true;
   }
   // Leftovers: older snapshots (crash before cleanup) and incomplete ones (crash while writing).
-  const stale = stored.filter((s) => s.lsn !== base && !movedAside.has(s.lsn));
-  for (const s of stale) await removeKeys(env, dbs.snap, s.parts.map((p) => [s.lsn, p]));
+  if (!reload) {
+    const stale = stored.filter((s) => s.lsn !== base && !movedAside.has(s.lsn));
+    for (const s of stale) await removeKeys(env, dbs.snap, s.parts.map((p) => [s.lsn, p]));
+  }
   const snapshotMs = performance.now() - started;
   let snapshotTokens = 0;
   let snapshotConnections = 0;
@@ -93,8 +101,7 @@ export async function recoverShard(
   }
 
   // 2. Log records at or below the snapshot were meant to be pruned; finish that.
-  const leftovers = [...dbs.log.getKeys({ end: base + 1 })];
-  await removeKeys(env, dbs.log, leftovers);
+  if (!reload) await removeKeys(env, dbs.log, [...dbs.log.getKeys({ end: base + 1 })]);
 
   // 3. Replay everything after the snapshot.
   const scan = new LogScan(shard, base);
@@ -109,6 +116,7 @@ export async function recoverShard(
   }
   const result = scan.result();
   const lastLsn = result.lastLsn;
+  if (reload) return reloaded(state, result, base, started, snapshotTokens, snapshotConnections, snapshotMs, replayedBytes, replayedItems, env.quarantineRoot);
   if (result.kind === "torn-tail") {
     const moved = await moveAside(env, shard, result.problem.lsn, quarantineWriter(), `log-from-${result.problem.lsn}`);
     warn(
@@ -151,6 +159,42 @@ export async function recoverShard(
     replayedItems,
     repaired,
     quarantineDir: quarantine?.dir,
+  };
+}
+
+/** The end of a reload: the log must hold exactly what this start appended and saw settle. */
+function reloaded(
+  state: WalShardState,
+  result: ReturnType<LogScan["result"]>,
+  base: number,
+  started: number,
+  snapshotTokens: number,
+  snapshotConnections: number,
+  snapshotMs: number,
+  replayedBytes: number,
+  replayedItems: number,
+  quarantineRoot: string,
+): WalRecoveryReport {
+  if (result.kind !== "clean") {
+    throw dataLoss(state.shard, `while reloading, ${describeProblem(result.problem, result.kind === "damaged" ? result.entriesFromDamage : result.tailEntries, result.kind === "damaged" ? result.intactAfter : 0)}`, `LSN ${result.lastLsn}`, quarantineRoot);
+  }
+  if (result.lastLsn !== state.durableLsn) {
+    throw new InternalError(`shard ${state.shard}: reloading found the log at LSN ${result.lastLsn}, but LSN ${state.durableLsn} is durable`);
+  }
+  return {
+    shard: state.shard,
+    snapshotLsn: base,
+    replayedRecords: result.replayed,
+    lastLsn: result.lastLsn,
+    durationMs: performance.now() - started,
+    warnings: [],
+    snapshotTokens,
+    snapshotConnections,
+    snapshotMs,
+    replayedBytes,
+    replayedItems,
+    repaired: false,
+    quarantineDir: undefined,
   };
 }
 

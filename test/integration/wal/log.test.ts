@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { FailedPreconditionError, OverloadedError, ValidationError } from "../../../src/core/errors.ts";
-import { WalEnvironment } from "../../../src/actors/wal/index.ts";
+import { WalEnvironment, startWal } from "../../../src/actors/wal/index.ts";
+import { ActorSystem } from "../../../src/runtime/index.ts";
 import { WalHarness, range, tempDataDir, tokens } from "../../support/wal-harness.ts";
 import { ModelShard, generateMutation } from "../../support/wal-model.ts";
 
@@ -127,12 +128,31 @@ describe("WAL log (real LMDB)", () => {
     await Promise.all(small.map((t) => t.durable));
   });
 
-  it("refuses appends before recovery, malformed mutations, and a second recovery", async () => {
+  it("refuses appends before recovery, malformed mutations, and snapshots beyond the log", async () => {
     const h = await open(dataDir());
     expect(() => h.wal.logs[0]!.append({ kind: "tokens.insert", records: new Uint8Array(10) })).toThrow(/not a whole number of 64-byte records/);
     expect(h.wal.logs[0]!.stats().lastLsn).toBe(0);
-    await expect(h.wal.logs[0]!.recover(new ModelShard())).rejects.toBeInstanceOf(FailedPreconditionError);
     await expect(h.wal.logs[0]!.snapshot({ lsn: 5, tokens: new Uint8Array(0), connections: new Uint8Array(0) })).rejects.toBeInstanceOf(ValidationError);
+    const system = new ActorSystem({ onFatal: () => {} });
+    cleanups.push(() => system.shutdown({ force: true }).then(() => undefined));
+    const d = dataDir();
+    const wal = startWal(system, { dataDir: d, shardCount: 1 });
+    cleanups.push(() => wal.close());
+    expect(() => wal.logs[0]!.append({ kind: "tokens.delete", ids: Uint32Array.of(1) })).toThrow(FailedPreconditionError);
+  });
+
+  it("recovers again for a restarted shard: waits for pending appends, replays the same state, changes nothing", async () => {
+    const h = await open(dataDir(), { snapshotChunkBytes: 64 });
+    for (let k = 1; k <= 10; k++) await h.append(0, generateMutation(5, 0, 2, k, 30)).durable;
+    const snapshotting = h.wal.logs[0]!.snapshot(h.models[0]!.snapshotData());
+    const pending = range(11, 5).map((k) => h.append(0, generateMutation(5, 0, 2, k, 30)));
+    const again = new ModelShard();
+    const report = await h.wal.logs[0]!.recover(again);
+    expect(report).toMatchObject({ lastLsn: 15, warnings: [], repaired: false });
+    expect(again.digest()).toBe(h.models[0]!.digest());
+    await Promise.all(pending.map((t) => t.durable));
+    await snapshotting;
+    expect(h.append(0, { kind: "tokens.delete", ids: Uint32Array.of(1) }).lsn).toBe(16);
   });
 
   it("refuses a second writer on the same data directory and a different shard count", async () => {
