@@ -105,6 +105,10 @@ function mutationBytes(m: ShardMutation): number {
   }
 }
 
+function reasonOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export class GraphShardActor extends Actor<ShardMessage> {
   private store: ShardStore;
   private spatial: SpatialIndex;
@@ -354,11 +358,10 @@ export class GraphShardActor extends Actor<ShardMessage> {
     try {
       ticket = this.env.log.append(mutation);
     } catch (err) {
-      const error = toNeuroGraphError(err);
-      this.degrade(this.wait.appliedLsn + 1, error);
+      this.degrade(this.wait.appliedLsn + 1, err);
       throw new UnavailableError(
-        `shard ${this.env.shard}: the write was applied in memory but its log refused it (${error.message}); the shard is now read-only; restart the node`,
-        { cause: error },
+        `shard ${this.env.shard}: the write was applied in memory but its log refused it (${reasonOf(err)}); the shard is now read-only; restart the node`,
+        { cause: err },
       );
     }
     const lsn = ticket.lsn;
@@ -378,20 +381,21 @@ export class GraphShardActor extends Actor<ShardMessage> {
       },
       (err: unknown) => {
         this.pendingBytes -= bytes;
-        this.degrade(lsn, toNeuroGraphError(err));
+        this.degrade(lsn, err);
       },
     );
   }
 
-  private degrade(lsn: number, error: NeuroGraphError): void {
+  private degrade(lsn: number, cause: unknown): void {
+    const reason = reasonOf(cause);
     if (this.degraded === undefined) {
-      this.degraded = error.message;
-      this.env.board.setState(this.env.shard, "read_only", error.message);
-      this.env.logger?.error({ shard: this.env.shard, lsn, err: error }, "shard log commit failed; the shard is read-only");
+      this.degraded = reason;
+      this.env.board.setState(this.env.shard, "read_only", reason);
+      this.env.logger?.error({ shard: this.env.shard, lsn, err: cause }, "shard log commit failed; the shard is read-only");
     }
     this.wait.fail(
       lsn,
-      new UnavailableError(`shard ${this.env.shard}: the log failed to commit this write (${error.message}); the shard is read-only; restart the node`),
+      new UnavailableError(`shard ${this.env.shard}: the log failed to commit this write (${reason}); the shard is read-only; restart the node`, { cause }),
     );
   }
 

@@ -126,6 +126,13 @@ export function checkConnect(store: ShardStore, records: Uint8Array, limits: Che
     const key = `${sources[i]!} → ${targets[i]!} type ${types[i]!}`;
     r.add(i, "key", sources[i]!, StoreRule.duplicateInBatch, `connection ${key} appears more than once in the batch`);
   }
+  // Connect creates: an owned connection that exists already is rejected (mirrors are upserted,
+  // so a stale mirror heals when its connection is made again).
+  for (let i = 0; i < n; i++) {
+    if (r.invalid[i] !== 0 || !store.owns(sources[i]!) || store.connectionIndex(sources[i]!, targets[i]!, types[i]!) < 0) continue;
+    const key = `${sources[i]!} → ${targets[i]!} type ${types[i]!}`;
+    r.add(i, "", `${sources[i]!}→${targets[i]!}:${types[i]!}`, StoreRule.alreadyExists, `connection ${key} already exists; disconnect it first to replace it`);
+  }
   // New connections count against the degree limits, in batch order.
   const outNew = new Uint8Array(n);
   const inNew = new Uint8Array(n);

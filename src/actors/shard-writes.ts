@@ -7,7 +7,7 @@
 import { ValidationError, type FieldViolation } from "../core/errors.ts";
 import { StoreRule, type ShardStore } from "../core/store/index.ts";
 import type { ShardMutation } from "./shard-log.ts";
-import type { CheckLimits } from "./shard-checks.ts";
+import { checkConnect, type CheckLimits } from "./shard-checks.ts";
 import { RECORD_SIZE, TOKEN_ID_OFFSET, laterDuplicates, recordCount, u32Column } from "./record-columns.ts";
 import type { KeyColumns, ShardOp, WriteReply } from "./shard-protocol.ts";
 
@@ -109,12 +109,19 @@ export function executeOp(store: ShardStore, op: ShardOp, mode: WriteMode, limit
         return { reply, mutation, tokenIds: ids };
       });
     case "connect": {
+      // The check adds what the store does not reject (an owned connection that exists already).
       const n = recordCount(op.records);
+      const check = checkConnect(store, op.records, limits);
+      const violations = check.violations.filter((v) => mode.keep === null || mode.keep[v.index ?? 0] === 1);
+      if (strict && violations.length > 0) return rejected(n, violations);
+      const skipAll = skip ?? new Uint8Array(n);
+      for (let i = 0; i < n; i++) if (check.invalid[i] !== 0) skipAll[i] = 1;
       return guarded(n, strict, () => {
-        const r = store.connectRecords(op.records, { strict, skip, limits: limits.connections });
+        const r = store.connectRecords(op.records, { strict, skip: skipAll, limits: limits.connections });
         const mutation: ShardMutation | undefined =
           r.applied === 0 ? undefined : { kind: "connections.upsert", records: acceptedRecords(op.records, r.accepted, r.applied) };
-        return { reply: { applied: r.applied, accepted: r.accepted, violations: r.violations, connectionsRemoved: 0 }, mutation, tokenIds: undefined };
+        const all = r.violations.length === 0 ? violations : [...violations, ...r.violations];
+        return { reply: { applied: r.applied, accepted: r.accepted, violations: all, connectionsRemoved: 0 }, mutation, tokenIds: undefined };
       });
     }
     case "disconnect":
