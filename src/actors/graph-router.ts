@@ -8,6 +8,7 @@
  * The protocols (transactions across shards, cascades, graph walks, spatial merges) live in the
  * `router-*.ts` files; this file only wires them and reports node figures.
  */
+import { DEFAULT_TOKEN_LIMITS, type TokenLimits } from "../core/limits.ts";
 import type { ActorRef, ActorSystem } from "../runtime/index.ts";
 import { shardAddress } from "../runtime/index.ts";
 import { RoundRobin } from "./router-batches.ts";
@@ -50,6 +51,8 @@ export interface GraphRouterOptions {
   readonly version: string;
   /** Most tokens a path search or spreading activation may touch (default 1 000 000). */
   readonly maxGraphNodes?: number;
+  /** Value limits of tokens (default: the constitution's defaults); the shards check them too. */
+  readonly tokenLimits?: TokenLimits;
 }
 
 export class GraphRouter implements Fanout {
@@ -58,6 +61,7 @@ export class GraphRouter implements Fanout {
   private readonly refs: ActorRef<ShardMessage>[];
   private readonly roundRobin: RoundRobin;
   private readonly graphLimits: GraphLimits;
+  private readonly tokenLimits: TokenLimits;
   private readonly startedAt = Date.now();
   private txn = 0;
 
@@ -67,6 +71,7 @@ export class GraphRouter implements Fanout {
     this.refs = Array.from({ length: options.shardCount }, (_, s) => options.system.ref<ShardMessage>(shardAddress(s)));
     this.roundRobin = new RoundRobin(options.shardCount);
     this.graphLimits = { maxNodes: options.maxGraphNodes ?? 1_000_000 };
+    this.tokenLimits = options.tokenLimits ?? DEFAULT_TOKEN_LIMITS;
   }
 
   ref(shard: number): ActorRef<ShardMessage> {
@@ -81,11 +86,11 @@ export class GraphRouter implements Fanout {
   // ---- tokens --------------------------------------------------------------------------------
 
   createTokens(records: Uint8Array, options: WriteOptions, ctx: Scope): Promise<CreateTokensResult> {
-    return createTokens(this, this.roundRobin, records, options.partial, ctx);
+    return createTokens(this, this.roundRobin, records, options.partial, ctx, this.tokenLimits);
   }
 
   ingestTokens(records: Uint8Array, options: IngestOptions, ctx: Scope): Promise<CreateTokensResult> {
-    return createTokens(this, this.roundRobin, records, options.partial, ctx);
+    return createTokens(this, this.roundRobin, records, options.partial, ctx, this.tokenLimits);
   }
 
   getTokens(ids: Uint32Array, options: { readonly allowMissing: boolean }, ctx: Scope): Promise<GetTokensResult> {

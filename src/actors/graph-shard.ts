@@ -163,7 +163,10 @@ export class GraphShardActor extends Actor<ShardMessage> {
     const { board, shard } = this.env;
     board.restarts[shard] = (board.restarts[shard] ?? 0) + 1;
     board.setState(shard, "starting", `restarting after: ${error.message}`);
-    this.env.logger?.error({ shard, err: error }, "shard failed; restarting and recovering from its log");
+    this.env.logger?.error(
+      { shard, err: error },
+      this.volatile ? "shard failed; restarting with a volatile log, so its tokens and connections are lost" : "shard failed; restarting and recovering from its log",
+    );
   }
 
   override postStop(): void {

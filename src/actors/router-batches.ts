@@ -19,16 +19,28 @@ export interface Part<T> {
 export class RoundRobin {
   private next = 0;
   constructor(private readonly shardCount: number) {}
+  /** The next shard. */
   take(): number {
     const s = this.next;
     this.next = s + 1 === this.shardCount ? 0 : s + 1;
     return s;
   }
+  /** The first of `k` consecutive shards (mod S), advancing the cursor past them. */
+  takeRun(k: number): number {
+    const s = this.next;
+    this.next = (s + k) % this.shardCount;
+    return s;
+  }
+}
+
+/** A copy in a fresh buffer (`Buffer#slice` would return a view). */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }
 
 /** `records` with 4-byte alignment (copied once when misaligned). */
 function aligned(records: Uint8Array): Uint8Array {
-  return (records.byteOffset & 3) === 0 ? records : records.slice();
+  return (records.byteOffset & 3) === 0 ? records : copyOf(records);
 }
 
 /** Copies whole 64-byte records `from[src[k]]` → `to[k]`, as 16 words each. */
@@ -60,11 +72,42 @@ function partsOf<T>(groups: ShardGroups, payload: (from: number, to: number) => 
 export function splitTokenRecords(records: Uint8Array, shardCount: number, rr: RoundRobin | null): Part<Uint8Array>[] {
   const src = aligned(records);
   const keys = u32Column(src, TOKEN_ID_OFFSET);
-  if (rr !== null) for (let i = 0; i < keys.length; i++) if (keys[i] === 0) keys[i] = rr.take();
+  if (rr !== null && keys.length > 0 && keys.indexOf(0) >= 0) {
+    // The parts must be a copy the shards may keep (and write allocated ids into).
+    if (isAllZero(keys)) return dealContiguous(src === records ? copyOf(records) : src, shardCount, rr);
+    for (let i = 0; i < keys.length; i++) if (keys[i] === 0) keys[i] = rr.take();
+  }
   const groups = groupByShard(keys, shardCount);
   const grouped = new Uint8Array(src.byteLength);
   gatherRecords(src, groups.indices, grouped);
   return partsOf(groups, (from, to) => grouped.subarray(from * RECORD_SIZE, to * RECORD_SIZE));
+}
+
+function isAllZero(a: Uint32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * A batch of tokens that all ask for an allocated id: dealt to min(S, n) consecutive shards (the
+ * round-robin cursor moves on by as many) in contiguous, near-equal slices of one copy, so no
+ * record is gathered one by one.
+ */
+function dealContiguous(copy: Uint8Array, shardCount: number, rr: RoundRobin): Part<Uint8Array>[] {
+  const n = copy.byteLength >>> 6;
+  const k = Math.min(shardCount, n);
+  const first = rr.takeRun(k);
+  const items = new Uint32Array(n);
+  for (let i = 0; i < n; i++) items[i] = i;
+  const base = Math.floor(n / k);
+  const extra = n % k;
+  const parts: Part<Uint8Array>[] = [];
+  for (let j = 0, from = 0; j < k; j++) {
+    const to = from + base + (j < extra ? 1 : 0);
+    parts.push({ shard: (first + j) % shardCount, payload: copy.subarray(from * RECORD_SIZE, to * RECORD_SIZE), items: items.subarray(from, to) });
+    from = to;
+  }
+  return parts;
 }
 
 /** Ids by shard; each part's ids are a view into one grouped copy. */

@@ -25,7 +25,7 @@ export async function connect(f: Fanout, records: Uint8Array, partial: boolean, 
   const parts = splitConnectionRecords(records, f.shardCount);
   const crossShard = parts.some((p) => p.phases !== undefined && p.phases.indexOf(1) >= 0);
   const ops: Part<ShardOp>[] = parts.map((p) => ({ ...p, payload: { kind: "connect", records: p.payload } }));
-  const run = await runWrite(f, ops, partial, scope, crossShard);
+  const run = await runWrite(f, ops, partial, scope, crossShard ? "dependent" : "auto");
   if (!partial && run.violations.size > 0) {
     throw strictError("connection batch", run.violations.sorted(), "use Disconnect first to replace a connection with another type");
   }
@@ -44,7 +44,7 @@ export async function connect(f: Fanout, records: Uint8Array, partial: boolean, 
 export async function disconnect(f: Fanout, keys: ConnectionKeys, partial: boolean, scope: Scope): Promise<WriteResult> {
   const parts = splitKeys(keys.sources, keys.targets, keys.types, f.shardCount, "source", (n) => new Int16Array(n));
   const ops: Part<ShardOp>[] = parts.map((p) => ({ ...p, payload: { kind: "disconnect", keys: p.payload } }));
-  const run = await runWrite(f, ops, partial, scope, false);
+  const run = await runWrite(f, ops, partial, scope);
   if (!partial && run.violations.size > 0) throw strictError("disconnect batch", run.violations.sorted());
   let removed = 0;
   for (const r of run.replies) removed += r?.connectionsRemoved ?? 0;

@@ -3,6 +3,8 @@
  * the cascade that removes the deleted tokens' connections held by other shards).
  */
 import { ErrorCode, NotFoundError, toNeuroGraphError } from "../core/errors.ts";
+import type { TokenLimits } from "../core/limits.ts";
+import { validateTokenRecords } from "../core/token/validate.ts";
 import { groupByShard } from "../runtime/index.ts";
 import { RECORD_SIZE, TOKEN_ID_OFFSET } from "./record-columns.ts";
 import { splitIds, splitTokenRecords, type Part, type RoundRobin } from "./router-batches.ts";
@@ -20,10 +22,33 @@ function idAt(records: Uint8Array): (index: number) => number {
   return (i) => (i * RECORD_SIZE + 52 <= records.byteLength ? dv.getUint32(i * RECORD_SIZE + TOKEN_ID_OFFSET, true) : 0);
 }
 
-export async function createTokens(f: Fanout, rr: RoundRobin, records: Uint8Array, partial: boolean, scope: Scope): Promise<CreateTokensResult> {
+/**
+ * Tokens that all ask for an allocated id cannot conflict with anything stored: once their values
+ * pass the limits (checked here, for a strict batch), every shard's part applies, so the parts
+ * need no transaction.
+ */
+function freshOnly(records: Uint8Array): boolean {
+  const dv = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  for (let o = TOKEN_ID_OFFSET; o < records.byteLength; o += RECORD_SIZE) if (dv.getUint32(o, true) !== 0) return false;
+  return true;
+}
+
+export async function createTokens(
+  f: Fanout,
+  rr: RoundRobin,
+  records: Uint8Array,
+  partial: boolean,
+  scope: Scope,
+  limits: TokenLimits,
+): Promise<CreateTokensResult> {
   const n = records.byteLength >>> 6;
+  const fresh = freshOnly(records);
+  if (fresh && !partial) {
+    const violations = validateTokenRecords(records, limits, Math.floor(Date.now() / 1000), { allowZeroId: true, maxViolations: 1000 });
+    if (violations.length > 0) throw strictError("token batch", violations);
+  }
   const parts = splitTokenRecords(records, f.shardCount, rr);
-  const run = await runWrite(f, tokenParts(parts, "insert"), partial, scope, false);
+  const run = await runWrite(f, tokenParts(parts, "insert"), partial, scope, fresh ? "independent" : "auto");
   if (!partial && run.violations.size > 0) {
     throw strictError("token batch", run.violations.sorted(), "use UpdateTokens to change existing tokens");
   }
@@ -40,7 +65,7 @@ export async function createTokens(f: Fanout, rr: RoundRobin, records: Uint8Arra
 
 export async function updateTokens(f: Fanout, records: Uint8Array, partial: boolean, scope: Scope): Promise<WriteResult> {
   const parts = splitTokenRecords(records, f.shardCount, null);
-  const run = await runWrite(f, tokenParts(parts, "update"), partial, scope, false);
+  const run = await runWrite(f, tokenParts(parts, "update"), partial, scope);
   if (!partial && run.violations.size > 0) throw strictError("token update batch", run.violations.sorted(), "create missing tokens with CreateTokens");
   let accepted = 0;
   for (const r of run.replies) accepted += r?.applied ?? 0;
@@ -88,7 +113,7 @@ export async function getTokens(f: Fanout, ids: Uint32Array, allowMissing: boole
 export async function deleteTokens(f: Fanout, ids: Uint32Array, partial: boolean, scope: Scope): Promise<DeleteTokensResult> {
   const parts = splitIds(ids, f.shardCount);
   const ops: Part<ShardOp>[] = parts.map((p) => ({ ...p, payload: { kind: "delete", ids: p.payload } }));
-  const run = await runWrite(f, ops, partial, scope, false);
+  const run = await runWrite(f, ops, partial, scope);
   if (!partial && run.violations.size > 0) throw strictError("token delete batch", run.violations.sorted());
   let accepted = 0;
   let removed = 0;

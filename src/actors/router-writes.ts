@@ -82,9 +82,17 @@ function mergeReplies(a: WriteReply | undefined, b: WriteReply): WriteReply {
   };
 }
 
-export function runWrite(f: Fanout, parts: readonly Part<ShardOp>[], partial: boolean, scope: Scope, dependent: boolean): Promise<WriteRun> {
+/**
+ * How the parts of a write relate: `auto` = a strict batch over several shards needs a
+ * transaction; `dependent` = always (items span shards, e.g. cross-shard connections);
+ * `independent` = never (no part can fail for a reason another part could see, e.g. tokens
+ * with allocated ids whose values were already checked).
+ */
+export type WriteCoupling = "auto" | "dependent" | "independent";
+
+export function runWrite(f: Fanout, parts: readonly Part<ShardOp>[], partial: boolean, scope: Scope, coupling: WriteCoupling = "auto"): Promise<WriteRun> {
   throwIfAborted(scope);
-  const transactional = parts.length > 1 && (dependent || !partial);
+  const transactional = parts.length > 1 && coupling !== "independent" && (coupling === "dependent" || !partial);
   return transactional ? runTransaction(f, parts, partial, scope) : runIndependent(f, parts, partial, scope);
 }
 
@@ -109,11 +117,19 @@ async function runIndependent(f: Fanout, parts: readonly Part<ShardOp>[], partia
       violations.add({ index: k, field: "", rule, description: `not applied: ${error.message}` }, part.items);
     }
   }
+  if (!partial && violations.size > 0 && replies.some((r) => r !== undefined && r.applied > 0)) {
+    // Only reachable when a part failed for a reason its checks could not foresee (e.g. a shard ran out of ids).
+    const first = violations.sorted()[0]!;
+    throw new UnavailableError(`the write was only partly applied: item ${first.index}: ${first.description}; check the affected items and retry the rest`);
+  }
   return { replies, violations };
 }
 
 async function runTransaction(f: Fanout, parts: readonly Part<ShardOp>[], partial: boolean, scope: Scope): Promise<WriteRun> {
   const opts = askOptions(scope);
+  // Commits and aborts must reach every shard even when the caller's deadline passes meanwhile
+  // (the caller then gets DEADLINE_EXCEEDED, but the transaction still ends the same everywhere).
+  const finish = { timeoutMs: f.askTimeoutMs };
   const txn = f.nextTxn();
   const expiresAt = Math.min(scope.deadline, Date.now() + f.askTimeoutMs) + FENCE_GRACE_MS;
   // One synchronous loop: this transaction's prepares are in every mailbox before any later one's.
@@ -125,7 +141,7 @@ async function runTransaction(f: Fanout, parts: readonly Part<ShardOp>[], partia
     for (let i = 0; i < parts.length; i++) {
       if (!open[i]) continue;
       open[i] = false;
-      asks.push(f.ref(parts[i]!.shard).ask({ type: "shard.abort", txn }));
+      asks.push(f.ref(parts[i]!.shard).ask({ type: "shard.abort", txn }, finish));
     }
     await Promise.allSettled(asks); // a shard that misses its abort releases the fence when it expires
   };
@@ -165,7 +181,7 @@ async function runTransaction(f: Fanout, parts: readonly Part<ShardOp>[], partia
   for (let i = 0; i < parts.length; i++) {
     if (open[i] && lastPhase[i] === -1) {
       open[i] = false;
-      void f.ref(parts[i]!.shard).ask({ type: "shard.abort", txn }).catch(() => undefined);
+      void f.ref(parts[i]!.shard).ask({ type: "shard.abort", txn }, finish).catch(() => undefined);
     }
   }
 
@@ -179,7 +195,7 @@ async function runTransaction(f: Fanout, parts: readonly Part<ShardOp>[], partia
       const release = lastPhase[i] === phase;
       if (release) open[i] = false;
       index.push(i);
-      commits.push(f.ref(parts[i]!.shard).ask({ type: "shard.commit", txn, keep: mask, release }, opts));
+      commits.push(f.ref(parts[i]!.shard).ask({ type: "shard.commit", txn, keep: mask, release }, finish));
     }
     const done = await Promise.allSettled(commits);
     let failure: NeuroGraphError | undefined;

@@ -28,27 +28,35 @@ export class ControlledLog implements ShardLog {
   failCommits: Error | undefined;
   /** `append` throws this. */
   refuseAppends: Error | undefined;
+  /** Every mutation appended (not those given to replay). */
   readonly mutations: ShardMutation[] = [];
+  /** What a recovery replays: the initial records, then every durable append. */
+  private readonly entries: { lsn: number; mutation: ShardMutation }[] = [];
   readonly snapshots: ShardSnapshotData[] = [];
   recoveries = 0;
   private lsn = 0;
   private durable = 0;
   private pending: Pending[] = [];
 
-  constructor(private readonly replay: readonly ShardMutation[] = []) {}
+  constructor(replay: readonly ShardMutation[] = []) {
+    for (const mutation of replay) this.entries.push({ lsn: ++this.lsn, mutation });
+    this.durable = this.lsn;
+  }
 
+  /** Replays every durable mutation (also after a restart: what was not durable is gone). */
   async recover(handler: RecoveryHandler): Promise<RecoveryReport> {
     this.recoveries++;
     if (this.gate !== undefined) await this.gate;
-    for (const m of this.replay) handler.apply(m, ++this.lsn);
-    this.durable = this.lsn;
-    return { snapshotLsn: 0, replayedRecords: this.replay.length, lastLsn: this.lsn, durationMs: 0, warnings: [] };
+    const durable = this.entries.filter((e) => e.lsn <= this.durable);
+    for (const e of durable) handler.apply(e.mutation, e.lsn);
+    return { snapshotLsn: 0, replayedRecords: durable.length, lastLsn: this.durable, durationMs: 0, warnings: [] };
   }
 
   append(mutation: ShardMutation): AppendTicket {
     if (this.refuseAppends !== undefined) throw this.refuseAppends;
     const lsn = ++this.lsn;
     this.mutations.push(mutation);
+    this.entries.push({ lsn, mutation });
     if (this.failCommits !== undefined) {
       const durable = Promise.reject(this.failCommits);
       durable.catch(() => undefined);

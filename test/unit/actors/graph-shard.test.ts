@@ -172,3 +172,38 @@ describe("graph shard actor: prepared transactions", () => {
     expect((await Promise.all(queued)).map((r) => r.applied)).toEqual([1, 1]);
   });
 });
+
+describe("graph shard actor: failures and snapshots", () => {
+  it("is restarted after a bug and recovers its state from the log", async () => {
+    const log = new ControlledLog();
+    const { ref, board } = await spawnShard(log);
+    await ref.ask(insert([2, 4]));
+    const broken = { type: "shard.write", op: { kind: "bogus" }, partial: false } as unknown as ShardMessage & { type: "shard.write" };
+    await expect(ref.ask(broken)).rejects.toThrow();
+    expect((await ref.ask(get([2, 4]))).count).toBe(2);
+    expect(log.recoveries).toBe(2);
+    expect(board.row(0)).toMatchObject({ state: "serving", restarts: 1, tokens: 2 });
+  });
+
+  it("snapshots every N mutations once they are durable", async () => {
+    const log = new ControlledLog();
+    system = new ActorSystem({ nodeId: "test" });
+    const env = {
+      shard: 0,
+      shardCount: 2,
+      log,
+      board: new ShardBoard(2),
+      tokenLimits: DEFAULT_TOKEN_LIMITS,
+      connectionLimits: DEFAULT_CONNECTION_LIMITS,
+      stashCapacity: 4,
+      maxPendingBytes: 1 << 20,
+      snapshot: { everyMutations: 2, intervalMs: 0 },
+    };
+    const ref = system.spawn(shardAddress(0), () => new GraphShardActor(env));
+    await system.started(ref);
+    log.holdCommits = true;
+    await Promise.all([ref.ask(insert([2])), ref.ask(insert([4])), turns().then(() => log.release())]);
+    await turns();
+    expect(log.snapshots.map((s) => [s.lsn, s.tokens.length / 64])).toEqual([[2, 2]]);
+  });
+});
