@@ -91,11 +91,15 @@ function directBfs(store: ShardStore, source: number): number {
   return tail;
 }
 
-function timed<T>(fn: () => T): { value: T; seconds: number } {
+/** Wall seconds of `fn`, and its CPU milliseconds (wall ≫ CPU means the machine was busy). */
+function timed<T>(fn: () => T): { value: T; seconds: number; cpuMs: number } {
   gc();
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const value = fn();
-  return { value, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(c0);
+  return { value, seconds, cpuMs: Math.round((c.user + c.system) / 1e3) };
 }
 
 const built = timed(buildGraph);
@@ -105,21 +109,30 @@ const info = { nodes: N, degree: DEGREE, connections: store.connectionCount, ...
 
 let requests = 0;
 let expanded = 0;
+/** Wall ns spent inside store.expand: the store's share of a traversal. */
+let expandNs = 0n;
 const expand = (req: ExpandRequest): Expansion => {
   requests++;
   expanded += req.nodes.length;
-  return store.expand(req);
+  const t0 = process.hrtime.bigint();
+  const exp = store.expand(req);
+  expandNs += process.hrtime.bigint() - t0;
+  return exp;
 };
+const expandMs = (): number => Math.round(Number(expandNs) / 1e6);
 
 for (let rep = 0; rep < 2; rep++) {
   requests = 0;
   expanded = 0;
+  expandNs = 0n;
   const b = timed(() => runSync(bfs(1, { direction: Direction.Out }), expand));
   if (rep === 1) {
     emit("core.graph.bfs_1m", b.seconds * 1e3, "ms", {
       ...info,
       reached: b.value.nodes.length,
       nodesPerSecond: Math.round(b.value.nodes.length / b.seconds),
+      cpuMs: b.cpuMs,
+      storeExpandMs: expandMs(),
       roundTrips: requests,
       maxDepth: Math.max(...b.value.depths.subarray(b.value.depths.length - 1)),
     });
@@ -129,12 +142,15 @@ for (let rep = 0; rep < 2; rep++) {
 for (let rep = 0; rep < 2; rep++) {
   requests = 0;
   expanded = 0;
+  expandNs = 0n;
   const d = timed(() => runSync(dijkstraTree(1, { direction: Direction.Out }), expand));
   if (rep === 1) {
     emit("core.graph.dijkstra_1m", d.seconds * 1e3, "ms", {
       ...info,
       settled: d.value.nodes.length,
       nodesPerSecond: Math.round(d.value.nodes.length / d.seconds),
+      cpuMs: d.cpuMs,
+      storeExpandMs: expandMs(),
       roundTrips: requests,
       nodesExpanded: expanded,
     });
@@ -142,8 +158,8 @@ for (let rep = 0; rep < 2; rep++) {
 }
 
 const direct = timed(() => directBfs(store, 1));
-emit("core.graph.bfs_1m_direct", direct.seconds * 1e3, "ms", { ...info, reached: direct.value, nodesPerSecond: Math.round(direct.value / direct.seconds) });
+emit("core.graph.bfs_1m_direct", direct.seconds * 1e3, "ms", { ...info, reached: direct.value, nodesPerSecond: Math.round(direct.value / direct.seconds), cpuMs: direct.cpuMs });
 
 requests = 0;
 const act = timed(() => runSync(spreadingActivation(1, { maxDepth: 4, decay: 0.1, threshold: 0, minEnergy: 0.001 }), expand));
-emit("core.graph.activation_depth4_1m", act.seconds * 1e3, "ms", { ...info, fired: act.value.fired, roundTrips: requests });
+emit("core.graph.activation_depth4_1m", act.seconds * 1e3, "ms", { ...info, fired: act.value.fired, cpuMs: act.cpuMs, roundTrips: requests });

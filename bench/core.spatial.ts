@@ -52,14 +52,16 @@ function buildStore(n: number): ShardStore {
   return store;
 }
 
-/** µs per query over `count` queries. */
-function perQuery(count: number, query: (i: number) => number): { us: number; meanResults: number } {
+/** Wall µs per query over `count` queries, and CPU µs per query (wall ≫ CPU: the machine was busy). */
+function perQuery(count: number, query: (i: number) => number): { us: number; cpuUs: number; meanResults: number } {
   let results = 0;
   for (let i = 0; i < Math.min(200, count); i++) query(i); // warm-up
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < count; i++) results += query(i);
   const us = Number(process.hrtime.bigint() - t0) / 1e3 / count;
-  return { us, meanResults: results / count };
+  const c = process.cpuUsage(c0);
+  return { us, cpuUs: Number(((c.user + c.system) / count).toFixed(2)), meanResults: results / count };
 }
 
 /** Brute force: exact squared distances over every slot, k best kept by insertion into a tiny sorted list. */
@@ -123,10 +125,10 @@ for (const [space, label, radius] of [
   emit(`core.spatial.build_1m${label}`, best, "ms", { ...detail, firstBuildMs: Number(buildMs.toFixed(1)) });
 
   const radiusRun = perQuery(queries, (i) => index.neighbors(ids[i]!, space, radius).count);
-  emit(`core.spatial.radius_1m${label}`, radiusRun.us, "us/query", { ...detail, radius, meanResults: Number(radiusRun.meanResults.toFixed(2)) });
+  emit(`core.spatial.radius_1m${label}`, radiusRun.us, "us/query", { ...detail, radius, meanResults: Number(radiusRun.meanResults.toFixed(2)), cpuUs: radiusRun.cpuUs });
 
   const knnRun = perQuery(queries, (i) => index.nearestTo(ids[i]!, space, K).count);
-  emit(`core.spatial.knn10_1m${label}`, knnRun.us, "us/query", { ...detail, k: K });
+  emit(`core.spatial.knn10_1m${label}`, knnRun.us, "us/query", { ...detail, k: K, cpuUs: knnRun.cpuUs });
 
   const scale = SCALES[space]!;
   const point = (i: number): [number, number, number] => {
@@ -136,15 +138,15 @@ for (const [space, label, radius] of [
   };
   const bruteQueries = 20;
   const bk = perQuery(bruteQueries, (i) => bruteKnn(store.columns, space, ...point(i), K, ids[i]!));
-  emit(`core.spatial.knn10_bruteforce_1m${label}`, bk.us, "us/query", { ...detail, k: K, speedup: Number((bk.us / knnRun.us).toFixed(0)) });
+  emit(`core.spatial.knn10_bruteforce_1m${label}`, bk.us, "us/query", { ...detail, k: K, cpuUs: bk.cpuUs, speedup: Number((bk.us / knnRun.us).toFixed(0)) });
   const R = radius * scale;
   const br = perQuery(bruteQueries, (i) => bruteRadius(store.columns, space, ...point(i), R * R));
-  emit(`core.spatial.radius_bruteforce_1m${label}`, br.us, "us/query", { ...detail, radius, speedup: Number((br.us / radiusRun.us).toFixed(0)) });
+  emit(`core.spatial.radius_bruteforce_1m${label}`, br.us, "us/query", { ...detail, radius, cpuUs: br.cpuUs, speedup: Number((br.us / radiusRun.us).toFixed(0)) });
 }
 
 // Between rebuilds: 500 changed tokens sit in the overflow that every query scans.
 const moved = Uint32Array.from({ length: 500 }, () => 1 + Math.floor(rand() * N));
 for (const id of moved) index.noteChanged(id);
 const overflowRun = perQuery(queries, (i) => index.nearestTo(ids[i]!, L1, K).count);
-emit("core.spatial.knn10_1m_overflow", overflowRun.us, "us/query", { ...info, overflow: index.overflowSize(L1) });
+emit("core.spatial.knn10_1m_overflow", overflowRun.us, "us/query", { ...info, overflow: index.overflowSize(L1), cpuUs: overflowRun.cpuUs });
 emit("core.spatial.index_bytes_per_token", index.byteSize() / N / 2, "B/token/space", { ...info, spacesBuilt: 2 });

@@ -66,4 +66,6 @@ export function checkExpansion(request: ExpandRequest, expansion: Expansion): vo
   for (let i = 0; i < n; i++) {
     if (offsets[i]! > offsets[i + 1]!) throw new InternalError("graph expansion offsets are not ascending");
   }
+  // Id 0 is never a token; algorithms use it as the empty marker of their id tables.
+  if (total > 0 && neighbors.subarray(0, total).includes(0)) throw new InternalError("graph expansion lists neighbour id 0");
 }

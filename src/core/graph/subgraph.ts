@@ -7,7 +7,7 @@ import { Direction } from "./expansion.ts";
 import type { Expansion } from "./expansion.ts";
 import type { GraphMachine } from "./machine.ts";
 import { ensure } from "./buffers.ts";
-import { MAX_GRAPH_NODES, Violations, resolveTraversal } from "./params.ts";
+import { MAX_GRAPH_DEPTH, MAX_GRAPH_NODES, Violations, resolveTraversal } from "./params.ts";
 import type { TraversalOptions } from "./params.ts";
 import { bfsMachine } from "./traversal.ts";
 
@@ -47,9 +47,10 @@ export function neighborhood(
 ): GraphMachine<Subgraph> {
   const v = new Violations();
   v.tokenId("center", center);
-  const t = resolveTraversal(v, { ...options, maxDepth: k });
+  v.intRange("k", k, 0, MAX_GRAPH_DEPTH, "depth_range");
+  const t = resolveTraversal(v, { ...options, maxDepth: 0 });
   v.throwIfAny("neighbourhood query");
-  return neighborhoodMachine(center, t);
+  return neighborhoodMachine(center, { ...t, maxDepth: k });
 }
 
 function* neighborhoodMachine(center: number, t: ReturnType<typeof resolveTraversal>): GraphMachine<Subgraph> {

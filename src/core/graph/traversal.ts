@@ -15,7 +15,7 @@ import { IdIndex } from "./id-index.ts";
 import type { Direction, Expansion } from "./expansion.ts";
 import type { GraphMachine } from "./machine.ts";
 import { ensure } from "./buffers.ts";
-import { Violations, resolveTraversal } from "./params.ts";
+import { MAX_GRAPH_DEPTH, Violations, resolveTraversal } from "./params.ts";
 import type { ResolvedTraversal, TraversalOptions } from "./params.ts";
 
 /** The nodes a traversal reached, in visit order, the source first. One object per query. */
@@ -55,7 +55,12 @@ export function kHop(
   k: number,
   options: Omit<TraversalOptions, "maxDepth"> = {},
 ): GraphMachine<TraversalResult> {
-  return bfs(source, { ...options, maxDepth: k });
+  const v = new Violations();
+  v.tokenId("source", source);
+  v.intRange("k", k, 0, MAX_GRAPH_DEPTH, "depth_range");
+  const t = resolveTraversal(v, { ...options, maxDepth: 0 });
+  v.throwIfAny("k-hop query");
+  return bfsMachine(source, { ...t, maxDepth: k });
 }
 
 /** Depth-first traversal from `source`; neighbours are explored in the order the expander lists them. */

@@ -55,6 +55,7 @@ export class SpatialIndex {
 
   /** Records that token `id` was inserted, deleted, or changed position, radius or strength. */
   noteChanged(id: number): void {
+    if (id === 0) return; // never a stored token (and the dirty table's empty marker)
     for (const g of this.grids) {
       if (!g.built) continue;
       g.dirty.add(id);
@@ -152,7 +153,10 @@ export class SpatialIndex {
 
   /** Tokens per cubic decoded unit within `radius` (> 0) of the point: count / (4/3·π·r³). */
   density(space: number, x: number, y: number, z: number, radius: number): number {
-    const check = this.checkPoint(space, x, y, z, (c) => c.radius("radius", radius, true));
+    const check = this.checkPoint(space, x, y, z, (c) => {
+      c.radius("radius", radius, true);
+      if (radius > 0 && !((4 / 3) * Math.PI * radius ** 3 > 0)) c.add("radius", radius, "radius_range", "is too small: its volume rounds to 0");
+    });
     check.throwIfAny("density query");
     return this.count(space, x, y, z, radius) / ((4 / 3) * Math.PI * radius ** 3);
   }

@@ -274,12 +274,22 @@ describe("validation", () => {
     ["negative maxCost", () => dijkstraPath(1, 2, { maxCost: -1 })],
     ["subgraph id 0", () => subgraph([1, 0])],
     ["negative k", () => kHop(1, -2)],
+    ["fractional k", () => neighborhood(1, 1.5)],
   ];
   for (const [name, make] of bad) {
     it(`rejects ${name}`, () => {
       expect(make).toThrow(ValidationError);
     });
   }
+
+  it("names k as k", () => {
+    try {
+      kHop(1, -1);
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ValidationError).violations.map((v) => v.field)).toEqual(["k"]);
+    }
+  });
 
   it("names every violation", () => {
     try {

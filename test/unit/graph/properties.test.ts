@@ -208,5 +208,7 @@ describe("runSync and runAsync agree", () => {
     // A malformed expansion is reported as an internal error, not read out of bounds.
     const short = (): ReturnType<typeof g.expand> => ({ ...g.expand({ nodes: Uint32Array.of(1), direction: Direction.Out }), offsets: new Uint32Array(1) });
     expect(() => runSync(bfs(1), short)).toThrow(/does not match/);
+    const zero = (): ReturnType<typeof g.expand> => ({ ...g.expand({ nodes: Uint32Array.of(1), direction: Direction.Out }), neighbors: Uint32Array.of(0) });
+    expect(() => runSync(bfs(1), zero)).toThrow(/id 0/);
   });
 });

@@ -4,6 +4,7 @@ import { DEFAULT_CELL_SIZES, SpatialIndex } from "../../../src/core/spatial/inde
 import { roundCoordinate as toRaw } from "../../../src/core/token/coords.ts";
 import { SCALES } from "../../../src/core/token/layout.ts";
 import type { SpatialResult } from "../../../src/core/spatial/index.ts";
+import { ValidationError } from "../../../src/core/errors.ts";
 import { TestStore } from "./test-store.ts";
 import { bruteInfluence, bruteNearest, bruteWithin } from "./brute.ts";
 import type { Hit } from "./brute.ts";
@@ -69,8 +70,11 @@ function checkQueries(store: TestStore, index: SpatialIndex, space: number, q: E
   expectHits(index.range(space, x, y, z, radius), bruteWithin(store, space, p, radius), scale);
   expectHits(index.nearest(space, x, y, z, q.k), bruteNearest(store, space, p, q.k), scale);
   expect(index.countWithin(space, x, y, z, radius)).toBe(bruteWithin(store, space, p, radius).length);
-  if (radius > 0) {
-    expect(index.density(space, x, y, z, radius)).toBe(bruteWithin(store, space, p, radius).length / ((4 / 3) * Math.PI * radius ** 3));
+  const volume = (4 / 3) * Math.PI * radius ** 3;
+  if (volume > 0) {
+    expect(index.density(space, x, y, z, radius)).toBe(bruteWithin(store, space, p, radius).length / volume);
+  } else {
+    expect(() => index.density(space, x, y, z, radius)).toThrow(ValidationError);
   }
   expect(index.fieldInfluence(space, x, y, z)).toBe(bruteInfluence(store, space, p));
   if (center !== 0) {

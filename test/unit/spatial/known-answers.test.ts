@@ -238,6 +238,7 @@ describe("validation", () => {
     ["NaN coordinate", () => index.fieldInfluence(L5, 0, NaN, 0)],
     ["L5 point beyond ±3.2767", () => index.nearest(L5, 0, 0, 3.3, 1)],
     ["density radius 0", () => index.density(L1, 0, 0, 0, 0)],
+    ["density radius whose volume underflows", () => index.density(L1, 0, 0, 0, 1e-120)],
     ["id 0", () => index.neighbors(0, L1, 1)],
     ["bad cell sizes", () => new SpatialIndex(new TestStore(), { cellSizes: [1, 2] })],
     ["cell size 0", () => new SpatialIndex(new TestStore(), { cellSizes: [0, 1, 1, 1, 1, 1, 1, 1] })],
