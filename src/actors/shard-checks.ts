@@ -6,7 +6,7 @@
  * an item rejected on another shard still counts, which can only reject more.)
  */
 import type { FieldViolation } from "../core/errors.ts";
-import { validateConnectionRecords } from "../core/connection/validate.ts";
+import { validateConnectionRecords } from "../core/constitution/index.ts";
 import type { ConnectionLimits, TokenLimits } from "../core/limits.ts";
 import { StoreRule, type ShardStore } from "../core/store/index.ts";
 import { validateTokenRecords } from "../core/token/validate.ts";
