@@ -176,6 +176,7 @@ export function spatialQuery(store: ShardStore, index: SpatialIndex, q: SpatialQ
     const k = Math.min(q.limit + excluded, store.size);
     more = store.size - excluded > q.limit;
     if (k === 0) {
+      index.nearest(q.space, x, y, z, 1); // validates the space and point even when nothing is stored
       ids = new Uint32Array(0);
       distances = new Float64Array(0);
     } else if (k <= MAX_K) {

@@ -34,7 +34,13 @@ export async function startTestNode(flags: readonly string[] = [], options: Star
     ["--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", dataDir, "--shards", "4", "--log-level", "silent", ...flags],
     {},
   );
-  const node = await startNode(config, { logger: createLogger({ level: "silent" }), ...options });
+  let node: NodeHandle;
+  try {
+    node = await startNode(config, { logger: createLogger({ level: "silent" }), ...options });
+  } catch (err) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const opts = { "grpc.max_receive_message_length": 64 * 1024 * 1024 };
   const insecure = credentials.createInsecure();
   const tokens = new TokenServiceClient(node.grpcAddress, insecure, opts);

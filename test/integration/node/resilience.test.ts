@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { status } from "@grpc/grpc-js";
+import { DataLossError } from "../../../src/core/errors.ts";
 import { Code } from "../../../src/gen/google/rpc/code.ts";
 import { RecordFormat } from "../../../src/gen/neurograph/v1/common.ts";
 import { HealthCheckResponse_ServingStatus as Serving } from "../../../src/gen/grpc/health/v1/health.ts";
@@ -75,6 +76,17 @@ describe("a node under stress", () => {
     const ready = await fetch(`${node.node.metricsAddress}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.text()).toContain("read_only");
+  });
+
+  it("refuses to start when a shard log is damaged, naming the shard and the problem", async () => {
+    const logs = [0, 1, 2, 3].map(() => new ControlledLog());
+    logs[3]!.recover = () => Promise.reject(new DataLossError("shard 3: bad CRC at LSN 17 in the middle of the log; start with --repair to truncate it"));
+    const err = await startTestNode([], { shardLogs: controlledLogs(logs) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DataLossError);
+    expect((err as Error).message).toContain("bad CRC at LSN 17");
   });
 
   it("keeps replies back until the log has committed (commit-wait), across a transaction", async () => {
