@@ -6,39 +6,27 @@
  * Writes: every change is resolved, applied to the store and appended to the log in one turn;
  * the reply waits for the append to be durable, but the turn does not (writes are pipelined, so
  * the log can group-commit what arrives together). Reads: answered in turn and released once
- * every mutation applied before them is durable (commit-wait, `commit-wait.ts`). A failed append
+ * every mutation applied before them is durable (commit-wait; the log side is `shard-journal.ts`). A failed append
  * makes the shard read-only (writes get UNAVAILABLE with the reason; reads are still served).
  * Transactions spanning shards: `prepare` validates and fences the shard; writes arriving while
  * fenced wait in a bounded stash, in order, until the transaction commits, aborts or expires.
  * See `shard-protocol.ts`.
  */
 import { connectionColumnsByteSize } from "../core/connection/columns.ts";
-import {
-  OverloadedError,
-  UnavailableError,
-  toNeuroGraphError,
-  type NeuroGraphError,
-} from "../core/errors.ts";
+import { OverloadedError, UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../core/errors.ts";
 import type { ConnectionLimits, TokenLimits } from "../core/limits.ts";
 import { SpatialIndex } from "../core/spatial/index.ts";
 import { ShardStore } from "../core/store/index.ts";
 import { Actor, REPLY_DEFERRED, defaultDecider, type ActorContext, type ReplyDeferred, type ReplyHandle, type ReplyOf } from "../runtime/index.ts";
 import type { Logger } from "../telemetry/index.ts";
 import { applyMutation } from "./apply-mutation.ts";
-import { CommitWait } from "./commit-wait.ts";
 import type { ShardBoard } from "./shard-board.ts";
 import { checkConnect, checkDelete, checkDisconnect, checkInsert, checkUpdate, type CheckLimits } from "./shard-checks.ts";
-import { VolatileShardLog, type ShardLog, type ShardMutation } from "./shard-log.ts";
+import { ShardJournal, opBytes, type SnapshotPolicy } from "./shard-journal.ts";
+import type { ShardLog } from "./shard-log.ts";
 import type { CheckReport, PrepareReply, ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
 import { expandNodes, getTokens, listConnections, spatialQuery } from "./shard-reads.ts";
 import { executeOp, type WriteOutcome } from "./shard-writes.ts";
-
-export interface SnapshotPolicy {
-  /** Snapshot after this many logged mutations (0 = never by count). */
-  readonly everyMutations: number;
-  /** Also snapshot this often when something changed (0 = never by time). */
-  readonly intervalMs: number;
-}
 
 export interface GraphShardEnv {
   readonly shard: number;
@@ -74,58 +62,18 @@ interface Stashed {
 const FENCE_TIMER = "fence";
 const SNAPSHOT_TIMER = "snapshot";
 
-function opBytes(op: ShardOp): number {
-  switch (op.kind) {
-    case "insert":
-    case "update":
-    case "connect":
-      return op.records.byteLength;
-    case "delete":
-      return op.ids.byteLength;
-    case "disconnect":
-    case "unlink":
-      return op.keys.sources.length * 9;
-  }
-}
-
-function mutationBytes(m: ShardMutation): number {
-  switch (m.kind) {
-    case "tokens.insert":
-    case "tokens.update":
-    case "connections.upsert":
-      return m.records.byteLength;
-    case "tokens.delete":
-      return m.ids.byteLength;
-    case "connections.remove":
-      return m.sources.length * 9;
-    case "constitution.set":
-      return m.document.byteLength;
-    case "field.result":
-      return m.payload.byteLength;
-  }
-}
-
-function reasonOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 export class GraphShardActor extends Actor<ShardMessage> {
   private store: ShardStore;
   private spatial: SpatialIndex;
-  private wait = new CommitWait();
+  private journal: ShardJournal;
   private fence: Fence | undefined;
   private stash: Stashed[] = [];
-  private degraded: string | undefined;
-  private pendingBytes = 0;
-  private sinceSnapshot = 0;
-  private snapshotting = false;
-  private readonly volatile: boolean;
 
   constructor(private readonly env: GraphShardEnv) {
     super();
     this.store = this.emptyStore();
     this.spatial = new SpatialIndex(this.store);
-    this.volatile = env.log instanceof VolatileShardLog;
+    this.journal = new ShardJournal(env, 0);
   }
 
   private emptyStore(): ShardStore {
@@ -150,7 +98,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
     });
     this.store = store;
     this.spatial = new SpatialIndex(store);
-    this.wait = new CommitWait(report.lastLsn);
+    this.journal = new ShardJournal(env, report.lastLsn);
     for (const w of report.warnings) env.logger?.warn({ shard: env.shard }, w);
     env.logger?.debug({ shard: env.shard, ...report, tokens: store.size }, "shard recovered");
     const p = env.snapshot;
@@ -165,7 +113,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
     board.setState(shard, "starting", `restarting after: ${error.message}`);
     this.env.logger?.error(
       { shard, err: error },
-      this.volatile ? "shard failed; restarting with a volatile log, so its tokens and connections are lost" : "shard failed; restarting and recovering from its log",
+      this.journal.volatile ? "shard failed; restarting with a volatile log, so its tokens and connections are lost" : "shard failed; restarting and recovering from its log",
     );
   }
 
@@ -207,7 +155,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
         }
         return undefined;
       case "shard.snapshot-due":
-        if (this.sinceSnapshot > 0) this.takeSnapshot();
+        this.journal.maybeSnapshot(this.store, true);
         return undefined;
     }
   }
@@ -222,12 +170,12 @@ export class GraphShardActor extends Actor<ShardMessage> {
     } catch (err) {
       const error = toNeuroGraphError(err);
       // Bugs go to supervision at once (restart and recover from the log).
-      if (this.wait.clear || defaultDecider(error) !== "resume") throw error;
-      this.wait.hold(ctx.deferReply(), undefined, error);
+      if (this.journal.wait.clear || defaultDecider(error) !== "resume") throw error;
+      this.journal.wait.hold(ctx.deferReply(), undefined, error);
       return REPLY_DEFERRED;
     }
-    if (this.wait.clear) return value;
-    this.wait.hold(ctx.deferReply(), value);
+    if (this.journal.wait.clear) return value;
+    this.journal.wait.hold(ctx.deferReply(), value);
     return REPLY_DEFERRED;
   }
 
@@ -238,13 +186,13 @@ export class GraphShardActor extends Actor<ShardMessage> {
       value = run();
     } catch (err) {
       const error = toNeuroGraphError(err);
-      if (this.wait.clear) handle.reject(error);
-      else this.wait.hold(handle, undefined, error);
+      if (this.journal.wait.clear) handle.reject(error);
+      else this.journal.wait.hold(handle, undefined, error);
       if (defaultDecider(error) !== "resume") this.env.logger?.error({ shard: this.env.shard, err: error }, "stashed write failed");
       return;
     }
-    if (this.wait.clear) handle.resolve(value);
-    else this.wait.hold(handle, value);
+    if (this.journal.wait.clear) handle.resolve(value);
+    else this.journal.wait.hold(handle, value);
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -254,19 +202,8 @@ export class GraphShardActor extends Actor<ShardMessage> {
     return { tokens: this.env.tokenLimits, connections: this.env.connectionLimits, nowSeconds: now };
   }
 
-  private ensureWritable(bytes: number): void {
-    if (this.degraded !== undefined) {
-      throw new UnavailableError(`shard ${this.env.shard} is read-only because its log failed (${this.degraded}); reads still work; restart the node to recover writes`);
-    }
-    if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.env.maxPendingBytes) {
-      throw new OverloadedError(
-        `shard ${this.env.shard} has ${Math.round(this.pendingBytes / 1024)} KiB of writes waiting for the log to commit; retry with back-off`,
-      );
-    }
-  }
-
   private runWrite(m: WriteMessage, ctx: ActorContext<ShardMessage>): WriteReply | PrepareReply {
-    this.ensureWritable(opBytes(m.op));
+    this.journal.ensureWritable(opBytes(m.op));
     if (m.type === "shard.write") {
       const outcome = executeOp(this.store, m.op, { strict: !m.partial, keep: null }, this.limits());
       this.record(outcome);
@@ -306,7 +243,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
       throw new UnavailableError(`shard ${this.env.shard} holds no prepared transaction ${txn} (it expired or the shard restarted); retry the request`);
     }
     if (release) this.releaseFence(ctx);
-    if (this.degraded !== undefined) this.ensureWritable(0);
+    if (this.journal.degraded !== undefined) this.journal.ensureWritable(0);
     // The fence kept every other write out since the check, so a strict apply succeeds; if it
     // did not, nothing was applied and the coordinator reports the disagreement.
     const outcome = executeOp(this.store, fence.op, { strict: true, keep }, this.limits());
@@ -348,77 +285,10 @@ export class GraphShardActor extends Actor<ShardMessage> {
       if (ids.length > 1024) this.spatial.invalidate();
       else this.spatial.noteChangedMany(ids);
     }
-    const mutation = outcome.mutation;
-    if (mutation === undefined) return;
-    this.append(mutation);
+    if (outcome.mutation === undefined) return;
+    this.journal.append(outcome.mutation);
     this.publish();
-    const p = this.env.snapshot;
-    if (p !== undefined && p.everyMutations > 0 && ++this.sinceSnapshot >= p.everyMutations) this.takeSnapshot();
-  }
-
-  private append(mutation: ShardMutation): void {
-    let ticket;
-    try {
-      ticket = this.env.log.append(mutation);
-    } catch (err) {
-      this.degrade(this.wait.appliedLsn + 1, err);
-      throw new UnavailableError(
-        `shard ${this.env.shard}: the write was applied in memory but its log refused it (${reasonOf(err)}); the shard is now read-only; restart the node`,
-        { cause: err },
-      );
-    }
-    const lsn = ticket.lsn;
-    this.wait.appliedLsn = lsn;
-    if (this.volatile) {
-      this.wait.markDurable(lsn);
-      return;
-    }
-    const bytes = mutationBytes(mutation);
-    this.pendingBytes += bytes;
-    // Durability is tracked outside turns: it only moves the commit-wait bookkeeping, never the store.
-    ticket.durable.then(
-      () => {
-        this.pendingBytes -= bytes;
-        this.wait.markDurable(lsn);
-        this.env.board.durableLsn[this.env.shard] = this.wait.durableLsn;
-      },
-      (err: unknown) => {
-        this.pendingBytes -= bytes;
-        this.degrade(lsn, err);
-      },
-    );
-  }
-
-  private degrade(lsn: number, cause: unknown): void {
-    const reason = reasonOf(cause);
-    if (this.degraded === undefined) {
-      this.degraded = reason;
-      this.env.board.setState(this.env.shard, "read_only", reason);
-      this.env.logger?.error({ shard: this.env.shard, lsn, err: cause }, "shard log commit failed; the shard is read-only");
-    }
-    this.wait.fail(
-      lsn,
-      new UnavailableError(`shard ${this.env.shard}: the log failed to commit this write (${reason}); the shard is read-only; restart the node`, { cause }),
-    );
-  }
-
-  private takeSnapshot(): void {
-    if (this.snapshotting || this.volatile || this.degraded !== undefined) return;
-    this.snapshotting = true;
-    this.sinceSnapshot = 0;
-    const data = { lsn: this.wait.appliedLsn, tokens: this.store.exportTokens(), connections: this.store.exportConnections() };
-    const { log, logger, shard } = this.env;
-    // Only durable state may be snapshotted: wait until the exported LSN is durable.
-    const durable = new Promise<void>((resolve, reject) => {
-      if (this.wait.durableLsn >= data.lsn) resolve();
-      else this.wait.hold({ resolve: () => resolve(), reject }, undefined);
-    });
-    durable
-      .then(() => log.snapshot(data))
-      .catch((err: unknown) => logger?.warn({ shard, err: toNeuroGraphError(err) }, "snapshot failed; the log keeps every record"))
-      .finally(() => {
-        this.snapshotting = false;
-      });
+    this.journal.maybeSnapshot(this.store, false);
   }
 
   /** Copies the shard's figures to the board. */
@@ -430,7 +300,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
     board.connections[shard] = s.connectionCount;
     board.connectionBytes[shard] = connectionBytes;
     board.tokenBytes[shard] = s.byteSize() - connectionBytes;
-    board.appliedLsn[shard] = this.wait.appliedLsn;
-    board.durableLsn[shard] = this.wait.durableLsn;
+    board.appliedLsn[shard] = this.journal.wait.appliedLsn;
+    board.durableLsn[shard] = this.journal.wait.durableLsn;
   }
 }

@@ -14,7 +14,8 @@ export {
   type ShardSnapshotData,
 } from "./shard-log.ts";
 export { applyMutation, type AppliedMutation } from "./apply-mutation.ts";
-export { GraphShardActor, type GraphShardEnv, type SnapshotPolicy } from "./graph-shard.ts";
+export { GraphShardActor, type GraphShardEnv } from "./graph-shard.ts";
+export { ShardJournal, type SnapshotPolicy } from "./shard-journal.ts";
 export { GraphRouter, type GraphRouterOptions } from "./graph-router.ts";
 export { ShardBoard, SHARD_STATES, type ShardRow, type ShardStateName } from "./shard-board.ts";
 export type * from "./shard-protocol.ts";
