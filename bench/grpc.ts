@@ -60,12 +60,17 @@ async function streamIngest(): Promise<void> {
     // A short warm-up stream, so the JIT has seen the path before the timed run.
     await runClient("grpc-ingest-client.ts", [node.grpcAddress, 20, PER_MESSAGE]);
     gc();
+    const cpu0 = process.cpuUsage();
     const r = await runClient("grpc-ingest-client.ts", [node.grpcAddress, ingestTokens / PER_MESSAGE, PER_MESSAGE]);
+    const cpu = process.cpuUsage(cpu0);
+    const serverCpuSeconds = (cpu.user + cpu.system) / 1e6;
     if (r.accepted !== r.tokens) throw new Error(`ingest accepted ${r.accepted} of ${r.tokens} tokens`);
     const stored = node.board.tokens.reduce((a, b) => a + b, 0);
     emit("grpc.stream_ingest", r.tokens! / r.seconds!, "tokens/s", {
       tokens: r.tokens,
       seconds: r.seconds,
+      serverCpuSeconds,
+      tokensPerServerCpuSecond: Math.round(r.tokens! / serverCpuSeconds),
       perMessage: PER_MESSAGE,
       shards: node.board.shardCount,
       stored,

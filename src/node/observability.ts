@@ -7,7 +7,7 @@ import { NeuroGraphError } from "../core/errors.ts";
 import { GRPC_CODE_OF, type CallInfo, type CallInterceptor } from "../api/index.ts";
 import type { ShardBoard } from "../actors/index.ts";
 import type { ActorAddress, ActorSystem, ActorSystemObserver } from "../runtime/index.ts";
-import type { MetricsRegistry } from "../telemetry/index.ts";
+import type { BlackBox, MetricsRegistry } from "../telemetry/index.ts";
 
 const UNKNOWN = 2;
 
@@ -44,6 +44,27 @@ export function metricsObserver(metrics: MetricsRegistry): ActorSystemObserver {
       metrics.actorOverloaded(address.kind);
     },
   };
+}
+
+/** Restarts and escalations go to the black box (the ring of recent significant events). */
+export function blackBoxObserver(blackBox: BlackBox): ActorSystemObserver {
+  return {
+    actorRestarted(address, error, attempt, delayMs): void {
+      blackBox.actorRestart(`${address.kind}/${address.key}`, error, { attempt, delay_ms: delayMs });
+    },
+    failureEscalated(address, error): void {
+      blackBox.record("generic", `${address.kind}/${address.key}`, `actor gave up after repeated failures: ${error.message}`, { error_code: error.code });
+    },
+  };
+}
+
+/** Shards that turn read-only or fail are black-box events. */
+export function recordShardStates(blackBox: BlackBox, board: ShardBoard): void {
+  board.onStateChange((shard, state) => {
+    if (state !== "read_only" && state !== "failed") return;
+    const reason = board.row(shard).reason ?? "unknown";
+    blackBox.record(state === "read_only" ? "wal_error" : "generic", `shard/${shard}`, `shard ${shard} is ${state}: ${reason}`, { shard, state });
+  });
 }
 
 /** Copies shard figures and mailbox depths into the registry at every scrape. */

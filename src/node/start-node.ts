@@ -13,10 +13,18 @@ import { GraphRouter, GraphShardActor, ShardBoard, VolatileShardLog, type ShardL
 import { ApiServer, SERVICE_NAMES, ServingStatus, type ApiLimits, type NodeBackend } from "../api/index.ts";
 import { ErrorCode, FailedPreconditionError, InternalError, NeuroGraphError, toNeuroGraphError } from "../core/errors.ts";
 import { DEFAULT_CONNECTION_LIMITS, DEFAULT_TOKEN_LIMITS } from "../core/limits.ts";
-import { ActorSystem, Node, actorSystemComponent, defaultDecider, shardAddress, type ActorRefBase, type Directive } from "../runtime/index.ts";
-import { MetricsRegistry, createLogger, startMetricsServer, type Logger, type MetricsServer } from "../telemetry/index.ts";
+import { ActorSystem, Node, actorSystemComponent, combineObservers, defaultDecider, shardAddress, type ActorRefBase, type Directive } from "../runtime/index.ts";
+import {
+  BlackBox,
+  MetricsRegistry,
+  createLogger,
+  installFatalHandlers,
+  startMetricsServer,
+  type Logger,
+  type MetricsServer,
+} from "../telemetry/index.ts";
 import type { ServeConfig } from "./config.ts";
-import { MetricsInterceptor, collectNodeFigures, metricsObserver } from "./observability.ts";
+import { MetricsInterceptor, blackBoxObserver, collectNodeFigures, metricsObserver, recordShardStates } from "./observability.ts";
 
 /** What a log provider is given to open the shards' logs. */
 export interface ShardLogContext {
@@ -27,6 +35,8 @@ export interface ShardLogContext {
   readonly repair: boolean;
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
+  /** Record WAL errors here (`blackBox.walError`). */
+  readonly blackBox: BlackBox;
 }
 
 /** Opens the log of each shard (once per shard, not per actor restart) and closes shared resources. */
@@ -50,7 +60,10 @@ export interface StartNodeOptions {
   readonly logger?: Logger;
   /** Resolve only once every shard recovered and health is SERVING (default true). */
   readonly waitUntilReady?: boolean;
-  /** Install SIGINT/SIGTERM handlers that stop the node and exit (default false). */
+  /**
+   * Install process handlers (default false): SIGINT/SIGTERM stop the node and exit, SIGUSR2
+   * dumps the black box, an uncaught error dumps it and exits non-zero.
+   */
   readonly handleSignals?: boolean;
   /** Called with the exit code after a signal-initiated stop (default `process.exit`). */
   readonly exit?: (code: number) => void;
@@ -69,6 +82,7 @@ export interface NodeHandle {
   readonly ready: Promise<void>;
   readonly board: ShardBoard;
   readonly metrics: MetricsRegistry;
+  readonly blackBox: BlackBox;
   /** Graceful stop (idempotent); `force` skips the drain. */
   stop(options?: { force?: boolean }): Promise<{ clean: boolean }>;
 }
@@ -113,11 +127,13 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
 
   const metrics = new MetricsRegistry({ shards: S, version });
   const board = new ShardBoard(S);
+  const blackBox = new BlackBox({ dataDir: config.dataDir });
+  recordShardStates(blackBox, board);
   const system = new ActorSystem({
     nodeId,
     mailboxCapacity: config.mailboxCapacity,
     askTimeoutMs: config.askTimeout,
-    observer: metricsObserver(metrics),
+    observer: combineObservers(metricsObserver(metrics), blackBoxObserver(blackBox)),
     onFatal: (error, address) => {
       const shard = address.kind === "shard" ? Number(address.key) : -1;
       const root = rootCause(error);
@@ -189,7 +205,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     name: "shard-logs",
     async start() {
       const setup = options.shardLogs ?? volatileShardLogs;
-      provider = await setup({ dataDir: config.dataDir, shardCount: S, repair: config.repair, logger, metrics });
+      provider = await setup({ dataDir: config.dataDir, shardCount: S, repair: config.repair, logger, metrics, blackBox });
       for (let s = 0; s < S; s++) logs.push(await provider.open(s));
     },
     async stop() {
@@ -250,6 +266,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   }
   if (options.handleSignals === true) {
     stopRemovers.push(node.handleSignals(options.exit === undefined ? {} : { exit: options.exit }));
+    stopRemovers.push(blackBox.installSignalHandler({ logger }));
+    stopRemovers.push(installFatalHandlers({ blackBox, logger, onFatal: async () => void (await node.stop({ force: true })) }));
   }
   const ready = Promise.all(refs.map((r) => system.started(r))).then(
     () => {
@@ -278,6 +296,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     ready,
     board,
     metrics,
+    blackBox,
     async stop(opts = {}) {
       for (const remove of stopRemovers) remove();
       const r = await node.stop(opts.force === true ? { force: true } : {});

@@ -73,6 +73,7 @@ describe("a node under stress", () => {
     expect(got.records.length).toBe(4 * 64);
     const shards = await call(node.admin.listShards.bind(node.admin), {});
     expect(shards.shards.map((s) => s.state)).toEqual([ShardState.SHARD_STATE_SERVING, ShardState.SHARD_STATE_SERVING, ShardState.SHARD_STATE_READ_ONLY, ShardState.SHARD_STATE_SERVING]);
+    expect(node.node.blackBox.events().map((e) => [e.kind, e.source])).toContainEqual(["wal_error", "shard/2"]);
     const ready = await fetch(`${node.node.metricsAddress}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.text()).toContain("read_only");
