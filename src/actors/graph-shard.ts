@@ -101,8 +101,8 @@ export class GraphShardActor extends Actor<ShardMessage> {
     this.journal = new ShardJournal(env, report.lastLsn);
     for (const w of report.warnings) env.logger?.warn({ shard: env.shard }, w);
     env.logger?.debug({ shard: env.shard, ...report, tokens: store.size }, "shard recovered");
-    const p = env.snapshot;
-    if (p !== undefined && p.intervalMs > 0) ctx.timers.startPeriodic(SNAPSHOT_TIMER, { type: "shard.snapshot-due" }, p.intervalMs);
+    const every = this.journal.snapshotCheckMs;
+    if (every > 0) ctx.timers.startPeriodic(SNAPSHOT_TIMER, { type: "shard.snapshot-due" }, every);
     this.publish();
     env.board.setState(env.shard, "serving");
   }

@@ -70,6 +70,8 @@ export class ShardJournal {
   degraded: string | undefined;
   /** A log that is durable at once (nothing ever waits). */
   readonly volatile: boolean;
+  /** The log decides when a snapshot is due (a log with `snapshotDue()`, like the WAL's). */
+  private readonly due: (() => boolean) | undefined;
   private pendingBytes = 0;
   private sinceSnapshot = 0;
   private snapshotting = false;
@@ -80,6 +82,13 @@ export class ShardJournal {
   ) {
     this.wait = new CommitWait(startLsn);
     this.volatile = env.log instanceof VolatileShardLog;
+    const log = env.log as ShardLog & { snapshotDue?: unknown };
+    this.due = typeof log.snapshotDue === "function" ? () => (log.snapshotDue as () => boolean).call(log) : undefined;
+  }
+
+  /** How often the shard should ask whether a snapshot is due (0 = never). */
+  get snapshotCheckMs(): number {
+    return this.env.snapshot?.intervalMs ?? (this.due !== undefined ? 1000 : 0);
   }
 
   /** Throws when the shard cannot take a write of about `bytes` now. */
@@ -139,11 +148,15 @@ export class ShardJournal {
     this.wait.fail(lsn, new UnavailableError(`shard ${shard}: the log failed to commit this write (${reason}); the shard is read-only; restart the node`, { cause }));
   }
 
-  /** Snapshots when the policy says so (`timer`: the periodic tick). */
+  /** Snapshots when the policy (or else the log) says so; `timer`: the periodic tick. */
   maybeSnapshot(store: ShardStore, timer: boolean): void {
+    if (this.sinceSnapshot === 0 || this.snapshotting) return;
     const p = this.env.snapshot;
-    if (p === undefined || this.sinceSnapshot === 0) return;
-    if (timer || (p.everyMutations > 0 && this.sinceSnapshot >= p.everyMutations)) this.snapshot(store);
+    if (p !== undefined) {
+      if (timer || (p.everyMutations > 0 && this.sinceSnapshot >= p.everyMutations)) this.snapshot(store);
+    } else if (this.due?.() === true) {
+      this.snapshot(store);
+    }
   }
 
   /** Exports the store now and hands it to the log once the exported LSN is durable. */

@@ -28,6 +28,11 @@ import { MetricsInterceptor, blackBoxObserver, collectNodeFigures, metricsObserv
 
 /** What a log provider is given to open the shards' logs. */
 export interface ShardLogContext {
+  /**
+   * The node's actor system, e.g. to spawn WAL actors. Actors spawned here stop after the shard
+   * logs were closed (the shard actors stop before).
+   */
+  readonly system: ActorSystem;
   /** Absolute data directory (created before the provider is called). */
   readonly dataDir: string;
   readonly shardCount: number;
@@ -201,11 +206,13 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
       await metricsServer?.close();
     },
   });
+  // The actor system stops last (after the logs closed), the shard actors first (before them).
+  node.add(actorSystemComponent(system));
   node.add({
     name: "shard-logs",
     async start() {
       const setup = options.shardLogs ?? volatileShardLogs;
-      provider = await setup({ dataDir: config.dataDir, shardCount: S, repair: config.repair, logger, metrics, blackBox });
+      provider = await setup({ system, dataDir: config.dataDir, shardCount: S, repair: config.repair, logger, metrics, blackBox });
       for (let s = 0; s < S; s++) logs.push(await provider.open(s));
     },
     async stop() {
@@ -219,9 +226,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
       await provider?.close?.();
     },
   });
-  const actors = actorSystemComponent(system);
   node.add({
-    ...actors,
+    name: "shards",
     start() {
       for (let s = 0; s < S; s++) {
         const env = {
@@ -240,6 +246,12 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
           system.spawn(shardAddress(s), () => new GraphShardActor(env), { mailboxCapacity: config.mailboxCapacity, supervision: { decide: shardDecider } }),
         );
       }
+    },
+    async drain(ctx) {
+      if (!ctx.force) await system.whenIdle(Math.max(0, ctx.deadline - Date.now()));
+    },
+    async stop(ctx) {
+      await Promise.all(refs.map((r) => system.stop(r, { force: ctx.force })));
     },
   });
   node.add({

@@ -206,4 +206,15 @@ describe("graph shard actor: failures and snapshots", () => {
     await turns();
     expect(log.snapshots.map((s) => [s.lsn, s.tokens.length / 64])).toEqual([[2, 2]]);
   });
+
+  it("snapshots when a log that keeps its own policy says one is due", async () => {
+    const log = Object.assign(new ControlledLog(), { due: false, snapshotDue(this: { due: boolean }): boolean { return this.due; } });
+    const { ref } = await spawnShard(log);
+    await ref.ask(insert([2]));
+    expect(log.snapshots).toEqual([]);
+    log.due = true;
+    await ref.ask(insert([4]));
+    await turns();
+    expect(log.snapshots.map((s) => [s.lsn, s.tokens.length / 64])).toEqual([[2, 2]]);
+  });
 });
