@@ -74,7 +74,7 @@ export function splitTokenRecords(records: Uint8Array, shardCount: number, rr: R
   const keys = u32Column(src, TOKEN_ID_OFFSET);
   if (rr !== null && keys.length > 0 && keys.indexOf(0) >= 0) {
     // The parts must be a copy the shards may keep (and write allocated ids into).
-    if (isAllZero(keys)) return dealContiguous(src === records ? copyOf(records) : src, shardCount, rr);
+    if (allZero(keys)) return dealContiguous(src === records ? copyOf(records) : src, shardCount, rr);
     for (let i = 0; i < keys.length; i++) if (keys[i] === 0) keys[i] = rr.take();
   }
   const groups = groupByShard(keys, shardCount);
@@ -83,7 +83,8 @@ export function splitTokenRecords(records: Uint8Array, shardCount: number, rr: R
   return partsOf(groups, (from, to) => grouped.subarray(from * RECORD_SIZE, to * RECORD_SIZE));
 }
 
-function isAllZero(a: Uint32Array): boolean {
+/** Whether every id is 0 (every token asks for an allocated id). */
+export function allZero(a: Uint32Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
   return true;
 }

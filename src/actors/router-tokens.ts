@@ -6,15 +6,15 @@ import { ErrorCode, NotFoundError, toNeuroGraphError } from "../core/errors.ts";
 import type { TokenLimits } from "../core/limits.ts";
 import { validateTokenRecords } from "../core/token/validate.ts";
 import { groupByShard } from "../runtime/index.ts";
-import { RECORD_SIZE, TOKEN_ID_OFFSET } from "./record-columns.ts";
-import { splitIds, splitTokenRecords, type Part, type RoundRobin } from "./router-batches.ts";
+import { RECORD_SIZE, TOKEN_ID_OFFSET, u32Column } from "./record-columns.ts";
+import { allZero, splitIds, splitTokenRecords, type Part, type RoundRobin } from "./router-batches.ts";
 import { strictError } from "./router-rejections.ts";
 import type { CreateTokensResult, DeleteTokensResult, GetTokensResult, WriteResult } from "./router-types.ts";
 import { askOptions, runWrite, throwIfAborted, type Fanout, type Scope } from "./router-writes.ts";
 import type { KeyColumns, ShardOp, WriteReply } from "./shard-protocol.ts";
 
-function tokenParts(parts: Part<Uint8Array>[], kind: "insert" | "update"): Part<ShardOp>[] {
-  return parts.map((p) => ({ ...p, payload: { kind, records: p.payload } }));
+function updateParts(parts: Part<Uint8Array>[]): Part<ShardOp>[] {
+  return parts.map((p) => ({ ...p, payload: { kind: "update", records: p.payload } }));
 }
 
 function idAt(records: Uint8Array): (index: number) => number {
@@ -24,15 +24,9 @@ function idAt(records: Uint8Array): (index: number) => number {
 
 /**
  * Tokens that all ask for an allocated id cannot conflict with anything stored: once their values
- * pass the limits (checked here, for a strict batch), every shard's part applies, so the parts
- * need no transaction.
+ * pass the limits (checked here, for a strict batch, and then not again by the shards), every
+ * shard's part applies, so the parts need no transaction.
  */
-function freshOnly(records: Uint8Array): boolean {
-  const dv = new DataView(records.buffer, records.byteOffset, records.byteLength);
-  for (let o = TOKEN_ID_OFFSET; o < records.byteLength; o += RECORD_SIZE) if (dv.getUint32(o, true) !== 0) return false;
-  return true;
-}
-
 export async function createTokens(
   f: Fanout,
   rr: RoundRobin,
@@ -42,13 +36,15 @@ export async function createTokens(
   limits: TokenLimits,
 ): Promise<CreateTokensResult> {
   const n = records.byteLength >>> 6;
-  const fresh = freshOnly(records);
-  if (fresh && !partial) {
+  const fresh = allZero(u32Column(records, TOKEN_ID_OFFSET));
+  const checked = fresh && !partial;
+  if (checked) {
     const violations = validateTokenRecords(records, limits, Math.floor(Date.now() / 1000), { allowZeroId: true, maxViolations: 1000 });
     if (violations.length > 0) throw strictError("token batch", violations);
   }
   const parts = splitTokenRecords(records, f.shardCount, rr);
-  const run = await runWrite(f, tokenParts(parts, "insert"), partial, scope, fresh ? "independent" : "auto");
+  const ops: Part<ShardOp>[] = parts.map((p) => ({ ...p, payload: { kind: "insert", records: p.payload, checked } }));
+  const run = await runWrite(f, ops, partial, scope, fresh ? "independent" : "auto");
   if (!partial && run.violations.size > 0) {
     throw strictError("token batch", run.violations.sorted(), "use UpdateTokens to change existing tokens");
   }
@@ -65,7 +61,7 @@ export async function createTokens(
 
 export async function updateTokens(f: Fanout, records: Uint8Array, partial: boolean, scope: Scope): Promise<WriteResult> {
   const parts = splitTokenRecords(records, f.shardCount, null);
-  const run = await runWrite(f, tokenParts(parts, "update"), partial, scope);
+  const run = await runWrite(f, updateParts(parts), partial, scope);
   if (!partial && run.violations.size > 0) throw strictError("token update batch", run.violations.sorted(), "create missing tokens with CreateTokens");
   let accepted = 0;
   for (const r of run.replies) accepted += r?.applied ?? 0;

@@ -31,8 +31,11 @@ export interface KeyColumns<T extends Uint8Array | Int16Array = Uint8Array> {
 
 /** One operation on one shard; items are numbered 0..n-1 within the operation. */
 export type ShardOp =
-  /** Packed token records (id 0 = allocate). The shard writes allocated ids into `records`. */
-  | { readonly kind: "insert"; readonly records: Uint8Array }
+  /**
+   * Packed token records (id 0 = allocate). The shard writes allocated ids into `records`.
+   * `checked`: the coordinator already checked the values against the same limits.
+   */
+  | { readonly kind: "insert"; readonly records: Uint8Array; readonly checked?: boolean }
   | { readonly kind: "update"; readonly records: Uint8Array }
   | { readonly kind: "delete"; readonly ids: Uint32Array }
   /** Connection records with a local source (owned) or a remote source and local target (mirror). */

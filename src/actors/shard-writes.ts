@@ -75,7 +75,7 @@ export function executeOp(store: ShardStore, op: ShardOp, mode: WriteMode, limit
     case "insert": {
       const n = recordCount(op.records);
       return guarded(n, strict, () => {
-        const r = store.insertRecords(op.records, { strict, skip, allocateIds: true, validate });
+        const r = store.insertRecords(op.records, { strict, skip, allocateIds: true, ...(op.checked === true ? {} : { validate }) });
         const ids = acceptedIds(r.ids, r.accepted, r.applied);
         const mutation: ShardMutation | undefined =
           r.applied === 0 ? undefined : { kind: "tokens.insert", records: acceptedRecords(op.records, r.accepted, r.applied) };
