@@ -149,11 +149,19 @@ export class CodecRegistry {
         },
       ]);
     }
+    let message: Message;
     try {
-      return codec.decode(bytes);
+      message = codec.decode(bytes);
     } catch (err) {
       throw undecodable(typeName, "message", err);
     }
+    if (typeof message !== "object" || message === null || message.type !== typeName) {
+      const actual = typeof message === "object" && message !== null ? String(message.type).slice(0, 128) : typeof message;
+      throw ValidationError.of("message", [
+        { field: "type", value: actual, rule: "type_matches_envelope", description: `the payload declares type "${actual}" but was sent as "${typeName.slice(0, 128)}"` },
+      ]);
+    }
+    return message;
   }
 
   encodeReply(typeName: string, reply: unknown): Uint8Array {

@@ -246,7 +246,7 @@ export async function connectNats(options: NatsConnectionOptions): Promise<NatsC
 
 /** Maps a client error at connect time to a typed error naming the servers and what to check. */
 export function connectError(err: unknown, where: string): NeuroGraphError {
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = (err instanceof Error ? err.message : String(err)).trim();
   if (err instanceof natsErrors.AuthorizationError || /authoriz|authenticat/i.test(detail)) {
     return new NeuroGraphError(
       ErrorCode.Unauthenticated,
@@ -257,7 +257,8 @@ export function connectError(err: unknown, where: string): NeuroGraphError {
   if (/tls|certificate|ssl|handshake/i.test(detail)) {
     return new UnavailableError(
       `TLS with the NATS server at ${where} failed (${detail}); check the CA, certificate and key (--nats-tls-ca, --nats-tls-cert, --nats-tls-key) and that the server speaks TLS`,
-      { cause: err },
+      // A certificate problem does not go away by retrying.
+      { cause: err, retryable: false },
     );
   }
   return new UnavailableError(`cannot connect to NATS at ${where} (${detail}); check that nats-server is running there (--nats / NG_NATS_URL)`, { cause: err });

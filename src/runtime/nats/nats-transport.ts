@@ -270,7 +270,7 @@ export class NatsTransport implements Transport {
     let kind: ActorEnvelopeKind;
     let envelope: Envelope;
     try {
-      ({ kind, envelope } = decodeRequest(address, msg.data, msg.headers, msg.reply));
+      ({ kind, envelope } = decodeRequest(address, msg.data, msg.headers, msg.reply === "" ? undefined : msg.reply));
     } catch (err) {
       return this.reject(msg, toNeuroGraphError(err));
     }

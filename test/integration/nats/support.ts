@@ -44,7 +44,11 @@ export async function rawClient(servers: string, options: Record<string, unknown
 /** Records every message on `subject` (wildcards allowed). */
 export function record(nc: NatsConnection, subject: string): Msg[] {
   const seen: Msg[] = [];
-  nc.subscribe(subject, { callback: (_err, msg) => seen.push(msg) });
+  nc.subscribe(subject, {
+    callback: (_err, msg) => {
+      seen.push(msg);
+    },
+  });
   return seen;
 }
 
