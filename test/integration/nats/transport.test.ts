@@ -184,6 +184,22 @@ describe("NATS transport between two actor systems", () => {
     expect(a.transport.connection.isClosed()).toBe(true);
   });
 
+  it("delivers each message to one node when two serve the same address (queue group)", async () => {
+    const { a, b } = await pair();
+    const c = await startNode(server.url, "node-c");
+    b.system.spawn("kv/shared", () => new KvActor());
+    c.system.spawn("kv/shared", () => new KvActor());
+    await b.transport.flush();
+    await c.transport.flush();
+    const remote = a.system.ref<KvMsg>("kv/shared");
+    for (let i = 0; i < 60; i++) remote.tell({ type: "kv.put", key: `k${i}`, value: i });
+    await eventually("every tell is acknowledged", () => a.transport.stats().inFlight === 0 && a.transport.stats().received >= 60);
+    expect(a.undelivered).toEqual([]);
+    const onB = await b.system.ref<KvMsg>("kv/shared").ask({ type: "kv.size" });
+    const onC = await c.system.ref<KvMsg>("kv/shared").ask({ type: "kv.size" });
+    expect(onB + onC).toBe(60);
+  });
+
   it("withdraws an actor's subscription when it stops", async () => {
     const { a, b } = await pair();
     const ref = b.system.spawn("kv/1", () => new KvActor());
