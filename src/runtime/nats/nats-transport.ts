@@ -5,8 +5,9 @@
  * hands the transport what no local actor takes.
  *
  * - ASK = NATS request/reply: body `ActorEnvelope` (protobuf), headers = message headers (W3C
- *   trace context, …) + `deadline`. The request's NATS timeout is the time left to its deadline;
- *   a timeout becomes `DeadlineExceededError`, "no responders" `UnavailableError` (retryable).
+ *   trace context, …) + `deadline`. Replies come back on one wildcard inbox (`ReplyMux`), which
+ *   expires requests at their deadline (`DeadlineExceededError`) and turns the server's "no
+ *   responders" status into `UnavailableError` (retryable).
  * - TELL: by default also a request, answered by an acknowledgement once the message is in the
  *   actor's mailbox, so a missing actor or a full mailbox is reported (to the system's
  *   `undelivered` observer) instead of lost silently. `tellMode: "fire"` publishes without one.
@@ -19,22 +20,22 @@
  * - Inbound messages are validated (size, envelope, kind, type, deadline header) and answered with
  *   a typed error when bad; nothing reaches an actor then.
  */
-import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
-import { errors as natsErrors } from "@nats-io/transport-node";
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/transport-node";
 import {
   DeadlineExceededError,
-  InternalError,
   OverloadedError,
   UnavailableError,
   ValidationError,
   toNeuroGraphError,
   type NeuroGraphError,
 } from "../../core/errors.ts";
-import { ActorEnvelope } from "../../gen/neurograph/v1/envelope.ts";
-import { errorFromWire, errorToWire, type Envelope, type InboundEndpoint, type ReplyEnvelope, type Transport } from "../transport.ts";
+import { errorFromWire, type Envelope, type InboundEndpoint, type ReplyEnvelope, type Transport } from "../transport.ts";
 import { connectNats, logStatus, silentNatsLogger, watchStatus, type NatsConnectionOptions, type NatsLogger, type NatsStatusEvent } from "./connection.ts";
+import { ActorInbound } from "./inbound.ts";
+import { ReplyMux } from "./reply-mux.ts";
+import { publishError, requestFailure } from "./request-errors.ts";
 import { ClusterSubjects, DEFAULT_CLUSTER, validateNodeId } from "./subjects.ts";
-import { ActorEnvelopeKind, decodeAck, decodeReply, decodeRequest, encodeAck, encodeReply, encodeRequest, headerBytes, requestHeaders } from "./wire.ts";
+import { ActorEnvelopeKind, decodeAck, decodeReply, encodeRequest, headerBytes, requestHeaders } from "./wire.ts";
 
 /** Where NATS message counts go (`MetricsRegistry` of `src/telemetry` fits). */
 export interface NatsMetricsSink {
@@ -89,16 +90,16 @@ export class NatsTransport implements Transport {
   private readonly metrics: NatsMetricsSink | undefined;
   private readonly logger: NatsLogger;
   private readonly subs = new Map<string, Subscription>();
+  private readonly mux: ReplyMux;
+  private readonly inbound: ActorInbound;
   private readonly statusListeners = new Set<(event: NatsStatusEvent) => void>();
   private endpoint: InboundEndpoint | undefined;
   private state: NatsConnectionState = "connected";
   private closing: Promise<void> | undefined;
   private inFlight = 0;
-  private inboundInFlight = 0;
   private idleWaiter: (() => void) | undefined;
   private sent = 0;
   private received = 0;
-  private rejected = 0;
 
   /** Connects to NATS and returns a transport that owns (and on `close`, drains) the connection. */
   static async connect(connection: NatsConnectionOptions, options: NatsTransportOptions): Promise<NatsTransport> {
@@ -136,6 +137,19 @@ export class NatsTransport implements Transport {
         bad.map(([f, v, min]) => ({ field: f as string, value: String(v), rule: "range", description: `must be an integer ≥ ${min as number}` })),
       );
     }
+    this.mux = new ReplyMux(connection);
+    this.inbound = new ActorInbound({
+      nodeId: this.nodeId,
+      maxBytes: this.maxBytes,
+      logger: this.logger,
+      endpoint: () => this.endpoint,
+      accepting: (address) => this.closing === undefined && this.subs.has(address),
+      countIn: (bytes) => this.countIn(bytes),
+      countOut: (bytes) => this.countOut(bytes),
+      inboundIdle: () => {
+        if (this.inFlight === 0) this.idleWaiter?.();
+      },
+    });
     void watchStatus(connection, (event) => this.onStatusEvent(event)).catch(() => undefined);
   }
 
@@ -153,11 +167,11 @@ export class NatsTransport implements Transport {
   stats(): NatsTransportStats {
     return {
       inFlight: this.inFlight,
-      inboundInFlight: this.inboundInFlight,
+      inboundInFlight: this.inbound.inFlight,
       subscriptions: this.subs.size,
       sent: this.sent,
       received: this.received,
-      rejected: this.rejected,
+      rejected: this.inbound.rejected,
     };
   }
 
@@ -183,7 +197,7 @@ export class NatsTransport implements Transport {
           this.logger.warn({ err, subject }, `NATS subscription for actor ${address} failed`);
           return;
         }
-        this.onMessage(address, msg);
+        this.inbound.onMessage(address, msg);
       },
     });
     this.subs.set(address, sub);
@@ -208,140 +222,63 @@ export class NatsTransport implements Transport {
       if (this.state !== "connected") {
         throw new UnavailableError(`the NATS connection is down; "${envelope.typeName}" to ${envelope.to} was not sent (retry after reconnect)`);
       }
-      this.publishOut(subject, data, headers);
+      this.publishOut(envelope, subject, data, headers);
       return;
     }
-    this.acquire(envelope);
-    const timeout = this.timeoutFor(envelope);
-    this.countOut(data.length);
-    return this.connection.request(subject, data, { timeout, ...(headers === undefined ? {} : { headers }) }).then(
-      (msg) => {
-        this.release();
-        this.countIn(msg.data.length);
-        const error = decodeAck(envelope, msg.data);
-        if (error !== undefined) throw errorFromWire(error);
-      },
-      (err: unknown) => {
-        this.release();
-        throw this.requestError(err, envelope, timeout);
-      },
-    );
+    const deadline = this.deadlineOf(envelope);
+    return this.call(envelope, subject, data, headers, deadline).then((msg) => {
+      const error = decodeAck(envelope, msg.data);
+      if (error !== undefined) throw errorFromWire(error);
+    });
   }
 
   request(envelope: Envelope): Promise<ReplyEnvelope> {
     try {
       this.checkOpen();
-      const remaining = Number.isFinite(envelope.deadline) ? Math.ceil(envelope.deadline - Date.now()) : this.defaultTimeoutMs;
-      if (remaining <= 0) {
+      if (envelope.deadline <= Date.now()) {
         return Promise.reject(new DeadlineExceededError(`ask "${envelope.typeName}" to ${envelope.to} was not sent: its deadline has passed`));
       }
       const subject = this.subjects.actor(envelope.to);
       const data = encodeRequest(envelope, ASK);
       const headers = requestHeaders(envelope);
       this.checkSize(envelope, data.length + headerBytes(headers));
-      this.acquire(envelope);
-      const timeout = Math.min(remaining, MAX_TIMER_MS);
-      this.countOut(data.length);
-      return this.connection.request(subject, data, { timeout, ...(headers === undefined ? {} : { headers }) }).then(
-        (msg) => {
-          this.release();
-          this.countIn(msg.data.length);
-          return decodeReply(envelope, msg.data);
-        },
-        (err: unknown) => {
-          this.release();
-          throw this.requestError(err, envelope, timeout);
-        },
-      );
+      return this.call(envelope, subject, data, headers, this.deadlineOf(envelope)).then((msg) => decodeReply(envelope, msg.data));
     } catch (err) {
       return Promise.reject(toNeuroGraphError(err));
     }
   }
 
-  // ---- Transport: inbound -------------------------------------------------------------------
-
-  private onMessage(address: string, msg: Msg): void {
-    this.countIn(msg.data.length);
-    if (msg.data.length > this.maxBytes) {
-      return this.reject(msg, ValidationError.of("actor message from NATS", [
-        { field: "body", value: `${msg.data.length} bytes`, rule: "max_message_bytes", description: `the message is larger than this node accepts (${this.maxBytes} bytes); split the batch` },
-      ]));
-    }
-    let kind: ActorEnvelopeKind;
-    let envelope: Envelope;
-    try {
-      ({ kind, envelope } = decodeRequest(address, msg.data, msg.headers, msg.reply === "" ? undefined : msg.reply));
-    } catch (err) {
-      return this.reject(msg, toNeuroGraphError(err));
-    }
-    const endpoint = this.endpoint;
-    if (endpoint === undefined || this.closing !== undefined || !this.subs.has(address) || !endpoint.hosts(address)) {
-      return this.reject(msg, new UnavailableError(`actor ${address} is not (or no longer) on node ${this.nodeId}; it may be moving or stopping; retry`));
-    }
-    if (kind === TELL) {
-      let error: NeuroGraphError | undefined;
-      try {
-        endpoint.deliverTell(envelope);
-      } catch (err) {
-        error = toNeuroGraphError(err);
-      }
-      if (msg.reply !== undefined && msg.reply !== "") this.respond(msg, encodeAck(envelope.typeName, error === undefined ? undefined : errorToWire(error)));
-      else if (error !== undefined) this.noteRejected(msg, error);
-      return;
-    }
-    this.inboundInFlight++;
-    void endpoint.deliverAsk(envelope).then((reply) => {
-      this.respondReply(msg, reply);
-      this.inboundDone();
+  /** Sends a request through the reply mux, bounded by `maxInFlight`; throws what fails before sending. */
+  private call(envelope: Envelope, subject: string, data: Uint8Array, headers: MsgHdrs | undefined, deadline: number): Promise<Msg> {
+    this.acquire(envelope);
+    let resolve!: (msg: Msg) => void;
+    let reject!: (err: NeuroGraphError) => void;
+    const promise = new Promise<Msg>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
-  }
-
-  private respondReply(msg: Msg, reply: ReplyEnvelope): void {
-    const data = encodeReply(reply);
-    if (data.length > this.maxBytes) {
-      const tooBig = new ValidationError(
-        `the reply to "${reply.typeName}" is ${data.length} bytes, more than NATS carries (${this.maxBytes}); ask for less at a time`,
-        [{ field: "reply", value: `${data.length} bytes`, rule: "max_message_bytes", description: `replies are limited to ${this.maxBytes} bytes` }],
-      );
-      this.respond(msg, encodeReply({ ...reply, payload: undefined, error: errorToWire(tooBig) }));
-      return;
-    }
-    this.respond(msg, data);
-  }
-
-  /** Answers a message that never reached an actor with `error` (when it has a reply subject). */
-  private reject(msg: Msg, error: NeuroGraphError): void {
-    this.noteRejected(msg, error);
-    if (msg.reply === undefined || msg.reply === "") return;
-    let correlationId = "";
-    let typeName = "";
+    const started = Date.now();
     try {
-      const body = ActorEnvelope.decode(msg.data.length > this.maxBytes ? new Uint8Array(0) : msg.data);
-      correlationId = body.correlationId.slice(0, 128);
-      typeName = body.type.slice(0, 128);
-    } catch {
-      // garbage: answer without correlation
-    }
-    const wire = errorToWire(error);
-    this.respond(msg, correlationId === "" ? encodeAck(typeName, wire) : encodeReply({ correlationId, typeName, payload: undefined, encoded: true, error: wire, headers: {} }));
-  }
-
-  private noteRejected(msg: Msg, error: NeuroGraphError): void {
-    this.rejected++;
-    // Bounded logging: a flood of bad input must not flood the log.
-    if (this.rejected <= 10 || this.rejected % 1000 === 0) {
-      this.logger.warn({ subject: msg.subject, code: error.code, rejected_total: this.rejected }, `rejected an actor message from NATS: ${error.message}`);
-    }
-  }
-
-  private respond(msg: Msg, data: Uint8Array): void {
-    try {
-      if (msg.respond(data)) this.countOut(data.length);
+      this.mux.request(subject, data, headers, deadline, {
+        reply: (msg) => {
+          this.release();
+          this.countIn(msg.data.length);
+          resolve(msg);
+        },
+        fail: (reason, detail) => {
+          this.release();
+          reject(requestFailure(reason, detail, envelope, deadline - started, this.subjects.cluster, this.nodeId));
+        },
+      });
     } catch (err) {
-      // The connection closed or the requester is gone: nothing left to answer.
-      this.logger.warn({ err, subject: msg.subject }, "could not answer an actor message over NATS");
+      this.release();
+      throw publishError(err, envelope, this.nodeId);
     }
+    this.countOut(data.length);
+    return promise;
   }
+
+  // ---- Transport: inbound -------------------------------------------------------------------
 
   // ---- bookkeeping --------------------------------------------------------------------------
 
@@ -372,21 +309,22 @@ export class NatsTransport implements Transport {
 
   private release(): void {
     this.inFlight--;
-    if (this.inFlight === 0 && this.inboundInFlight === 0) this.idleWaiter?.();
+    if (this.inFlight === 0 && this.inbound.inFlight === 0) this.idleWaiter?.();
   }
 
-  private inboundDone(): void {
-    this.inboundInFlight--;
-    if (this.inFlight === 0 && this.inboundInFlight === 0) this.idleWaiter?.();
+  /** The request's deadline, or the default timeout from now; capped so timers stay valid. */
+  private deadlineOf(envelope: Envelope): number {
+    const now = Date.now();
+    const deadline = Number.isFinite(envelope.deadline) ? envelope.deadline : now + this.defaultTimeoutMs;
+    return Math.min(deadline, now + MAX_TIMER_MS);
   }
 
-  private timeoutFor(envelope: Envelope): number {
-    if (!Number.isFinite(envelope.deadline)) return this.defaultTimeoutMs;
-    return Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(envelope.deadline - Date.now())));
-  }
-
-  private publishOut(subject: string, data: Uint8Array, headers: ReturnType<typeof requestHeaders>): void {
-    this.connection.publish(subject, data, headers === undefined ? undefined : { headers });
+  private publishOut(envelope: Envelope, subject: string, data: Uint8Array, headers: MsgHdrs | undefined): void {
+    try {
+      this.connection.publish(subject, data, headers === undefined ? undefined : { headers });
+    } catch (err) {
+      throw publishError(err, envelope, this.nodeId);
+    }
     this.countOut(data.length);
   }
 
@@ -400,32 +338,13 @@ export class NatsTransport implements Transport {
     this.metrics?.natsMessages("actor", "in", 1, bytes);
   }
 
-  private requestError(err: unknown, envelope: Envelope, timeoutMs: number): NeuroGraphError {
-    const what = `"${envelope.typeName}" to ${envelope.to}`;
-    if (err instanceof natsErrors.TimeoutError) {
-      return new DeadlineExceededError(`${what} over NATS got no reply within ${timeoutMs} ms; the actor may be overloaded or stuck, or its node unreachable`);
-    }
-    const noResponders = err instanceof natsErrors.NoRespondersError || (err instanceof natsErrors.RequestError && err.isNoResponders());
-    if (noResponders) {
-      return new UnavailableError(`no node of cluster ${this.subjects.cluster} serves actor ${envelope.to} (NATS: no responders); it may be starting, moving or down; retry`);
-    }
-    if (err instanceof natsErrors.ClosedConnectionError || err instanceof natsErrors.DrainingConnectionError) {
-      return new UnavailableError(`the NATS connection of node ${this.nodeId} is closing; ${what} was not answered`);
-    }
-    if (err instanceof natsErrors.InvalidArgumentError && /max_payload/.test(err.message)) {
-      return ValidationError.of("actor message", [
-        { field: "payload", rule: "max_message_bytes", description: `${what} is larger than the NATS server's max_payload; split it into smaller batches` },
-      ]);
-    }
-    if (err instanceof InternalError || err instanceof ValidationError) return err;
-    const detail = err instanceof Error ? err.message : String(err);
-    return new UnavailableError(`${what} failed over NATS (${detail}); retry`, { cause: err });
-  }
-
   private onStatusEvent(event: NatsStatusEvent): void {
     if (event.type === "disconnect" || event.type === "reconnecting") this.state = "disconnected";
     else if (event.type === "reconnect") this.state = "connected";
-    else if (event.type === "close") this.state = "closed";
+    else if (event.type === "close") {
+      this.state = "closed";
+      this.mux.close();
+    }
     logStatus(this.logger, event, { node_id: this.nodeId });
     for (const listener of this.statusListeners) {
       try {
@@ -445,7 +364,7 @@ export class NatsTransport implements Transport {
 
   private async runClose(): Promise<void> {
     for (const address of [...this.subs.keys()]) this.withdraw(address);
-    if (this.inFlight > 0 || this.inboundInFlight > 0) {
+    if (this.inFlight > 0 || this.inbound.inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.drainTimeoutMs);
         this.idleWaiter = () => {
@@ -455,6 +374,7 @@ export class NatsTransport implements Transport {
       });
       this.idleWaiter = undefined;
     }
+    this.mux.close();
     if (!this.owned || this.connection.isClosed()) return;
     try {
       await this.connection.drain();

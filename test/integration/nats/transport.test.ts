@@ -12,6 +12,7 @@ import {
   UnavailableError,
   ValidationError,
 } from "../../../src/core/errors.ts";
+import { MetricsRegistry } from "../../../src/telemetry/index.ts";
 import { startNatsServer, type NatsServer } from "../../support/nats-server.ts";
 import { Gate, KvActor, type KvMsg } from "./fixtures/kv.ts";
 import { closeAll, eventually, rawClient, record, settle, startNode } from "./support.ts";
@@ -198,6 +199,44 @@ describe("NATS transport between two actor systems", () => {
     const onB = await b.system.ref<KvMsg>("kv/shared").ask({ type: "kv.size" });
     const onC = await c.system.ref<KvMsg>("kv/shared").ask({ type: "kv.size" });
     expect(onB + onC).toBe(60);
+  });
+
+  it("expires a request at its deadline inside the transport and frees its slot", async () => {
+    const { a, b } = await pair();
+    const gate = new Gate();
+    b.system.spawn("kv/1", () => new KvActor(gate));
+    await b.transport.flush();
+    const r = await settle(
+      a.transport.request({
+        to: "kv/1",
+        from: undefined,
+        replyTo: undefined,
+        correlationId: "t:1",
+        typeName: "kv.block",
+        payload: new TextEncoder().encode(JSON.stringify({ type: "kv.block" })),
+        encoded: true,
+        headers: {},
+        deadline: Date.now() + 150,
+      }),
+    );
+    expect(!r.ok && r.error).toBeInstanceOf(DeadlineExceededError);
+    expect(a.transport.stats().inFlight).toBe(0);
+    gate.open();
+  });
+
+  it("fire-and-forget tells are delivered without acknowledgements, and counted in the metrics", async () => {
+    const metrics = new MetricsRegistry();
+    const a = await startNode(server.url, "node-a", { transport: { tellMode: "fire", metrics } });
+    const b = await startNode(server.url, "node-b");
+    b.system.spawn("kv/1", () => new KvActor());
+    await b.transport.flush();
+    const remote = a.system.ref<KvMsg>("kv/1");
+    for (let i = 0; i < 10; i++) remote.tell({ type: "kv.put", key: `k${i}`, value: i });
+    expect(await remote.ask({ type: "kv.size" })).toBe(10);
+    expect(a.transport.stats()).toMatchObject({ sent: 11, received: 1 });
+    const text = await metrics.metrics();
+    expect(text).toMatch(/neurograph_nats_messages_total\{[^}]*subject_kind="actor"[^}]*direction="out"[^}]*\} 11/);
+    expect(text).toMatch(/neurograph_nats_messages_total\{[^}]*subject_kind="actor"[^}]*direction="in"[^}]*\} 1/);
   });
 
   it("withdraws an actor's subscription when it stops", async () => {
