@@ -30,7 +30,7 @@ const noteCodec: MessageCodec<Extract<EchoMsg, { type: "echo.note" }>> = {
 };
 
 export function echoCodecs(): CodecRegistry {
-  return new CodecRegistry().register(pingCodec as MessageCodec, noteCodec as MessageCodec);
+  return new CodecRegistry().register(pingCodec, noteCodec);
 }
 
 export class EchoActor extends Actor<EchoMsg> {
