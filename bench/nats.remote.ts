@@ -3,7 +3,7 @@
  * and a child process hosting `echo/0`; this process asks it through its own actor system and
  * NATS transport (protobuf envelope, binary codec, 16-byte message):
  *   nats.remote_ask_p50_us / _p99_us   latency of sequential asks (one in flight)
- *   nats.remote_ask_rate               asks/s with `--concurrency` (default 256) asks in flight
+ *   nats.remote_ask_rate               asks/s with `--concurrency` (default 64) asks in flight
  *   nats.remote_tell_rate              acknowledged tells/s (same window)
  * Three processes (server, two nodes) share the machine's cores: figures are end-to-end loopback.
  * Options: --asks N (sequential, default 20000), --seconds S (throughput window, default 3).
@@ -23,7 +23,7 @@ function arg(name: string, fallback: number): number {
 }
 const sequentialAsks = arg("asks", 20_000);
 const windowSeconds = arg("seconds", 3);
-const concurrency = arg("concurrency", 256);
+const concurrency = arg("concurrency", 64);
 
 const server = await startNatsServer({ jetstream: false });
 const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./lib/nats-echo-node.ts", import.meta.url)), server.url], {

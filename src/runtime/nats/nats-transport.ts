@@ -190,16 +190,23 @@ export class NatsTransport implements Transport {
   advertise(address: string): void {
     if (this.closing !== undefined || this.subs.has(address)) return;
     const subject = this.subjects.actor(address);
-    const sub = this.connection.subscribe(subject, {
-      queue: this.queue,
-      callback: (err, msg) => {
-        if (err !== null) {
-          this.logger.warn({ err, subject }, `NATS subscription for actor ${address} failed`);
-          return;
-        }
-        this.inbound.onMessage(address, msg);
-      },
-    });
+    let sub: Subscription;
+    try {
+      sub = this.connection.subscribe(subject, {
+        queue: this.queue,
+        callback: (err, msg) => {
+          if (err !== null) {
+            this.logger.warn({ err, subject }, `NATS subscription for actor ${address} failed`);
+            return;
+          }
+          this.inbound.onMessage(address, msg);
+        },
+      });
+    } catch (err) {
+      // The connection is closed or draining: the actor still works locally, just not for other nodes.
+      this.logger.warn({ err, subject }, `actor ${address} is not reachable over NATS: the connection is closing`);
+      return;
+    }
     this.subs.set(address, sub);
   }
 
@@ -207,7 +214,11 @@ export class NatsTransport implements Transport {
     const sub = this.subs.get(address);
     if (sub === undefined) return;
     this.subs.delete(address);
-    if (!this.connection.isClosed()) sub.unsubscribe();
+    try {
+      sub.unsubscribe();
+    } catch {
+      // closed or draining: the subscription ends with the connection anyway
+    }
   }
 
   // ---- Transport: outbound ------------------------------------------------------------------
