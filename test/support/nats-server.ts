@@ -393,12 +393,16 @@ class Cluster implements NatsCluster {
         const states = await Promise.all(
           running.map(async (s) => {
             const routez = await s.monitor<{ num_routes?: number }>("routez");
-            const jsz = this.jetstream ? await s.monitor<{ meta_cluster?: { leader?: string } }>("jsz") : undefined;
+            const jsz = this.jetstream ? await s.monitor<{ meta_cluster?: { leader?: string; cluster_size?: number } }>("jsz") : undefined;
             const health = await fetch(`http://127.0.0.1:${s.monitorPort}/healthz`);
-            return { name: s.name, routes: routez.num_routes ?? 0, leader: jsz?.meta_cluster?.leader ?? "", healthy: health.ok };
+            const meta = jsz?.meta_cluster;
+            return { name: s.name, routes: routez.num_routes ?? 0, leader: meta?.leader ?? "", peers: meta?.cluster_size ?? 0, healthy: health.ok };
           }),
         );
-        const bad = states.filter((st) => st.routes < running.length - 1 || !st.healthy || (this.jetstream && st.leader === ""));
+        const names = new Set(this.servers.map((s) => s.name));
+        const bad = states.filter(
+          (st) => st.routes < running.length - 1 || !st.healthy || (this.jetstream && (!names.has(st.leader) || st.peers < this.servers.length)),
+        );
         if (bad.length === 0) return;
         last = JSON.stringify(bad);
       } catch (err) {

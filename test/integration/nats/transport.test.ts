@@ -202,18 +202,19 @@ describe("NATS transport between two actor systems", () => {
   });
 
   it("expires a request at its deadline inside the transport and frees its slot", async () => {
-    const { a, b } = await pair();
-    const gate = new Gate();
-    b.system.spawn("kv/1", () => new KvActor(gate));
-    await b.transport.flush();
+    const { a } = await pair();
+    // A subscriber that never answers: only the transport's own deadline can end the request.
+    const silent = await rawClient(server.url);
+    silent.subscribe("ng.test.actor.kv.silent", { callback: () => undefined });
+    await silent.flush();
     const r = await settle(
       a.transport.request({
-        to: "kv/1",
+        to: "kv/silent",
         from: undefined,
         replyTo: undefined,
         correlationId: "t:1",
-        typeName: "kv.block",
-        payload: new TextEncoder().encode(JSON.stringify({ type: "kv.block" })),
+        typeName: "kv.size",
+        payload: new TextEncoder().encode(JSON.stringify({ type: "kv.size" })),
         encoded: true,
         headers: {},
         deadline: Date.now() + 150,
@@ -221,7 +222,6 @@ describe("NATS transport between two actor systems", () => {
     );
     expect(!r.ok && r.error).toBeInstanceOf(DeadlineExceededError);
     expect(a.transport.stats().inFlight).toBe(0);
-    gate.open();
   });
 
   it("fire-and-forget tells are delivered without acknowledgements, and counted in the metrics", async () => {
