@@ -4,7 +4,7 @@
  * NATS transport (protobuf envelope, binary codec, 16-byte message):
  *   nats.remote_ask_p50_us / _p99_us   latency of sequential asks (one in flight)
  *   nats.remote_ask_rate               asks/s with `--concurrency` (default 64) asks in flight
- *   nats.remote_tell_rate              acknowledged tells/s (same window)
+ *   nats.remote_tell_rate              acknowledged tells/s, in batches of `--concurrency`
  * Three processes (server, two nodes) share the machine's cores: figures are end-to-end loopback.
  * Options: --asks N (sequential, default 20000), --seconds S (throughput window, default 3).
  */
@@ -57,15 +57,22 @@ try {
 
   const askRate = await window(async () => {
     await echo.ask({ type: "echo.ping", n: 1, pad });
-  });
+  }, concurrency);
   emit("nats.remote_ask_rate", askRate.rate, "asks/s", { ...details, concurrency, seconds: windowSeconds, completed: askRate.done });
 
-  // Acknowledged tells: `tell` returns at once; count acks through the transport's in-flight bound.
-  const tellRate = await window(async () => {
-    echo.tell({ type: "echo.note", n: 1 });
-    while (transport.stats().inFlight >= concurrency) await new Promise((r) => setImmediate(r));
-  }, 1);
-  emit("nats.remote_tell_rate", tellRate.rate, "tells/s", { ...details, in_flight: concurrency, seconds: windowSeconds, acknowledged: true });
+  // Acknowledged tells in batches of `concurrency`, each closed by an ask: the actor handles its
+  // mailbox in order, so the ask's reply means every tell before it arrived.
+  let tells = 0;
+  const tellEnd = Date.now() + windowSeconds * 1000;
+  const tellStart = process.hrtime.bigint();
+  while (Date.now() < tellEnd) {
+    for (let i = 0; i < concurrency; i++) echo.tell({ type: "echo.note", n: i });
+    tells += concurrency;
+    await echo.ask({ type: "echo.ping", n: 0, pad });
+  }
+  while (transport.stats().inFlight > 0) await new Promise((r) => setImmediate(r));
+  const tellRate = tells / (Number(process.hrtime.bigint() - tellStart) / 1e9);
+  emit("nats.remote_tell_rate", tellRate, "tells/s", { ...details, batch: concurrency, seconds: windowSeconds, acknowledged: true });
 } finally {
   await system.shutdown({ timeoutMs: 5000 });
   child.kill("SIGTERM");
@@ -74,7 +81,7 @@ try {
 }
 
 /** Runs `op` from `lanes` concurrent loops for the window; returns completions per second. */
-async function window(op: () => Promise<void>, lanes = concurrency): Promise<{ rate: number; done: number }> {
+async function window(op: () => Promise<void>, lanes: number): Promise<{ rate: number; done: number }> {
   let done = 0;
   const end = Date.now() + windowSeconds * 1000;
   const t0 = process.hrtime.bigint();
