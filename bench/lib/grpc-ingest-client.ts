@@ -39,6 +39,7 @@ const payloads = [0, 1, 2, 3].map((s) => records(perMessage, s));
 await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())));
 
 const started = process.hrtime.bigint();
+const cpu0 = process.cpuUsage();
 const summary = await new Promise<IngestTokensResponse>((resolve, reject) => {
   const stream = client.ingestTokens((err, res) => (err === null ? resolve(res) : reject(err)));
   void (async () => {
@@ -50,5 +51,7 @@ const summary = await new Promise<IngestTokensResponse>((resolve, reject) => {
   })().catch(reject);
 });
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+const cpu = process.cpuUsage(cpu0);
 client.close();
-process.stdout.write(`${JSON.stringify({ tokens: messages * perMessage, seconds, received: summary.received, accepted: summary.accepted })}\n`);
+const clientCpuSeconds = (cpu.user + cpu.system) / 1e6;
+process.stdout.write(`${JSON.stringify({ tokens: messages * perMessage, seconds, clientCpuSeconds, received: summary.received, accepted: summary.accepted })}\n`);

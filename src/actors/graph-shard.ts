@@ -17,6 +17,7 @@ import { OverloadedError, UnavailableError, toNeuroGraphError, type NeuroGraphEr
 import type { ConnectionLimits, TokenLimits } from "../core/limits.ts";
 import { SpatialIndex } from "../core/spatial/index.ts";
 import { ShardStore } from "../core/store/index.ts";
+import { SPACES } from "../core/token/columns.ts";
 import { Actor, REPLY_DEFERRED, defaultDecider, type ActorContext, type ReplyDeferred, type ReplyHandle, type ReplyOf } from "../runtime/index.ts";
 import type { Logger } from "../telemetry/index.ts";
 import { applyMutation } from "./apply-mutation.ts";
@@ -281,7 +282,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
   /** Logs an applied outcome and updates the index and the board. */
   private record(outcome: WriteOutcome): void {
     const ids = outcome.tokenIds;
-    if (ids !== undefined && ids.length > 0) {
+    if (ids !== undefined && ids.length > 0 && this.spatialBuilt()) {
       if (ids.length > 1024) this.spatial.invalidate();
       else this.spatial.noteChangedMany(ids);
     }
@@ -289,6 +290,12 @@ export class GraphShardActor extends Actor<ShardMessage> {
     this.journal.append(outcome.mutation);
     this.publish();
     this.journal.maybeSnapshot(this.store, false);
+  }
+
+  /** Whether any space has an index to keep up to date (spaces are built by their first query). */
+  private spatialBuilt(): boolean {
+    for (let space = 0; space < SPACES; space++) if (this.spatial.isBuilt(space)) return true;
+    return false;
   }
 
   /** Copies the shard's figures to the board. */

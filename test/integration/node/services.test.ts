@@ -163,6 +163,17 @@ describe("a node over real gRPC (4 shards)", () => {
     expect(byPoint.distances[0]).toBeCloseTo(1, 9);
   });
 
+  it("keeps spatial answers current after creates, moves and deletes", async () => {
+    await loadGraph(t);
+    const near = async (): Promise<number[]> =>
+      (await call(t.tokens.range.bind(t.tokens), { space: Space.SPACE_L1_PHYSICAL, center: { x: 0, y: 0, z: 0 }, radius: 1.2, limit: 0, format: RecordFormat.RECORD_FORMAT_NONE })).ids;
+    expect(await near()).toEqual([1, 8, 2, 6]);
+    await call(t.tokens.updateTokens.bind(t.tokens), { tokens: { payload: { $case: "packed", value: packTokens([{ ...TOKENS[1]!, l1: [50, 0, 0] }]) } }, partial: false });
+    await call(t.tokens.createTokens.bind(t.tokens), { tokens: { payload: { $case: "packed", value: packTokens([{ id: 11, l1: [0.25, 0, 0] }]) } }, partial: false });
+    await call(t.tokens.deleteTokens.bind(t.tokens), { ids: [8], partial: false });
+    expect(await near()).toEqual([1, 11, 6]);
+  });
+
   it("deletes tokens with every connection touching them, on every shard", async () => {
     await loadGraph(t);
     const res = await call(t.tokens.deleteTokens.bind(t.tokens), { ids: [3], partial: false });
