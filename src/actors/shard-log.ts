@@ -33,6 +33,16 @@ export interface ShardSnapshotData {
   readonly constitution?: Uint8Array | undefined;
 }
 
+/** What a snapshot wrote (logs that keep nothing report `unchanged`). */
+export interface ShardSnapshotResult {
+  readonly lsn: number;
+  readonly chunks: number;
+  readonly bytes: number;
+  readonly durationMs: number;
+  /** Nothing was written (nothing logged since the last snapshot, or a log that keeps nothing). */
+  readonly unchanged: boolean;
+}
+
 export interface RecoveryHandler {
   /** Called at most once, first, with the newest valid snapshot. */
   loadSnapshot(snapshot: ShardSnapshotData): void;
@@ -70,7 +80,13 @@ export interface ShardLog {
   /** Appends one resolved mutation. Throws OverloadedError when the byte queue is full. */
   append(mutation: ShardMutation): AppendTicket;
   /** Writes a snapshot covering `data.lsn` and prunes the log at or below it. */
-  snapshot(data: ShardSnapshotData): Promise<void>;
+  snapshot(data: ShardSnapshotData): Promise<ShardSnapshotResult | void>;
+  /**
+   * Throws OverloadedError when an append of about `bytes` payload bytes would be refused now.
+   * The shard asks before it applies a write, so a full log never leaves a write applied but
+   * unlogged.
+   */
+  checkCapacity?(bytes: number): void;
   stats(): ShardLogStats;
   close(): Promise<void>;
 }
@@ -90,8 +106,8 @@ export class VolatileShardLog implements ShardLog {
     return { lsn: this.lsn, durable: RESOLVED };
   }
 
-  snapshot(_data: ShardSnapshotData): Promise<void> {
-    return RESOLVED;
+  snapshot(data: ShardSnapshotData): Promise<ShardSnapshotResult> {
+    return Promise.resolve({ lsn: data.lsn, chunks: 0, bytes: 0, durationMs: 0, unchanged: true });
   }
 
   stats(): ShardLogStats {

@@ -12,7 +12,7 @@ import { InternalError, type NeuroGraphError, OverloadedError, ValidationError, 
 import { encodeMutationRecord, type ShardMutation } from "../core/wal/index.ts";
 import { Actor, type ActorContext, type Ask, REPLY_DEFERRED, type ReplyDeferred } from "../runtime/index.ts";
 import type { BlackBox, Logger, MetricsRegistry } from "../telemetry/index.ts";
-import type { RecoveryHandler, ShardLogStats, ShardSnapshotData } from "./shard-log.ts";
+import type { RecoveryHandler, ShardLogStats, ShardSnapshotData, ShardSnapshotResult } from "./shard-log.ts";
 import type { WalEnvironment } from "./wal/environment.ts";
 import { type WalRecoveryReport, recoverShard } from "./wal/recovery.ts";
 import { PruneJob, SnapshotJob } from "./wal/snapshot-writer.ts";
@@ -20,14 +20,7 @@ import type { WalShardState } from "./wal/state.ts";
 
 export const WAL_KIND = "wal";
 
-export interface WalSnapshotResult {
-  readonly lsn: number;
-  readonly chunks: number;
-  readonly bytes: number;
-  readonly durationMs: number;
-  /** True when the request was a no-op (nothing logged since the last snapshot). */
-  readonly unchanged: boolean;
-}
+export type WalSnapshotResult = ShardSnapshotResult;
 
 export type WalMessage =
   | Ask<{ readonly type: "wal.append"; readonly lsn: number; readonly mutation: ShardMutation; readonly charge: number }, void>

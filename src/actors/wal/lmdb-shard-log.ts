@@ -45,13 +45,7 @@ export class LmdbShardLog implements ShardLog {
     }
     checkMutationShape(mutation);
     const charge = mutationPayloadSize(mutation) + RECORD_OVERHEAD;
-    const tuning = this.env.tuning;
-    if (s.pendingRecords >= tuning.maxPendingRecords || (s.pendingRecords > 0 && s.pendingBytes + charge > tuning.maxPendingBytes)) {
-      throw new OverloadedError(
-        `shard ${s.shard}: ${s.pendingBytes} bytes in ${s.pendingRecords} WAL records are waiting for the disk ` +
-          `(limits ${tuning.maxPendingBytes} bytes, ${tuning.maxPendingRecords} records); retry with back-off`,
-      );
-    }
+    this.checkCharge(charge);
     const lsn = ++s.lastLsn;
     s.pendingBytes += charge;
     s.pendingRecords++;
@@ -70,8 +64,24 @@ export class LmdbShardLog implements ShardLog {
   }
 
   /** Writes a snapshot covering `data.lsn`; resolves once its manifest is durable (pruning follows). */
-  async snapshot(data: ShardSnapshotData): Promise<void> {
-    await this.snapshotWithResult(data);
+  snapshot(data: ShardSnapshotData): Promise<WalSnapshotResult> {
+    return this.snapshotWithResult(data);
+  }
+
+  /** Throws OverloadedError when a record of about `bytes` payload bytes would not be admitted now. */
+  checkCapacity(bytes: number): void {
+    this.checkCharge(bytes + RECORD_OVERHEAD + 8);
+  }
+
+  private checkCharge(charge: number): void {
+    const s = this.state;
+    const tuning = this.env.tuning;
+    if (s.pendingRecords >= tuning.maxPendingRecords || (s.pendingRecords > 0 && s.pendingBytes + charge > tuning.maxPendingBytes)) {
+      throw new OverloadedError(
+        `shard ${s.shard}: ${s.pendingBytes} bytes in ${s.pendingRecords} WAL records are waiting for the disk ` +
+          `(limits ${tuning.maxPendingBytes} bytes, ${tuning.maxPendingRecords} records); retry with back-off`,
+      );
+    }
   }
 
   /** Like `snapshot`, with what was written. Refuses (OverloadedError) while a snapshot is pending. */
