@@ -1,0 +1,216 @@
+/**
+ * Cell lists for short-range repulsion, one grid per space, built from a position snapshot with a
+ * radix sort in O(n). The cell edge is the largest repulsion range R = max radius (+1 raw unit),
+ * so every pair closer than R lies in 27 neighbouring cells. Cells are keyed row-major over the
+ * bounding box of the data; entries are sorted by (cell key, slot), and each entry carries a
+ * copy of its token's coordinates, radius and strength so the repulsion pass reads them
+ * sequentially.
+ *
+ * All arrays may live in SharedArrayBuffers (`allocateCellGrid(capacity, true)`): the grid is
+ * built once per step and space, then read by every worker.
+ */
+import { InternalError, ValidationError } from "../errors.ts";
+import { COORDS_PER_TOKEN } from "../token/columns.ts";
+import { allocFloat64, allocInt16, allocInt32, allocUint32, allocUint8 } from "./buffers.ts";
+import {
+  MIN_CELL_RAW,
+  RAW_OFFSET,
+  type RadixScratch,
+  allocateRadixScratch,
+  ensureRadixScratch,
+  radiusToRawFactor,
+  radixSortPairs,
+} from "./geometry.ts";
+
+/** Indices into `CellGrid.header`. */
+export const GridHeader = {
+  space: 0,
+  entryCount: 1,
+  cellCount: 2,
+  cellRaw: 3,
+  x0: 4,
+  y0: 5,
+  z0: 6,
+  nx: 7,
+  ny: 8,
+  nz: 9,
+  maxRadiusRaw: 10,
+  capacity: 11,
+} as const;
+const HEADER_LENGTH = 12;
+
+export interface CellGrid {
+  /** Scalars, see `GridHeader`. entryCount = 0 means "no repulsion in this space". */
+  readonly header: Float64Array;
+  /** Sorted distinct cell keys, cellCount of them. */
+  readonly cellKeys: Uint32Array;
+  /** Entries of cell c are cellStart[c] .. cellStart[c+1]-1. */
+  readonly cellStart: Int32Array;
+  readonly entrySlot: Int32Array;
+  /** x, y, z raw of each entry (3 per entry). */
+  readonly entryXYZ: Int16Array;
+  readonly entryRadius: Uint8Array;
+  readonly entryStrength: Uint8Array;
+}
+
+/** Scratch of `buildCellGrid` (never shared: one per building thread). */
+export interface GridScratch {
+  keys: Uint32Array;
+  slots: Int32Array;
+  readonly radix: RadixScratch;
+}
+
+export function allocateCellGrid(capacity: number, shared = false): CellGrid {
+  const header = allocFloat64(HEADER_LENGTH, shared);
+  header[GridHeader.capacity] = capacity;
+  return {
+    header,
+    cellKeys: allocUint32(capacity, shared),
+    cellStart: allocInt32(capacity + 1, shared),
+    entrySlot: allocInt32(capacity, shared),
+    entryXYZ: allocInt16(capacity * 3, shared),
+    entryRadius: allocUint8(capacity, shared),
+    entryStrength: allocUint8(capacity, shared),
+  };
+}
+
+export function allocateGridScratch(capacity: number): GridScratch {
+  return { keys: new Uint32Array(capacity), slots: new Int32Array(capacity), radix: allocateRadixScratch(capacity) };
+}
+
+export function gridEntryCount(grid: CellGrid): number {
+  return grid.header[GridHeader.entryCount]!;
+}
+export function gridCellCount(grid: CellGrid): number {
+  return grid.header[GridHeader.cellCount]!;
+}
+
+/** The token attributes the repulsion reads, per slot of the position snapshot. */
+export interface RepulsionAttributes {
+  /** Raw coordinates, stride 24 (store layout). */
+  readonly positions: Int16Array;
+  /** field_radius raw u8 (radius = raw/100). */
+  readonly radii: Uint8Array;
+  /** field_strength raw u8 (strength = raw/255). */
+  readonly strengths: Uint8Array;
+}
+
+/**
+ * Builds the grid of `space` over slots [0, count) of the snapshot. When no token has a radius
+ * and a strength, the grid is left empty (entryCount 0) and the space has no repulsion.
+ */
+export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: RepulsionAttributes, count: number, space: number): void {
+  const capacity = grid.header[GridHeader.capacity]!;
+  if (count > capacity) {
+    throw new ValidationError(`cell grid holds ${capacity} tokens, ${count} given; allocate a larger grid`, [
+      { field: "count", value: String(count), rule: "grid_capacity", description: `at most ${capacity}` },
+    ]);
+  }
+  if (scratch.keys.length < count) {
+    scratch.keys = new Uint32Array(count);
+    scratch.slots = new Int32Array(count);
+  }
+  ensureRadixScratch(scratch.radix, count);
+  const h = grid.header;
+  h[GridHeader.space] = space;
+  h[GridHeader.entryCount] = 0;
+  h[GridHeader.cellCount] = 0;
+  const { positions, radii, strengths } = attrs;
+  const off = space * 3;
+  let maxR = 0;
+  let maxS = 0;
+  let minX = 32767;
+  let minY = 32767;
+  let minZ = 32767;
+  let maxX = -32768;
+  let maxY = -32768;
+  let maxZ = -32768;
+  for (let i = 0; i < count; i++) {
+    const r = radii[i]!;
+    if (r > maxR) maxR = r;
+    const st = strengths[i]!;
+    if (st > maxS) maxS = st;
+    const b = i * COORDS_PER_TOKEN + off;
+    const x = positions[b]!;
+    const y = positions[b + 1]!;
+    const z = positions[b + 2]!;
+    if (x < minX) minX = x;
+    if (x > maxX) maxX = x;
+    if (y < minY) minY = y;
+    if (y > maxY) maxY = y;
+    if (z < minZ) minZ = z;
+    if (z > maxZ) maxZ = z;
+  }
+  if (count === 0 || maxR === 0 || maxS === 0) return;
+  const maxRadiusRaw = maxR * radiusToRawFactor(space);
+  // Strictly larger than any R, so |Δraw| < R implies |Δcell| ≤ 1.
+  const cellRaw = Math.max(MIN_CELL_RAW, maxRadiusRaw + 1);
+  const x0 = ((minX + RAW_OFFSET) / cellRaw) | 0;
+  const y0 = ((minY + RAW_OFFSET) / cellRaw) | 0;
+  const z0 = ((minZ + RAW_OFFSET) / cellRaw) | 0;
+  const nx = (((maxX + RAW_OFFSET) / cellRaw) | 0) - x0 + 1;
+  const ny = (((maxY + RAW_OFFSET) / cellRaw) | 0) - y0 + 1;
+  const nz = (((maxZ + RAW_OFFSET) / cellRaw) | 0) - z0 + 1;
+  const keys = scratch.keys;
+  const slots = scratch.slots;
+  for (let i = 0; i < count; i++) {
+    const b = i * COORDS_PER_TOKEN + off;
+    const cx = (((positions[b]! + RAW_OFFSET) / cellRaw) | 0) - x0;
+    const cy = (((positions[b + 1]! + RAW_OFFSET) / cellRaw) | 0) - y0;
+    const cz = (((positions[b + 2]! + RAW_OFFSET) / cellRaw) | 0) - z0;
+    keys[i] = (cz * ny + cy) * nx + cx;
+    slots[i] = i;
+  }
+  const maxKey = nx * ny * nz - 1;
+  if (maxKey > 0xffffffff) throw new InternalError(`cell grid of space ${space} has ${maxKey + 1} cells; the key overflows`);
+  radixSortPairs(keys, slots, count, maxKey, scratch.radix);
+  const { cellKeys, cellStart, entrySlot, entryXYZ, entryRadius, entryStrength } = grid;
+  let cells = 0;
+  let prev = -1;
+  for (let e = 0; e < count; e++) {
+    const k = keys[e]!;
+    if (k !== prev) {
+      cellKeys[cells] = k;
+      cellStart[cells] = e;
+      cells++;
+      prev = k;
+    }
+    const slot = slots[e]!;
+    entrySlot[e] = slot;
+    const b = slot * COORDS_PER_TOKEN + off;
+    entryXYZ[e * 3] = positions[b]!;
+    entryXYZ[e * 3 + 1] = positions[b + 1]!;
+    entryXYZ[e * 3 + 2] = positions[b + 2]!;
+    entryRadius[e] = radii[slot]!;
+    entryStrength[e] = strengths[slot]!;
+  }
+  cellStart[cells] = count;
+  h[GridHeader.entryCount] = count;
+  h[GridHeader.cellCount] = cells;
+  h[GridHeader.cellRaw] = cellRaw;
+  h[GridHeader.x0] = x0;
+  h[GridHeader.y0] = y0;
+  h[GridHeader.z0] = z0;
+  h[GridHeader.nx] = nx;
+  h[GridHeader.ny] = ny;
+  h[GridHeader.nz] = nz;
+  h[GridHeader.maxRadiusRaw] = maxRadiusRaw;
+}
+
+/**
+ * Splits the cells of a grid into `parts` contiguous ranges of about equal entry counts, for
+ * workers. Returns parts+1 cell boundaries (bounds[p] .. bounds[p+1]-1 is part p).
+ */
+export function splitCells(grid: CellGrid, parts: number, out: Int32Array = new Int32Array(parts + 1)): Int32Array {
+  const cells = gridCellCount(grid);
+  const entries = gridEntryCount(grid);
+  out[0] = 0;
+  let c = 0;
+  for (let p = 1; p < parts; p++) {
+    const target = Math.floor((entries * p) / parts);
+    while (c < cells && grid.cellStart[c]! < target) c++;
+    out[p] = c;
+  }
+  out[parts] = cells;
+  return out;
+}

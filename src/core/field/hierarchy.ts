@@ -1,0 +1,482 @@
+/**
+ * Emergent hierarchy as a pure planner (DESIGN §3.6): given this detection's tracked fields and
+ * the previous hierarchy state, decide which parents to create, which PartOf connections to add
+ * or remove and which parents to deactivate, and return that as a plan of writes plus the next
+ * state. The field actor applies the plan through the normal write path (WAL first). The same
+ * state and input always give the same plan.
+ *
+ * Level 1: a field stable for `stabilitySteps` detections gets a parent token (Concept, level 1,
+ * at its members' centroid) with PartOf connections member → parent. A group forms a field in
+ * every active space; a stable field whose members match an existing parent (Jaccard ≥ 0.5) joins
+ * that parent instead of creating another, so one group gets one parent. A parent keeps the
+ * members of its first source (lowest space) in sync; when none of its fields exists any more it
+ * is deactivated and its PartOf connections removed.
+ *
+ * Level ℓ+1 (ℓ ≥ 1, up to maxLevels): level-ℓ parents are joined when the connections between
+ * their leaf tokens are dense, links(A, B) / min(leaves A, leaves B) ≥ parentLinkDensity
+ * (`parentAffinities` counts them); connected groups of ≥ minChildren parents are clusters, tracked
+ * like fields, and a cluster stable for stabilitySteps gets a level-(ℓ+1) parent the same way.
+ * Proximity alone cannot tell groups of groups apart (short-range repulsion packs every group
+ * against its neighbours), the connections between the groups can.
+ */
+import { type FieldViolation, ValidationError } from "../errors.ts";
+import { COORDS_PER_TOKEN } from "../token/columns.ts";
+import { type ClusterSource, type ParentAffinity, clusterParents } from "./affinity.ts";
+import { JACCARD_MATCH, type TrackedField, matchSets } from "./tracking.ts";
+
+export const ENTITY_CONCEPT = 5;
+export const TOKEN_FLAG_ACTIVE = 0x0001;
+/** Structural category, PartOf (first type of the category). */
+export const CONNECTION_TYPE_PART_OF = 0x60;
+export const MAX_HIERARCHY_LEVEL = 15;
+
+export interface HierarchyParams {
+  /** Consecutive detections a field (or cluster) must exist before it gets a parent. Default 5. */
+  readonly stabilitySteps: number;
+  /** Highest parent level (1..15). Default 3. */
+  readonly maxLevels: number;
+  /** Parents a cluster needs to get a parent of its own. Default 2. */
+  readonly minChildren: number;
+  /** links(A, B) / min(leaves) at which two parents of a level are joined. Default 0.15. */
+  readonly parentLinkDensity: number;
+  /** Domain (id bits 28-31) of the parent ids the planner assigns. Default 15. */
+  readonly parentIdDomain: number;
+  /** Weight of a new parent token. Default 0.5. */
+  readonly parentWeight: number;
+  /** Spring parameters of PartOf connections (type 0x60). */
+  readonly partOfRigidity: number;
+  readonly partOfPull: number;
+  readonly partOfPreferredDistance: number;
+  readonly partOfConfidence: number;
+}
+
+export const DEFAULT_HIERARCHY_PARAMS: HierarchyParams = Object.freeze({
+  stabilitySteps: 5,
+  maxLevels: 3,
+  minChildren: 2,
+  parentLinkDensity: 0.15,
+  parentIdDomain: 15,
+  parentWeight: 0.5,
+  partOfRigidity: 1,
+  partOfPull: 0.2,
+  partOfPreferredDistance: 0.1,
+  partOfConfidence: 1,
+});
+
+export function validateHierarchyParams(p: HierarchyParams): HierarchyParams {
+  const v: FieldViolation[] = [];
+  const int = (field: string, value: number, min: number, max: number): void => {
+    if (!Number.isInteger(value) || value < min || value > max) {
+      v.push({ field, value: String(value), rule: `${field}_range`, description: `must be an integer in [${min}, ${max}]` });
+    }
+  };
+  const num = (field: string, value: number, min: number, max: number): void => {
+    if (!Number.isFinite(value) || value < min || value > max) {
+      v.push({ field, value: String(value), rule: `${field}_range`, description: `must be a number in [${min}, ${max}]` });
+    }
+  };
+  int("stabilitySteps", p.stabilitySteps, 1, 1_000_000);
+  int("maxLevels", p.maxLevels, 0, MAX_HIERARCHY_LEVEL);
+  int("minChildren", p.minChildren, 2, 1_000_000);
+  num("parentLinkDensity", p.parentLinkDensity, 0, 1e9);
+  int("parentIdDomain", p.parentIdDomain, 0, 15);
+  num("parentWeight", p.parentWeight, 0, 1e9);
+  num("partOfRigidity", p.partOfRigidity, 0, 1);
+  num("partOfPull", p.partOfPull, -10, 10);
+  num("partOfPreferredDistance", p.partOfPreferredDistance, 0.01, 100);
+  num("partOfConfidence", p.partOfConfidence, 0, 1);
+  if (v.length > 0) throw ValidationError.of("hierarchy parameters", v);
+  return p;
+}
+
+/** An active parent token. */
+export interface ParentRecord {
+  readonly id: number;
+  /** ≥ 1 */
+  readonly level: number;
+  /** Ids of the fields (level 1) or clusters (level ≥ 2) it stands for; the first is primary. */
+  readonly sources: readonly number[];
+  /** Children ids, ascending: tokens for level 1, level-(ℓ−1) parents above. */
+  readonly members: Uint32Array;
+  /** Level-0 tokens below it. */
+  readonly leafCount: number;
+  /** Centroid of its leaves in all 8 spaces, raw (rounded). */
+  readonly centroidRaw: Int16Array;
+}
+
+/** A cluster of parents of one level, tracked across detections like a field. */
+export interface ParentCluster {
+  readonly id: number;
+  /** Level of the member parents. */
+  readonly level: number;
+  readonly members: Uint32Array;
+  readonly age: number;
+}
+
+export interface HierarchyState {
+  /** Sequence of the next parent id (id = domain << 28 | seq). */
+  readonly nextSeq: number;
+  readonly nextClusterId: number;
+  /** Active parents, ascending id. */
+  readonly parents: readonly ParentRecord[];
+  readonly clusters: readonly ParentCluster[];
+}
+
+export const EMPTY_HIERARCHY: HierarchyState = Object.freeze({ nextSeq: 1, nextClusterId: 1, parents: [], clusters: [] });
+
+export interface HierarchyInput {
+  /** This detection's tracked level-0 fields of every space. */
+  readonly fields: readonly TrackedField[];
+  /** Leaf connection counts between active parents of the same level (see `parentAffinities`). */
+  readonly affinities: readonly ParentAffinity[];
+}
+
+/** A parent token to create (token record fields). */
+export interface ParentTokenWrite {
+  readonly id: number;
+  readonly level: number;
+  readonly entityType: number;
+  /** ACTIVE | entity type << 8 | level << 12 */
+  readonly flags: number;
+  readonly coords: Int16Array;
+  readonly weight: number;
+  /** Raw radius and strength bytes: 0, a parent is a passive anchor that does not repel. */
+  readonly radiusRaw: number;
+  readonly strengthRaw: number;
+}
+
+/** PartOf connections, source = member, target = parent. */
+export interface ConnectionBatch {
+  readonly source: Uint32Array;
+  readonly target: Uint32Array;
+}
+
+export interface PartOfTemplate {
+  readonly type: number;
+  readonly rigidity: number;
+  readonly pull: number;
+  readonly preferredDistance: number;
+  readonly confidence: number;
+  /** 0 = all spaces. */
+  readonly activeSpaces: number;
+}
+
+export interface HierarchyPlan {
+  readonly createParents: readonly ParentTokenWrite[];
+  /** Parents to deactivate (clear ACTIVE); their PartOf connections are in `disconnect`. */
+  readonly deactivateParents: Uint32Array;
+  readonly connect: ConnectionBatch;
+  readonly disconnect: ConnectionBatch;
+  readonly partOf: PartOfTemplate;
+}
+
+/** Writes a plan collects while it is being made. */
+interface PlanBuilder {
+  readonly creates: ParentTokenWrite[];
+  readonly deactivates: number[];
+  readonly connectS: number[];
+  readonly connectT: number[];
+  readonly disconnectS: number[];
+  readonly disconnectT: number[];
+}
+
+interface MutableParent {
+  id: number;
+  level: number;
+  sources: number[];
+  members: Uint32Array;
+  leafCount: number;
+  centroidRaw: Int16Array;
+}
+
+/** A set a parent can stand for: a field (level 1) or a parent cluster (higher levels). */
+interface Source {
+  readonly id: number;
+  /** Fields: their space; clusters: 0. A parent has at most one source per space. */
+  readonly space: number;
+  readonly members: Uint32Array;
+  readonly age: number;
+  readonly centroidRaw: Int16Array;
+  readonly leafCount: number;
+}
+
+export function jaccard(a: Uint32Array, b: Uint32Array): number {
+  let i = 0;
+  let j = 0;
+  let inter = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i]! < b[j]!) i++;
+    else if (a[i]! > b[j]!) j++;
+    else {
+      inter++;
+      i++;
+      j++;
+    }
+  }
+  const union = a.length + b.length - inter;
+  return union === 0 ? 0 : inter / union;
+}
+
+/** Members of `next` not in `prev` (→ connect) and of `prev` not in `next` (→ disconnect). */
+function diffMembers(prev: Uint32Array, next: Uint32Array, parent: number, b: PlanBuilder): void {
+  let i = 0;
+  let j = 0;
+  while (i < prev.length || j < next.length) {
+    const p = i < prev.length ? prev[i]! : Infinity;
+    const n = j < next.length ? next[j]! : Infinity;
+    if (p === n) {
+      i++;
+      j++;
+    } else if (n < p) {
+      b.connectS.push(n);
+      b.connectT.push(parent);
+      j++;
+    } else {
+      b.disconnectS.push(p);
+      b.disconnectT.push(parent);
+      i++;
+    }
+  }
+}
+
+/** Sorted (member id, parent) pairs: which parents share members with a set, and how many. */
+class MemberIndex {
+  private readonly keys: Float64Array;
+  private readonly counts: Int32Array;
+  private readonly parents: readonly MutableParent[];
+
+  constructor(parents: readonly MutableParent[]) {
+    this.parents = parents;
+    let total = 0;
+    for (const p of parents) total += p.members.length;
+    this.keys = new Float64Array(total);
+    let at = 0;
+    parents.forEach((p, k) => {
+      for (let i = 0; i < p.members.length; i++) this.keys[at++] = p.members[i]! * PAIR_RADIX + k;
+    });
+    this.keys.sort();
+    this.counts = new Int32Array(parents.length);
+  }
+
+  /** Calls `visit(parent, |members ∩ parent|)` for every parent sharing a member, by index order. */
+  overlaps(members: Uint32Array, visit: (p: MutableParent, inter: number) => void): void {
+    const touched: number[] = [];
+    for (let i = 0; i < members.length; i++) {
+      const lo = members[i]! * PAIR_RADIX;
+      let l = 0;
+      let h = this.keys.length;
+      while (l < h) {
+        const m = (l + h) >>> 1;
+        if (this.keys[m]! < lo) l = m + 1;
+        else h = m;
+      }
+      for (; l < this.keys.length && this.keys[l]! < lo + PAIR_RADIX; l++) {
+        const k = this.keys[l]! - lo;
+        if (this.counts[k]!++ === 0) touched.push(k);
+      }
+    }
+    touched.sort((x, y) => x - y);
+    for (const k of touched) {
+      visit(this.parents[k]!, this.counts[k]!);
+      this.counts[k] = 0;
+    }
+  }
+}
+
+/** member id · 2²¹ + parent index stays exact in a double. */
+const PAIR_RADIX = 2 ** 21;
+
+function parentId(params: HierarchyParams, seq: number): number {
+  return ((params.parentIdDomain << 28) | (seq & 0x0fffffff)) >>> 0;
+}
+
+/**
+ * Reconciles the parents of `level` with this detection's sources: drop vanished sources, attach
+ * or create parents for stable unattached sources, sync members, deactivate orphans.
+ */
+function reconcileLevel(
+  level: number,
+  sources: readonly Source[],
+  parents: MutableParent[],
+  params: HierarchyParams,
+  seq: { next: number },
+  b: PlanBuilder,
+): MutableParent[] {
+  const byId = new Map<number, Source>();
+  for (const s of sources) byId.set(s.id, s);
+  const atLevel = parents.filter((p) => p.level === level);
+  for (const p of atLevel) p.sources = p.sources.filter((id) => byId.has(id));
+  const attached = new Set<number>();
+  for (const p of atLevel) for (const id of p.sources) attached.add(id);
+  const stable = sources.filter((s) => s.age >= params.stabilitySteps && !attached.has(s.id));
+  stable.sort((x, y) => x.space - y.space || x.id - y.id);
+  let index = new MemberIndex(atLevel);
+  let indexedSpace = stable[0]?.space ?? 0;
+  for (const s of stable) {
+    // Sources of one space are disjoint, so the index only needs a rebuild per space.
+    if (s.space !== indexedSpace) {
+      index = new MemberIndex(atLevel);
+      indexedSpace = s.space;
+    }
+    let best: MutableParent | undefined;
+    let bestJ = 0;
+    index.overlaps(s.members, (p, inter) => {
+      if (p.sources.some((id) => byId.get(id)!.space === s.space)) return;
+      const j = inter / (p.members.length + s.members.length - inter);
+      if (j >= JACCARD_MATCH && (j > bestJ || (j === bestJ && best !== undefined && p.id < best.id))) {
+        best = p;
+        bestJ = j;
+      }
+    });
+    if (best !== undefined) {
+      best.sources.push(s.id);
+      continue;
+    }
+    const id = parentId(params, seq.next++);
+    const created: MutableParent = { id, level, sources: [s.id], members: new Uint32Array(0), leafCount: s.leafCount, centroidRaw: s.centroidRaw };
+    atLevel.push(created);
+    parents.push(created);
+    diffMembers(created.members, s.members, id, b);
+    created.members = s.members;
+    b.creates.push({
+      id,
+      level,
+      entityType: ENTITY_CONCEPT,
+      flags: TOKEN_FLAG_ACTIVE | (ENTITY_CONCEPT << 8) | (level << 12),
+      coords: s.centroidRaw.slice(),
+      weight: params.parentWeight,
+      radiusRaw: 0,
+      strengthRaw: 0,
+    });
+  }
+  const kept: MutableParent[] = parents.filter((p) => p.level !== level);
+  for (const p of atLevel) {
+    if (p.sources.length === 0) {
+      b.deactivates.push(p.id);
+      diffMembers(p.members, new Uint32Array(0), p.id, b);
+      continue;
+    }
+    // Primary source: lowest space, then the one attached first.
+    let primary = byId.get(p.sources[0]!)!;
+    for (const id of p.sources) {
+      const s = byId.get(id)!;
+      if (s.space < primary.space) primary = s;
+    }
+    diffMembers(p.members, primary.members, p.id, b);
+    p.members = primary.members;
+    p.leafCount = primary.leafCount;
+    p.centroidRaw = primary.centroidRaw;
+    kept.push(p);
+  }
+  kept.sort((x, y) => x.id - y.id);
+  return kept;
+}
+
+/** Centroid (all spaces, raw) and leaf count of a cluster of parents, leaf-weighted. */
+function clusterGeometry(members: Uint32Array, parents: ReadonlyMap<number, MutableParent>): { centroidRaw: Int16Array; leafCount: number } {
+  const sums = new Float64Array(COORDS_PER_TOKEN);
+  let leaves = 0;
+  for (const id of members) {
+    const p = parents.get(id);
+    if (p === undefined) continue;
+    leaves += p.leafCount;
+    for (let c = 0; c < COORDS_PER_TOKEN; c++) sums[c] = sums[c]! + p.centroidRaw[c]! * p.leafCount;
+  }
+  const centroidRaw = new Int16Array(COORDS_PER_TOKEN);
+  if (leaves > 0) for (let c = 0; c < COORDS_PER_TOKEN; c++) centroidRaw[c] = Math.round(sums[c]! / leaves);
+  return { centroidRaw, leafCount: leaves };
+}
+
+/**
+ * Plans one hierarchy update. Pure: `state` is not modified; the returned state is what the
+ * store holds once the plan is applied.
+ */
+export function planHierarchy(
+  state: HierarchyState,
+  input: HierarchyInput,
+  params: HierarchyParams = DEFAULT_HIERARCHY_PARAMS,
+): { plan: HierarchyPlan; state: HierarchyState } {
+  validateHierarchyParams(params);
+  const b: PlanBuilder = { creates: [], deactivates: [], connectS: [], connectT: [], disconnectS: [], disconnectT: [] };
+  const seq = { next: state.nextSeq };
+  let parents: MutableParent[] = state.parents.map((p) => ({ ...p, sources: [...p.sources] }));
+  const startIds = new Set(state.parents.map((p) => p.id));
+  const clusters: ParentCluster[] = [];
+  let nextClusterId = state.nextClusterId;
+  if (params.maxLevels >= 1) {
+    const fieldSources: Source[] = input.fields
+      .filter((f) => f.level === 0)
+      .map((f) => ({ id: f.id, space: f.space, members: f.members, age: f.age, centroidRaw: f.centroidRaw, leafCount: f.members.length }));
+    parents = reconcileLevel(1, fieldSources, parents, params, seq, b);
+  }
+  for (let level = 1; level < params.maxLevels; level++) {
+    const nodes = parents.filter((p) => p.level === level && startIds.has(p.id));
+    const found: ClusterSource[] = clusterParents(
+      nodes.map((p) => ({ id: p.id, leafCount: p.leafCount })),
+      input.affinities,
+      params.parentLinkDensity,
+      params.minChildren,
+    );
+    const tracked = trackClusters(
+      state.clusters.filter((c) => c.level === level),
+      found,
+      level,
+      nextClusterId,
+    );
+    nextClusterId = tracked.nextId;
+    clusters.push(...tracked.clusters);
+    const byId = new Map(parents.map((p) => [p.id, p]));
+    const sources: Source[] = tracked.clusters.map((c) => ({ id: c.id, space: 0, members: c.members, age: c.age, ...clusterGeometry(c.members, byId) }));
+    parents = reconcileLevel(level + 1, sources, parents, params, seq, b);
+  }
+  // Parents above maxLevels (after a parameter change) have no sources any more.
+  for (const p of parents.filter((q) => q.level > Math.max(params.maxLevels, 0))) {
+    b.deactivates.push(p.id);
+    diffMembers(p.members, new Uint32Array(0), p.id, b);
+  }
+  parents = parents.filter((p) => p.level <= params.maxLevels);
+  const plan: HierarchyPlan = {
+    createParents: b.creates,
+    deactivateParents: Uint32Array.from(b.deactivates),
+    connect: { source: Uint32Array.from(b.connectS), target: Uint32Array.from(b.connectT) },
+    disconnect: { source: Uint32Array.from(b.disconnectS), target: Uint32Array.from(b.disconnectT) },
+    partOf: {
+      type: CONNECTION_TYPE_PART_OF,
+      rigidity: params.partOfRigidity,
+      pull: params.partOfPull,
+      preferredDistance: params.partOfPreferredDistance,
+      confidence: params.partOfConfidence,
+      activeSpaces: 0,
+    },
+  };
+  const next: HierarchyState = {
+    nextSeq: seq.next,
+    nextClusterId,
+    parents: parents.map((p) => ({ ...p, sources: [...p.sources] })),
+    clusters,
+  };
+  return { plan, state: next };
+}
+
+function trackClusters(
+  previous: readonly ParentCluster[],
+  found: readonly ClusterSource[],
+  level: number,
+  nextId: number,
+): { clusters: ParentCluster[]; nextId: number } {
+  const match = matchClusterSets(previous, found);
+  let id = nextId;
+  const clusters = found.map((f, q) => {
+    const p = match[q]!;
+    return p >= 0 ? { id: previous[p]!.id, level, members: f.members, age: previous[p]!.age + 1 } : { id: id++, level, members: f.members, age: 1 };
+  });
+  return { clusters, nextId: id };
+}
+
+function matchClusterSets(previous: readonly ParentCluster[], found: readonly ClusterSource[]): Int32Array {
+  return matchSets(
+    previous.map((c) => c.members),
+    previous.map((c) => c.id),
+    found.map((f) => f.members),
+  );
+}

@@ -1,0 +1,192 @@
+/**
+ * The per-token half of a force step over a contiguous slot range [begin, end): spring forces
+ * from the token's own CSR entries, plus the repulsion computed by `computeRepulsion`, plus
+ * gravity; then the capped move and the fixed-point write-back into the output buffer
+ * (double buffering: the input snapshot is never written).
+ *
+ * Spring of connection (a, b) with coefficient K = k · rigidity · confidence · pull, in each
+ * space it is active in, with d = |x_b − x_a| (decoded units) and û the unit vector a → b:
+ *   pull ≥ 0: F_a += K · (d − d₀) · û            (DESIGN §3.6: K·(d − d₀)/d·(x_b − x_a))
+ *   pull < 0: F_a += K · max(0, d₀ − d) · û      (always pushes apart, up to d₀)
+ * and the opposite on b (b's own entry computes it). At d = 0, û = unitDirection(id_a, id_b).
+ * Gravity: F += −g · x. Move: Δ = F · dt, scaled down to |Δ| ≤ T; raw += round(Δ · scale),
+ * clamped to int16. Tokens with the LOCKED flag keep their position.
+ */
+import { COORDS_PER_TOKEN, SPACES } from "../token/columns.ts";
+import { RAW_MAX, RAW_MIN, SPACE_SCALES, unitDirection } from "./geometry.ts";
+import type { PhysicsParams } from "./params.ts";
+import type { ForceGraph } from "./springs.ts";
+
+/** Token flag bit: the token's position is locked (never moved by the field). */
+export const TOKEN_FLAG_LOCKED = 0x0080;
+
+/** The numbers one step needs, derived from PhysicsParams and the step's temperature. */
+export interface StepConstants {
+  /** Active spaces, ascending; space `spaces[a]` uses repulsion columns 3a..3a+2. */
+  readonly spaces: Int32Array;
+  readonly springConstant: number;
+  readonly repulsionConstant: number;
+  readonly gravity: number;
+  readonly timeStep: number;
+  /** T of this step (decoded units). */
+  readonly temperature: number;
+}
+
+export function stepConstants(params: PhysicsParams, temperature: number): StepConstants {
+  const list: number[] = [];
+  for (let s = 0; s < SPACES; s++) if ((params.activeSpaces & (1 << s)) !== 0) list.push(s);
+  return {
+    spaces: Int32Array.from(list),
+    springConstant: params.springConstant,
+    repulsionConstant: params.repulsionConstant,
+    gravity: params.gravity,
+    timeStep: params.timeStep,
+    temperature,
+  };
+}
+
+/** Floats per slot in the repulsion buffer: 3 per active space. */
+export function repulsionStride(constants: StepConstants): number {
+  return constants.spaces.length * 3;
+}
+
+export interface IntegrationInput {
+  /** Snapshot, stride 24, every slot the springs reference (local and ghost). */
+  readonly positions: Int16Array;
+  /** Token ids per slot (orientation of coincident pairs). */
+  readonly ids: Uint32Array;
+  /** Token flags per local slot (LOCKED tokens stay). */
+  readonly flags: Uint16Array;
+  readonly graph: ForceGraph;
+  /** Repulsion per slot, stride `repulsionStride`; read only for spaces in `repulsionMask`. */
+  readonly repulsion: Float32Array;
+  /** Bit s set = the repulsion columns of space s hold this step's values. */
+  readonly repulsionMask: number;
+  readonly constants: StepConstants;
+}
+
+/** Scratch for `integrateRange`: 3 accumulators per active space and a direction vector. */
+export interface IntegrationScratch {
+  readonly force: Float64Array;
+  readonly dir: Float64Array;
+}
+
+export function allocateIntegrationScratch(): IntegrationScratch {
+  return { force: new Float64Array(SPACES * 3), dir: new Float64Array(3) };
+}
+
+const INV_SCALES = Float64Array.from(SPACE_SCALES, (s) => 1 / s);
+const SCALES = Float64Array.from(SPACE_SCALES);
+
+/**
+ * Moves tokens [begin, end) from `input.positions` into `output` (stride 24). Every coordinate
+ * of the range is written (inactive spaces are copied). If `forcesOut` is given it receives the
+ * total force per token (stride 3 × active spaces, decoded units), for tests and diagnostics.
+ */
+export function integrateRange(
+  input: IntegrationInput,
+  output: Int16Array,
+  begin: number,
+  end: number,
+  scratch: IntegrationScratch,
+  forcesOut?: Float64Array,
+): void {
+  const { positions, ids, flags, graph, repulsion, repulsionMask, constants } = input;
+  const { offsets, neighbor, coefficient, preferredDistance, spaces: edgeSpaces } = graph;
+  const spaceList = constants.spaces;
+  const A = spaceList.length;
+  const stride = A * 3;
+  const k = constants.springConstant;
+  const g = constants.gravity;
+  const dt = constants.timeStep;
+  const T = constants.temperature;
+  const T2 = T * T;
+  const acc = scratch.force;
+  const dir = scratch.dir;
+  for (let i = begin; i < end; i++) {
+    const base = i * COORDS_PER_TOKEN;
+    for (let c = 0; c < COORDS_PER_TOKEN; c++) output[base + c] = positions[base + c]!;
+    for (let c = 0; c < stride; c++) acc[c] = 0;
+    const idI = ids[i]!;
+    const eEnd = offsets[i + 1]!;
+    for (let e = offsets[i]!; e < eEnd; e++) {
+      const j = neighbor[e]!;
+      const mask = edgeSpaces[e]!;
+      const kc = k * coefficient[e]!;
+      if (kc === 0) continue;
+      const d0 = preferredDistance[e]!;
+      const jb = j * COORDS_PER_TOKEN;
+      for (let a = 0; a < A; a++) {
+        const s = spaceList[a]!;
+        if ((mask & (1 << s)) === 0) continue;
+        const inv = INV_SCALES[s]!;
+        const o = s * 3;
+        const dx = (positions[jb + o]! - positions[base + o]!) * inv;
+        const dy = (positions[jb + o + 1]! - positions[base + o + 1]!) * inv;
+        const dz = (positions[jb + o + 2]! - positions[base + o + 2]!) * inv;
+        const d2 = dx * dx + dy * dy + dz * dz;
+        const ao = a * 3;
+        if (d2 > 0) {
+          const d = Math.sqrt(d2);
+          const stretch = kc >= 0 ? d - d0 : d0 > d ? d0 - d : 0;
+          const f = (kc * stretch) / d;
+          acc[ao] = acc[ao]! + f * dx;
+          acc[ao + 1] = acc[ao + 1]! + f * dy;
+          acc[ao + 2] = acc[ao + 2]! + f * dz;
+        } else {
+          unitDirection(idI, ids[j]!, dir);
+          const f = kc * (kc >= 0 ? -d0 : d0);
+          acc[ao] = acc[ao]! + f * dir[0]!;
+          acc[ao + 1] = acc[ao + 1]! + f * dir[1]!;
+          acc[ao + 2] = acc[ao + 2]! + f * dir[2]!;
+        }
+      }
+    }
+    const locked = (flags[i]! & TOKEN_FLAG_LOCKED) !== 0;
+    const rb = i * stride;
+    for (let a = 0; a < A; a++) {
+      const s = spaceList[a]!;
+      const o = base + s * 3;
+      const ao = a * 3;
+      const inv = INV_SCALES[s]!;
+      const x = positions[o]!;
+      const y = positions[o + 1]!;
+      const z = positions[o + 2]!;
+      let fx = acc[ao]!;
+      let fy = acc[ao + 1]!;
+      let fz = acc[ao + 2]!;
+      if ((repulsionMask & (1 << s)) !== 0) {
+        fx += repulsion[rb + ao]!;
+        fy += repulsion[rb + ao + 1]!;
+        fz += repulsion[rb + ao + 2]!;
+      }
+      fx -= g * x * inv;
+      fy -= g * y * inv;
+      fz -= g * z * inv;
+      if (forcesOut !== undefined) {
+        forcesOut[rb + ao] = fx;
+        forcesOut[rb + ao + 1] = fy;
+        forcesOut[rb + ao + 2] = fz;
+      }
+      if (locked) continue;
+      let mx = fx * dt;
+      let my = fy * dt;
+      let mz = fz * dt;
+      const m2 = mx * mx + my * my + mz * mz;
+      if (m2 > T2) {
+        const shrink = T / Math.sqrt(m2);
+        mx *= shrink;
+        my *= shrink;
+        mz *= shrink;
+      }
+      const scale = SCALES[s]!;
+      output[o] = clampRaw(Math.round(x + mx * scale));
+      output[o + 1] = clampRaw(Math.round(y + my * scale));
+      output[o + 2] = clampRaw(Math.round(z + mz * scale));
+    }
+  }
+}
+
+function clampRaw(v: number): number {
+  return v < RAW_MIN ? RAW_MIN : v > RAW_MAX ? RAW_MAX : v;
+}
