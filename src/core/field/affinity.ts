@@ -1,13 +1,19 @@
 /**
- * Connectivity between parents of one hierarchy level, the input of next-level clustering:
- * `parentAffinities` counts the connections between the leaf tokens of every pair of parents;
- * `clusterParents` joins parents whose leaves are densely connected and returns the groups.
+ * Connectivity between parents of one hierarchy level, the input of next-level clustering.
+ * `parentAffinities` counts, for every pair of parents A, B, how many leaves of A have at least
+ * one connection to a leaf of B and vice versa; `clusterParents` joins A and B when both
+ * fractions reach the density, min(linkedA / |A|, linkedB / |B|) ≥ density.
+ *
+ * Counting linked leaves rather than connections keeps a stray token from distorting the
+ * picture: a token of group X that sits in group Y's field brings all its connections to X
+ * along, but it is one linked leaf on Y's side.
  */
-/** Number of connections between the leaves of parents a and b (a < b). */
+/** Leaves of parent a linked to leaves of b (`linkedA`) and vice versa (`linkedB`); a < b. */
 export interface ParentAffinity {
   readonly a: number;
   readonly b: number;
-  readonly links: number;
+  readonly linkedA: number;
+  readonly linkedB: number;
 }
 
 /** A group of parents of one level (ids ascending). */
@@ -44,9 +50,9 @@ export function parentLeaves(
 }
 
 /**
- * Counts connections between the leaves of different parents. `owner[slot]` is the index (into
- * `parentIds`) of the parent whose leaf sits in that slot, or −1; `source`/`target` are the
- * connections' endpoint slots (e.g. a SpringList's). Returns pairs with a < b, sorted.
+ * Counts linked leaves between parents. `owner[slot]` is the index (into `parentIds`) of the
+ * parent whose leaf sits in that slot, or −1; `source`/`target` are the connections' endpoint
+ * slots (e.g. a SpringList's). Returns pairs with a < b, sorted.
  */
 export function parentAffinities(
   owner: Int32Array,
@@ -56,34 +62,53 @@ export function parentAffinities(
   count: number,
 ): ParentAffinity[] {
   const P = parentIds.length;
-  const keys = new Float64Array(count);
+  // (slot, other parent) for both ends of every connection between two parents' leaves.
+  const ends = new Float64Array(count * 2);
   let n = 0;
   for (let e = 0; e < count; e++) {
-    const pa = owner[source[e]!] ?? -1;
-    const pb = owner[target[e]!] ?? -1;
+    const sa = source[e]!;
+    const sb = target[e]!;
+    const pa = owner[sa] ?? -1;
+    const pb = owner[sb] ?? -1;
     if (pa < 0 || pb < 0 || pa === pb) continue;
-    keys[n++] = pa < pb ? pa * P + pb : pb * P + pa;
+    ends[n++] = sa * P + pb;
+    ends[n++] = sb * P + pa;
   }
-  const sorted = keys.subarray(0, n).sort();
-  const out: ParentAffinity[] = [];
-  for (let s = 0; s < sorted.length; ) {
-    const k = sorted[s]!;
+  const sorted = ends.subarray(0, n).sort();
+  // Distinct (slot, other) → (own parent, other parent) counts.
+  const pairs = new Float64Array(n);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const k = sorted[i]!;
+    if (i > 0 && sorted[i - 1] === k) continue;
+    const other = k % P;
+    const slot = (k - other) / P;
+    pairs[m++] = owner[slot]! * P + other;
+  }
+  const counted = pairs.subarray(0, m).sort();
+  const linked = new Map<number, number>();
+  for (let s = 0; s < m; ) {
+    const k = counted[s]!;
     let e = s;
-    while (e < sorted.length && sorted[e] === k) e++;
-    const pb = k % P;
-    const pa = (k - pb) / P;
-    const a = parentIds[pa]!;
-    const b = parentIds[pb]!;
-    out.push(a < b ? { a, b, links: e - s } : { a: b, b: a, links: e - s });
+    while (e < m && counted[e] === k) e++;
+    linked.set(k, e - s);
     s = e;
+  }
+  const out: ParentAffinity[] = [];
+  for (const [k, c] of linked) {
+    const other = k % P;
+    const own = (k - other) / P;
+    if (parentIds[own]! > parentIds[other]!) continue;
+    const back = linked.get(other * P + own) ?? 0;
+    out.push({ a: parentIds[own]!, b: parentIds[other]!, linkedA: c, linkedB: back });
   }
   out.sort((x, y) => x.a - y.a || x.b - y.b);
   return out;
 }
 
 /**
- * Joins parents i, j when links / min(leaves_i, leaves_j) ≥ density; returns the connected
- * groups with at least `minChildren` parents, ordered by their smallest id.
+ * Joins parents a, b when min(linkedA / leaves_a, linkedB / leaves_b) ≥ density; returns the
+ * connected groups with at least `minChildren` parents, ordered by their smallest id.
  */
 export function clusterParents(
   nodes: readonly { id: number; leafCount: number }[],
@@ -108,8 +133,9 @@ export function clusterParents(
     const i = index.get(af.a);
     const j = index.get(af.b);
     if (i === undefined || j === undefined || i === j) continue;
-    const smaller = Math.min(sorted[i]!.leafCount, sorted[j]!.leafCount);
-    if (smaller <= 0 || af.links / smaller < density) continue;
+    const la = sorted[i]!.leafCount;
+    const lb = sorted[j]!.leafCount;
+    if (la <= 0 || lb <= 0 || Math.min(af.linkedA / la, af.linkedB / lb) < density) continue;
     const ri = find(i);
     const rj = find(j);
     if (ri < rj) parent[rj] = ri;

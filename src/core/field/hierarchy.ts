@@ -9,12 +9,13 @@
  * at its members' centroid) with PartOf connections member → parent. A group forms a field in
  * every active space; a stable field whose members match an existing parent (Jaccard ≥ 0.5) joins
  * that parent instead of creating another, so one group gets one parent. A parent keeps the
- * members of its first source (lowest space) in sync; when none of its fields exists any more it
- * is deactivated and its PartOf connections removed.
+ * members of its first source (lowest space) in sync. A source whose members drifted away from
+ * the parent's (Jaccard < 0.5) is detached (it may join another parent or get its own). When
+ * none of its fields is left the parent is deactivated and its PartOf connections removed.
  *
- * Level ℓ+1 (ℓ ≥ 1, up to maxLevels): level-ℓ parents are joined when the connections between
- * their leaf tokens are dense, links(A, B) / min(leaves A, leaves B) ≥ parentLinkDensity
- * (`parentAffinities` counts them); connected groups of ≥ minChildren parents are clusters, tracked
+ * Level ℓ+1 (ℓ ≥ 1, up to maxLevels): level-ℓ parents A, B are joined when their leaf tokens
+ * are well connected: at least `parentLinkDensity` of A's leaves have a connection into B and
+ * of B's leaves into A (`parentAffinities` counts them); connected groups of ≥ minChildren parents are clusters, tracked
  * like fields, and a cluster stable for stabilitySteps gets a level-(ℓ+1) parent the same way.
  * Proximity alone cannot tell groups of groups apart (short-range repulsion packs every group
  * against its neighbours), the connections between the groups can.
@@ -37,7 +38,7 @@ export interface HierarchyParams {
   readonly maxLevels: number;
   /** Parents a cluster needs to get a parent of its own. Default 2. */
   readonly minChildren: number;
-  /** links(A, B) / min(leaves) at which two parents of a level are joined. Default 0.15. */
+  /** Fraction of linked leaves (on both sides) at which two parents of a level are joined. Default 0.15. */
   readonly parentLinkDensity: number;
   /** Domain (id bits 28-31) of the parent ids the planner assigns. Default 15. */
   readonly parentIdDomain: number;
@@ -58,7 +59,7 @@ export const DEFAULT_HIERARCHY_PARAMS: HierarchyParams = Object.freeze({
   parentIdDomain: 15,
   parentWeight: 0.5,
   partOfRigidity: 1,
-  partOfPull: 0.2,
+  partOfPull: 0.02,
   partOfPreferredDistance: 0.1,
   partOfConfidence: 1,
 });
@@ -304,8 +305,9 @@ function reconcileLevel(
 ): MutableParent[] {
   const byId = new Map<number, Source>();
   for (const s of sources) byId.set(s.id, s);
-  const atLevel = parents.filter((p) => p.level === level);
-  for (const p of atLevel) p.sources = p.sources.filter((id) => byId.has(id));
+  let atLevel = parents.filter((p) => p.level === level);
+  for (const p of atLevel) p.sources = p.sources.filter((id) => byId.has(id) && jaccard(p.members, byId.get(id)!.members) >= JACCARD_MATCH);
+  atLevel = mergeDuplicates(atLevel, byId, b);
   const attached = new Set<number>();
   for (const p of atLevel) for (const id of p.sources) attached.add(id);
   const stable = sources.filter((s) => s.age >= params.stabilitySteps && !attached.has(s.id));
@@ -335,7 +337,6 @@ function reconcileLevel(
     const id = parentId(params, seq.next++);
     const created: MutableParent = { id, level, sources: [s.id], members: new Uint32Array(0), leafCount: s.leafCount, centroidRaw: s.centroidRaw };
     atLevel.push(created);
-    parents.push(created);
     diffMembers(created.members, s.members, id, b);
     created.members = s.members;
     b.creates.push({
@@ -370,6 +371,32 @@ function reconcileLevel(
   }
   kept.sort((x, y) => x.id - y.id);
   return kept;
+}
+
+/**
+ * Two parents of a level whose members overlap with Jaccard ≥ 0.5 stand for the same set (their
+ * sources drifted apart and back): the younger (larger id) is folded into the older one, which
+ * takes over its sources of spaces it has none in, and is deactivated.
+ */
+function mergeDuplicates(atLevel: MutableParent[], byId: ReadonlyMap<number, Source>, b: PlanBuilder): MutableParent[] {
+  const ordered = [...atLevel].sort((x, y) => x.id - y.id);
+  const index = new MemberIndex(ordered);
+  const gone = new Set<number>();
+  for (const p of ordered) {
+    if (gone.has(p.id)) continue;
+    index.overlaps(p.members, (q, inter) => {
+      if (q.id <= p.id || gone.has(q.id)) return;
+      if (inter / (p.members.length + q.members.length - inter) < JACCARD_MATCH) return;
+      for (const id of q.sources) {
+        const space = byId.get(id)!.space;
+        if (!p.sources.some((own) => byId.get(own)!.space === space)) p.sources.push(id);
+      }
+      gone.add(q.id);
+      b.deactivates.push(q.id);
+      diffMembers(q.members, new Uint32Array(0), q.id, b);
+    });
+  }
+  return ordered.filter((p) => !gone.has(p.id));
 }
 
 /** Centroid (all spaces, raw) and leaf count of a cluster of parents, leaf-weighted. */

@@ -38,6 +38,12 @@ export interface PlantedSpec {
   readonly preferredDistance: number;
 }
 
+/**
+ * 8 groups × 50 tokens (8 connections per token inside its group) in 2 super-groups of 4
+ * (1 connection per token to sibling groups, 0.1 to the other super-group); token radius 2.5,
+ * strength 1; connections rigidity 0.5, confidence 0.8, pull 1, preferred distance 0.1;
+ * random start in ±8 decoded units.
+ */
 export const DEFAULT_PLANTED: PlantedSpec = {
   seed: 7,
   groups: 8,
@@ -45,14 +51,14 @@ export const DEFAULT_PLANTED: PlantedSpec = {
   groupsPerSuper: 4,
   intraDegree: 8,
   siblingDegree: 1,
-  crossDegree: 0.2,
+  crossDegree: 0.1,
   spread: 8,
-  radiusRaw: 100,
+  radiusRaw: 250,
   strengthRaw: 255,
   rigidity: 0.5,
   confidence: 0.8,
   pull: 1,
-  preferredDistance: 1,
+  preferredDistance: 0.1,
 };
 
 interface Edge {
@@ -233,11 +239,12 @@ export class PlantedWorld {
     this.graph = undefined;
   }
 
-  /** Removes every connection between the tokens of group g (to dissolve its field). */
+  /** Removes every connection of the tokens of group g, PartOf included, so its field dissolves. */
   dissolveGroup(g: number): void {
+    const inGroup = (slot: number): boolean => slot < this.tokens && this.group[slot] === g;
     for (let e = this.edges.length - 1; e >= 0; e--) {
       const ed = this.edges[e]!;
-      if (ed.a < this.tokens && ed.b < this.tokens && this.group[ed.a] === g && this.group[ed.b] === g) this.edges.splice(e, 1);
+      if (inGroup(ed.a) || inGroup(ed.b)) this.edges.splice(e, 1);
     }
     this.springs = undefined;
     this.graph = undefined;
