@@ -1,21 +1,23 @@
 /**
- * Single-threaded cost of one force step (all kernels: cell grids, repulsion, springs + move)
- * against N. Graph: N tokens, 2N random connections (average degree 4), 3 active spaces
- * (L1, L3, L7), every token with radius 0.8 and strength 1, positions uniform in a cube sized so
- * a token has ≈ 8 others within its repulsion range (a crowded but realistic field).
+ * Single-threaded cost of one force step (all kernels: cell grids, packing, repulsion, springs
+ * and move) against N. Graph: N tokens, 2N random connections (average degree 4), 3 active
+ * spaces (L1, L3, L7), every token with radius 0.8 and strength 1, positions uniform in a cube
+ * sized so that a token has ≈ 8 others within its repulsion range.
  *
- * Emits field.kernel_step_{10k,100k,1m} (seconds per step) with µs per token, plus the phases.
+ * Emits field.kernel_step_{10k,100k,1m} (seconds per step, best of several) with µs per token
+ * and the time of each phase (CPU seconds). `cpu_s` is the best step in CPU seconds of this
+ * process, which time-slicing on a busy machine does not inflate; `cal_ns` is a fixed scalar
+ * loop (ns per iteration) measured in the same run, a gauge of the machine.
  * Usage: npm run bench -- field.kernel [maxN]
  */
-import { type StepConstants, stepConstants } from "../src/core/field/integrate.ts";
 import { DEFAULT_PHYSICS_PARAMS } from "../src/core/field/params.ts";
-import { SeededRandom } from "../src/core/field/prng.ts";
-import { buildForceGraph, type SpringList } from "../src/core/field/springs.ts";
 import { SPACE_SCALES } from "../src/core/field/geometry.ts";
-import { allocateFieldWorkspace, fieldStep, type TokenAttributes } from "../src/core/field/step.ts";
-import { allocateCellGrid, allocateGridScratch, buildCellGrid, gridCellCount } from "../src/core/field/grid.ts";
+import { allocateCellGrid, allocateGridScratch, buildCellGrid, gridCellCount, gridEntryCount } from "../src/core/field/grid.ts";
+import { type StepConstants, allocateIntegrationScratch, integrateRange, packActivePositions, repulsionStride, stepConstants } from "../src/core/field/integrate.ts";
+import { SeededRandom } from "../src/core/field/prng.ts";
 import { allocateRepulsionScratch, computeRepulsion } from "../src/core/field/repulsion.ts";
-import { allocateIntegrationScratch, integrateRange, repulsionStride } from "../src/core/field/integrate.ts";
+import { type ForceGraph, type SpringList, buildForceGraph } from "../src/core/field/springs.ts";
+import { type TokenAttributes, allocateFieldWorkspace, fieldStep } from "../src/core/field/step.ts";
 import { emit, gc, machine } from "./lib/report.ts";
 
 const SPACES_MASK = 0b0100_0101; // L1, L3, L7
@@ -30,12 +32,10 @@ function makeInput(n: number, seed: number): { attrs: TokenAttributes; springs: 
   for (let i = 0; i < n; i++) {
     for (let s = 0; s < 8; s++) {
       if ((SPACES_MASK & (1 << s)) === 0) continue;
-      const sc = SPACE_SCALES[s]!;
-      for (let a = 0; a < 3; a++) positions[i * 24 + s * 3 + a] = Math.round(rnd.range(-side / 2, side / 2) * sc);
+      for (let a = 0; a < 3; a++) positions[i * 24 + s * 3 + a] = Math.round(rnd.range(-side / 2, side / 2) * SPACE_SCALES[s]!);
     }
   }
-  const ids = new Uint32Array(n);
-  for (let i = 0; i < n; i++) ids[i] = i + 1;
+  const ids = Uint32Array.from({ length: n }, (_, i) => i + 1);
   const m = 2 * n;
   const springs: SpringList = {
     count: m,
@@ -51,39 +51,68 @@ function makeInput(n: number, seed: number): { attrs: TokenAttributes; springs: 
     springs.source[e] = rnd.nextInt(n);
     springs.target[e] = rnd.nextInt(n);
   }
-  return {
-    attrs: { positions, ids, flags: new Uint16Array(n), radii: new Uint8Array(n).fill(RADIUS_RAW), strengths: new Uint8Array(n).fill(255) },
-    springs,
-  };
+  const attrs = { positions, ids, flags: new Uint16Array(n), radii: new Uint8Array(n).fill(RADIUS_RAW), strengths: new Uint8Array(n).fill(255) };
+  return { attrs, springs };
 }
 
-function time(fn: () => void): number {
+function seconds(fn: () => void): number {
   const t0 = process.hrtime.bigint();
   fn();
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-function phases(attrs: TokenAttributes, n: number, constants: StepConstants, graph: ReturnType<typeof buildForceGraph>, out: Int16Array): { grid: number; repulsion: number; integrate: number; candidates: number } {
-  const scratch = allocateGridScratch(n);
-  const rs = allocateRepulsionScratch();
-  const stride = repulsionStride(constants);
-  const rep = new Float32Array(n * stride);
-  let tg = 0;
-  let tr = 0;
-  let cells = 0;
-  let mask = 0;
-  for (let a = 0; a < constants.spaces.length; a++) {
-    const s = constants.spaces[a]!;
-    const grid = allocateCellGrid(n);
-    tg += time(() => buildCellGrid(grid, scratch, attrs, n, s));
-    cells += gridCellCount(grid);
-    mask |= 1 << s;
-    tr += time(() => computeRepulsion(grid, attrs.ids, constants.repulsionConstant, 0, gridCellCount(grid), { out: rep, outStride: stride, outOffset: a * 3, localCount: n }, rs));
+/** CPU seconds of this process spent in `fn` (robust to time-slicing on a busy machine). */
+function cpuSeconds(fn: () => void): number {
+  const t0 = process.cpuUsage();
+  fn();
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / 1e6;
+}
+
+/** ns per iteration of a fixed scalar loop: a gauge of how busy the machine is. */
+function calibration(): number {
+  const a = new Int16Array(300_000).map((_, i) => (i * 7919) & 1023);
+  let best = Infinity;
+  let sink = 0;
+  for (let r = 0; r < 20; r++) {
+    const t = seconds(() => {
+      for (let i = 0; i + 2 < a.length; i += 3) {
+        const dx = a[i]! - 5;
+        const dy = a[i + 1]! - 7;
+        const dz = a[i + 2]! - 9;
+        const d2 = dx * dx + dy * dy + dz * dz;
+        if (d2 < 6400) sink += Math.sqrt(d2);
+      }
+    });
+    best = Math.min(best, (t * 1e9) / (a.length / 3));
   }
-  const ti = time(() =>
-    integrateRange({ positions: attrs.positions, ids: attrs.ids, flags: attrs.flags, graph, repulsion: rep, repulsionMask: mask, constants }, out, 0, n, allocateIntegrationScratch()),
-  );
-  return { grid: tg, repulsion: tr, integrate: ti, candidates: n / (cells / constants.spaces.length) };
+  return sink > 0 ? best : best;
+}
+
+function phases(attrs: TokenAttributes, n: number, graph: ForceGraph, constants: StepConstants, out: Int16Array): Record<string, number> {
+  const scratch = allocateGridScratch(n);
+  const stride = repulsionStride(constants);
+  const repulsion = new Float32Array(n * stride);
+  const packed = new Int16Array(n * stride);
+  const rs = allocateRepulsionScratch();
+  const grids = Array.from(constants.spaces, () => allocateCellGrid(n));
+  let grid = 0;
+  let rep = 0;
+  let mask = 0;
+  let entries = 0;
+  let cells = 0;
+  constants.spaces.forEach((s, a) => {
+    const g = grids[a]!;
+    grid += cpuSeconds(() => buildCellGrid(g, scratch, attrs, n, s));
+    entries += gridEntryCount(g);
+    cells += gridCellCount(g);
+    mask |= 1 << s;
+    rep += cpuSeconds(() => computeRepulsion(g, attrs.ids, constants.repulsionConstant, 0, gridCellCount(g), { out: repulsion, outStride: stride, outOffset: a * 3, localCount: n }, rs));
+  });
+  const pack = cpuSeconds(() => packActivePositions(attrs.positions, constants, 0, n, packed));
+  const input = { positions: attrs.positions, packed, ids: attrs.ids, flags: attrs.flags, graph, repulsion, repulsionMask: mask, constants };
+  const integrate = cpuSeconds(() => integrateRange(input, out, 0, n, allocateIntegrationScratch()));
+  return { grid_s: grid, pack_s: pack, repulsion_s: rep, integrate_s: integrate, tokens_per_cell: entries / cells };
 }
 
 const maxN = Number(process.argv[2] ?? 1_000_000);
@@ -96,25 +125,27 @@ for (const [n, label] of sizes) {
   if (n > maxN) continue;
   const { attrs, springs } = makeInput(n, 42);
   const graph = buildForceGraph(springs, n, n);
-  const params = { ...DEFAULT_PHYSICS_PARAMS, activeSpaces: SPACES_MASK };
-  const constants = stepConstants(params, params.temperature);
+  const constants = stepConstants({ ...DEFAULT_PHYSICS_PARAMS, activeSpaces: SPACES_MASK }, DEFAULT_PHYSICS_PARAMS.temperature);
   const ws = allocateFieldWorkspace(n);
   const out = new Int16Array(n * 24);
-  const reps = n >= 1_000_000 ? 3 : n >= 100_000 ? 5 : 20;
+  const reps = n >= 1_000_000 ? 4 : n >= 100_000 ? 6 : 20;
   fieldStep(ws, attrs, n, graph, constants, out);
   gc();
   let best = Infinity;
-  for (let r = 0; r < reps; r++) best = Math.min(best, time(() => fieldStep(ws, attrs, n, graph, constants, out)));
-  const ph = phases(attrs, n, constants, graph, out);
+  let bestCpu = Infinity;
+  for (let r = 0; r < reps; r++) {
+    best = Math.min(best, seconds(() => fieldStep(ws, attrs, n, graph, constants, out)));
+    bestCpu = Math.min(bestCpu, cpuSeconds(() => fieldStep(ws, attrs, n, graph, constants, out)));
+  }
+  const detail = phases(attrs, n, graph, constants, out);
   emit(`field.kernel_step_${label}`, best, "s", {
     tokens: n,
     connections: springs.count,
-    spaces: 3,
+    spaces: constants.spaces.length,
     us_per_token: (best * 1e6) / n,
-    grid_s: ph.grid,
-    repulsion_s: ph.repulsion,
-    integrate_s: ph.integrate,
-    tokens_per_cell: ph.candidates,
+    cpu_s: bestCpu,
+    ...detail,
+    cal_ns: calibration(),
     machine: machine(),
   });
 }

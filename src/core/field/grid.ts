@@ -1,10 +1,11 @@
 /**
- * Cell lists for short-range repulsion, one grid per space, built from a position snapshot with a
- * radix sort in O(n). The cell edge is the largest repulsion range R = max radius (+1 raw unit),
- * so every pair closer than R lies in 27 neighbouring cells. Cells are keyed row-major over the
- * bounding box of the data; entries are sorted by (cell key, slot), and each entry carries a
- * copy of its token's coordinates, radius and strength so the repulsion pass reads them
- * sequentially.
+ * Cell lists for short-range repulsion, one grid per space, built from a position snapshot in
+ * O(n) (a counting sort, or a radix sort when the bounding box is sparse). The cell edge is the
+ * largest repulsion range R = max radius (+1 raw unit), so every pair closer than R lies in 27
+ * neighbouring cells. Cells are keyed row-major over the bounding box of the data; entries are
+ * sorted by (cell key, slot), and each entry carries a
+ * copy of its token's coordinates and radius (packed, 8 bytes) and strength so the repulsion
+ * pass reads them sequentially.
  *
  * All arrays may live in SharedArrayBuffers (`allocateCellGrid(capacity, true)`): the grid is
  * built once per step and space, then read by every worker.
@@ -47,9 +48,8 @@ export interface CellGrid {
   /** Entries of cell c are cellStart[c] .. cellStart[c+1]-1. */
   readonly cellStart: Int32Array;
   readonly entrySlot: Int32Array;
-  /** x, y, z raw of each entry (3 per entry). */
-  readonly entryXYZ: Int16Array;
-  readonly entryRadius: Uint8Array;
+  /** x, y, z raw and radius in raw units (byte × scale/100 ≤ 25500) of each entry (4 per entry). */
+  readonly entryData: Int16Array;
   readonly entryStrength: Uint8Array;
 }
 
@@ -57,6 +57,10 @@ export interface CellGrid {
 export interface GridScratch {
   keys: Uint32Array;
   slots: Int32Array;
+  /** Counting-sort histogram over the cells of the bounding box. */
+  histogram: Int32Array;
+  /** Compact copy of x, y, z, radius per slot for the gather after a radix sort. */
+  data: Int16Array;
   readonly radix: RadixScratch;
 }
 
@@ -68,15 +72,23 @@ export function allocateCellGrid(capacity: number, shared = false): CellGrid {
     cellKeys: allocUint32(capacity, shared),
     cellStart: allocInt32(capacity + 1, shared),
     entrySlot: allocInt32(capacity, shared),
-    entryXYZ: allocInt16(capacity * 3, shared),
-    entryRadius: allocUint8(capacity, shared),
+    entryData: allocInt16(capacity * 4, shared),
     entryStrength: allocUint8(capacity, shared),
   };
 }
 
 export function allocateGridScratch(capacity: number): GridScratch {
-  return { keys: new Uint32Array(capacity), slots: new Int32Array(capacity), radix: allocateRadixScratch(capacity) };
+  return {
+    keys: new Uint32Array(capacity),
+    slots: new Int32Array(capacity),
+    histogram: new Int32Array(0),
+    data: new Int16Array(0),
+    radix: allocateRadixScratch(0),
+  };
 }
+
+/** Bounding boxes with at most this many cells per token are sorted with one counting sort. */
+const DENSE_CELLS_PER_TOKEN = 2;
 
 export function gridEntryCount(grid: CellGrid): number {
   return grid.header[GridHeader.entryCount]!;
@@ -110,7 +122,6 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
     scratch.keys = new Uint32Array(count);
     scratch.slots = new Int32Array(count);
   }
-  ensureRadixScratch(scratch.radix, count);
   const h = grid.header;
   h[GridHeader.space] = space;
   h[GridHeader.entryCount] = 0;
@@ -151,42 +162,23 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
   const nx = (((maxX + RAW_OFFSET) / cellRaw) | 0) - x0 + 1;
   const ny = (((maxY + RAW_OFFSET) / cellRaw) | 0) - y0 + 1;
   const nz = (((maxZ + RAW_OFFSET) / cellRaw) | 0) - z0 + 1;
+  const cells = nx * ny * nz;
+  if (cells > 0x100000000) throw new InternalError(`cell grid of space ${space} has ${cells} cells; the key overflows`);
   const keys = scratch.keys;
-  const slots = scratch.slots;
   for (let i = 0; i < count; i++) {
     const b = i * COORDS_PER_TOKEN + off;
     const cx = (((positions[b]! + RAW_OFFSET) / cellRaw) | 0) - x0;
     const cy = (((positions[b + 1]! + RAW_OFFSET) / cellRaw) | 0) - y0;
     const cz = (((positions[b + 2]! + RAW_OFFSET) / cellRaw) | 0) - z0;
     keys[i] = (cz * ny + cy) * nx + cx;
-    slots[i] = i;
   }
-  const maxKey = nx * ny * nz - 1;
-  if (maxKey > 0xffffffff) throw new InternalError(`cell grid of space ${space} has ${maxKey + 1} cells; the key overflows`);
-  radixSortPairs(keys, slots, count, maxKey, scratch.radix);
-  const { cellKeys, cellStart, entrySlot, entryXYZ, entryRadius, entryStrength } = grid;
-  let cells = 0;
-  let prev = -1;
-  for (let e = 0; e < count; e++) {
-    const k = keys[e]!;
-    if (k !== prev) {
-      cellKeys[cells] = k;
-      cellStart[cells] = e;
-      cells++;
-      prev = k;
-    }
-    const slot = slots[e]!;
-    entrySlot[e] = slot;
-    const b = slot * COORDS_PER_TOKEN + off;
-    entryXYZ[e * 3] = positions[b]!;
-    entryXYZ[e * 3 + 1] = positions[b + 1]!;
-    entryXYZ[e * 3 + 2] = positions[b + 2]!;
-    entryRadius[e] = radii[slot]!;
-    entryStrength[e] = strengths[slot]!;
-  }
-  cellStart[cells] = count;
+  // Both sorts are stable over slot order, so they give the same grid.
+  const cellCount =
+    cells <= DENSE_CELLS_PER_TOKEN * count + 1024
+      ? countingSortEntries(grid, scratch, attrs, count, off, cells)
+      : radixSortEntries(grid, scratch, attrs, count, off, cells - 1);
   h[GridHeader.entryCount] = count;
-  h[GridHeader.cellCount] = cells;
+  h[GridHeader.cellCount] = cellCount;
   h[GridHeader.cellRaw] = cellRaw;
   h[GridHeader.x0] = x0;
   h[GridHeader.y0] = y0;
@@ -195,6 +187,82 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
   h[GridHeader.ny] = ny;
   h[GridHeader.nz] = nz;
   h[GridHeader.maxRadiusRaw] = maxRadiusRaw;
+}
+
+/** One histogram over the bounding box's cells; slots are read in order, entries scattered. */
+function countingSortEntries(grid: CellGrid, scratch: GridScratch, attrs: RepulsionAttributes, count: number, off: number, cells: number): number {
+  const rawPerRadius = radiusToRawFactor(off / 3);
+  if (scratch.histogram.length < cells + 1) scratch.histogram = new Int32Array(cells + 1);
+  const hist = scratch.histogram;
+  hist.fill(0, 0, cells + 1);
+  const keys = scratch.keys;
+  for (let i = 0; i < count; i++) hist[keys[i]! + 1]!++;
+  const { cellKeys, cellStart, entrySlot, entryData, entryStrength } = grid;
+  let cellCount = 0;
+  for (let c = 0; c < cells; c++) {
+    const start = hist[c]!;
+    const next = start + hist[c + 1]!;
+    if (next > start) {
+      cellKeys[cellCount] = c;
+      cellStart[cellCount] = start;
+      cellCount++;
+    }
+    hist[c + 1] = next;
+  }
+  cellStart[cellCount] = count;
+  const { positions, radii, strengths } = attrs;
+  for (let i = 0; i < count; i++) {
+    const e = hist[keys[i]!]!++;
+    const b = i * COORDS_PER_TOKEN + off;
+    entrySlot[e] = i;
+    entryData[e * 4] = positions[b]!;
+    entryData[e * 4 + 1] = positions[b + 1]!;
+    entryData[e * 4 + 2] = positions[b + 2]!;
+    entryData[e * 4 + 3] = radii[i]! * rawPerRadius;
+    entryStrength[e] = strengths[i]!;
+  }
+  return cellCount;
+}
+
+/** Radix sort of (key, slot) for sparse bounding boxes; entries gathered from a compact copy. */
+function radixSortEntries(grid: CellGrid, scratch: GridScratch, attrs: RepulsionAttributes, count: number, off: number, maxKey: number): number {
+  const rawPerRadius = radiusToRawFactor(off / 3);
+  if (scratch.data.length < count * 4) scratch.data = new Int16Array(count * 4);
+  ensureRadixScratch(scratch.radix, count);
+  const { positions, radii } = attrs;
+  const data = scratch.data;
+  const slots = scratch.slots;
+  for (let i = 0; i < count; i++) {
+    const b = i * COORDS_PER_TOKEN + off;
+    data[i * 4] = positions[b]!;
+    data[i * 4 + 1] = positions[b + 1]!;
+    data[i * 4 + 2] = positions[b + 2]!;
+    data[i * 4 + 3] = radii[i]! * rawPerRadius;
+    slots[i] = i;
+  }
+  const keys = scratch.keys;
+  radixSortPairs(keys, slots, count, maxKey, scratch.radix);
+  const { cellKeys, cellStart, entrySlot, entryData, entryStrength } = grid;
+  let cellCount = 0;
+  let prev = -1;
+  for (let e = 0; e < count; e++) {
+    const k = keys[e]!;
+    if (k !== prev) {
+      cellKeys[cellCount] = k;
+      cellStart[cellCount] = e;
+      cellCount++;
+      prev = k;
+    }
+    const slot = slots[e]!;
+    entrySlot[e] = slot;
+    entryData[e * 4] = data[slot * 4]!;
+    entryData[e * 4 + 1] = data[slot * 4 + 1]!;
+    entryData[e * 4 + 2] = data[slot * 4 + 2]!;
+    entryData[e * 4 + 3] = data[slot * 4 + 3]!;
+    entryStrength[e] = attrs.strengths[slot]!;
+  }
+  cellStart[cellCount] = count;
+  return cellCount;
 }
 
 /**

@@ -1,18 +1,19 @@
 /**
  * One whole force step in the calling thread, composed from the kernels exactly the way the
- * worker pool runs them: (1) a cell grid per active space, (2) repulsion over cell ranges,
- * (3) integration over slot ranges. With `parts` > 1 the cells and slots are split into that many
+ * worker pool runs them: (1) a cell grid per active space and the packed active coordinates,
+ * (2) repulsion over cell ranges, (3) integration over slot ranges. With `parts` > 1 the cells and slots are split into that many
  * ranges and processed one after the other: the result is bit-identical to `parts` = 1, which is
  * what makes the pool's result independent of its thread count.
  */
 import { ValidationError } from "../errors.ts";
-import { allocFloat32 } from "./buffers.ts";
+import { allocFloat32, allocInt16 } from "./buffers.ts";
 import { type CellGrid, type GridScratch, allocateCellGrid, allocateGridScratch, buildCellGrid, gridEntryCount, splitCells } from "./grid.ts";
 import {
   type IntegrationScratch,
   type StepConstants,
   allocateIntegrationScratch,
   integrateRange,
+  packActivePositions,
   repulsionStride,
 } from "./integrate.ts";
 import { type RepulsionScratch, allocateRepulsionScratch, computeRepulsion } from "./repulsion.ts";
@@ -35,6 +36,8 @@ export interface FieldWorkspace {
   readonly grids: CellGrid[];
   gridScratch: GridScratch;
   repulsion: Float32Array;
+  /** Active coordinates of every slot (packActivePositions). */
+  packed: Int16Array;
   readonly repulsionScratch: RepulsionScratch;
   readonly integrationScratch: IntegrationScratch;
   readonly shared: boolean;
@@ -46,6 +49,7 @@ export function allocateFieldWorkspace(capacity: number, shared = false): FieldW
     grids: [],
     gridScratch: allocateGridScratch(capacity),
     repulsion: allocFloat32(capacity * 24, shared),
+    packed: allocInt16(capacity * 24, shared),
     repulsionScratch: allocateRepulsionScratch(),
     integrationScratch: allocateIntegrationScratch(),
     shared,
@@ -60,6 +64,7 @@ function ensureCapacity(ws: FieldWorkspace, slots: number): void {
   ws.grids.length = 0;
   ws.gridScratch = allocateGridScratch(cap);
   ws.repulsion = allocFloat32(cap * 24, ws.shared);
+  ws.packed = allocInt16(cap * 24, ws.shared);
 }
 
 /**
@@ -101,8 +106,12 @@ export function fieldStep(
       computeRepulsion(grid, attrs.ids, constants.repulsionConstant, bounds[p]!, bounds[p + 1]!, target, ws.repulsionScratch);
     }
   }
+  for (let p = 0; p < parts; p++) {
+    packActivePositions(attrs.positions, constants, Math.floor((slotCount * p) / parts), Math.floor((slotCount * (p + 1)) / parts), ws.packed);
+  }
   const input = {
     positions: attrs.positions,
+    packed: ws.packed,
     ids: attrs.ids,
     flags: attrs.flags,
     graph,
