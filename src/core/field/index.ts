@@ -5,9 +5,11 @@
  */
 export * from "./affinity.ts";
 export * from "./buffers.ts";
+export * from "./cells.ts";
 export * from "./fields.ts";
 export * from "./geometry.ts";
 export * from "./grid.ts";
+export * from "./hierarchy-types.ts";
 export * from "./hierarchy.ts";
 export * from "./integrate.ts";
 export * from "./params.ts";

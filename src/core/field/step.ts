@@ -48,23 +48,27 @@ export function allocateFieldWorkspace(capacity: number, shared = false): FieldW
     capacity,
     grids: [],
     gridScratch: allocateGridScratch(capacity),
-    repulsion: allocFloat32(capacity * 24, shared),
-    packed: allocInt16(capacity * 24, shared),
+    repulsion: allocFloat32(0, shared),
+    packed: allocInt16(0, shared),
     repulsionScratch: allocateRepulsionScratch(),
     integrationScratch: allocateIntegrationScratch(),
     shared,
   };
 }
 
-function ensureCapacity(ws: FieldWorkspace, slots: number): void {
-  if (slots <= ws.capacity) return;
-  let cap = Math.max(16, ws.capacity);
-  while (cap < slots) cap *= 2;
-  ws.capacity = cap;
-  ws.grids.length = 0;
-  ws.gridScratch = allocateGridScratch(cap);
-  ws.repulsion = allocFloat32(cap * 24, ws.shared);
-  ws.packed = allocInt16(cap * 24, ws.shared);
+function ensureCapacity(ws: FieldWorkspace, slots: number, stride: number): void {
+  if (slots > ws.capacity) {
+    let cap = Math.max(16, ws.capacity);
+    while (cap < slots) cap *= 2;
+    ws.capacity = cap;
+    ws.grids.length = 0;
+    ws.gridScratch = allocateGridScratch(cap);
+  }
+  // 3 values per active space and slot.
+  if (ws.repulsion.length < ws.capacity * stride) {
+    ws.repulsion = allocFloat32(ws.capacity * stride, ws.shared);
+    ws.packed = allocInt16(ws.capacity * stride, ws.shared);
+  }
 }
 
 /**
@@ -86,9 +90,9 @@ export function fieldStep(
       { field: "output", rule: "distinct_buffers", description: "pass a second position buffer" },
     ]);
   }
-  ensureCapacity(ws, slotCount);
   const local = graph.tokenCount;
   const stride = repulsionStride(constants);
+  ensureCapacity(ws, slotCount, stride);
   let repulsionMask = 0;
   for (let a = 0; a < constants.spaces.length; a++) {
     const s = constants.spaces[a]!;

@@ -4,16 +4,13 @@ import {
   type CellCounts,
   type FieldTokens,
   allocateFieldScratch,
-  collectMembers,
   countCells,
   denseCount,
-  detectFields,
   fieldGeometry,
-  finalizeFields,
   findCellComponents,
   mergeCellCounts,
-  mergeFieldPartials,
-} from "../../../src/core/field/fields.ts";
+} from "../../../src/core/field/cells.ts";
+import { collectMembers, detectFields, finalizeFields, mergeFieldPartials } from "../../../src/core/field/fields.ts";
 import { DEFAULT_FIELD_PARAMS, type FieldParams, validateFieldParams } from "../../../src/core/field/params.ts";
 import { SeededRandom } from "../../../src/core/field/prng.ts";
 

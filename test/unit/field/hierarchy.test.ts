@@ -1,13 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../../src/core/errors.ts";
 import { type ParentAffinity, clusterParents, parentAffinities, parentLeaves } from "../../../src/core/field/affinity.ts";
-import {
-  DEFAULT_HIERARCHY_PARAMS,
-  EMPTY_HIERARCHY,
-  type HierarchyParams,
-  type HierarchyState,
-  planHierarchy,
-} from "../../../src/core/field/hierarchy.ts";
+import { planHierarchy } from "../../../src/core/field/hierarchy.ts";
+import { DEFAULT_HIERARCHY_PARAMS, EMPTY_HIERARCHY, type HierarchyParams, type HierarchyState } from "../../../src/core/field/hierarchy-types.ts";
 import type { TrackedField } from "../../../src/core/field/tracking.ts";
 
 const P: HierarchyParams = { ...DEFAULT_HIERARCHY_PARAMS, stabilitySteps: 3, maxLevels: 3 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_HIERARCHY_PARAMS } from "../../../src/core/field/hierarchy.ts";
+import { DEFAULT_HIERARCHY_PARAMS } from "../../../src/core/field/hierarchy-types.ts";
 import { DEFAULT_FIELD_PARAMS, DEFAULT_PHYSICS_PARAMS, spacesOf } from "../../../src/core/field/params.ts";
 import { adjustedRandIndex } from "./ari.ts";
 import { DEFAULT_PLANTED, PlantedWorld } from "./planted.ts";

@@ -8,7 +8,8 @@
 import { parentAffinities, parentLeaves } from "../../../src/core/field/affinity.ts";
 import { type FieldParams, type PhysicsParams, spacesOf, temperatureAt } from "../../../src/core/field/params.ts";
 import { type DetectedField, detectFields } from "../../../src/core/field/fields.ts";
-import { EMPTY_HIERARCHY, type HierarchyParams, type HierarchyPlan, type HierarchyState, TOKEN_FLAG_ACTIVE, planHierarchy } from "../../../src/core/field/hierarchy.ts";
+import { EMPTY_HIERARCHY, type HierarchyParams, type HierarchyPlan, type HierarchyState, TOKEN_FLAG_ACTIVE } from "../../../src/core/field/hierarchy-types.ts";
+import { planHierarchy } from "../../../src/core/field/hierarchy.ts";
 import { stepConstants } from "../../../src/core/field/integrate.ts";
 import { SPACE_SCALES } from "../../../src/core/field/geometry.ts";
 import { SeededRandom } from "../../../src/core/field/prng.ts";
