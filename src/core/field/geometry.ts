@@ -3,7 +3,6 @@
  * the token coordinates, cell coordinates on the raw int16 lattice, and a stable LSD radix sort
  * of (u32 key, i32 value) pairs used to build cell lists in O(n).
  */
-import { SPACES } from "../token/columns.ts";
 
 /** decoded = raw / scale[space] (DESIGN §3.1). */
 export const SPACE_SCALES: readonly number[] = Object.freeze([100, 10000, 1000, 10000, 10000, 10000, 100, 10000]);
@@ -154,4 +153,3 @@ export function unitDirection(idA: number, idB: number, out: Float64Array): void
   out[2] = (sign * z) / len;
 }
 
-export { SPACES };

@@ -3,6 +3,7 @@
  * plan of writes it returns. All plain data, so the field actor can log and persist it.
  */
 import { type FieldViolation, ValidationError } from "../errors.ts";
+import type { Mutability } from "../connection/layout.ts";
 import type { ParentAffinity } from "./affinity.ts";
 import type { TrackedField } from "./tracking.ts";
 
@@ -133,8 +134,13 @@ export interface ConnectionBatch {
   readonly target: Uint32Array;
 }
 
+/** The record fields every PartOf connection of a plan shares (connection/layout.ts). */
 export interface PartOfTemplate {
   readonly type: number;
+  /** CONNECTION_FLAGS.ACTIVE */
+  readonly flags: number;
+  /** Structural connections are Immutable. */
+  readonly mutability: Mutability;
   readonly rigidity: number;
   readonly pull: number;
   readonly preferredDistance: number;

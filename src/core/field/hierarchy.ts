@@ -21,6 +21,7 @@
  * Proximity alone cannot tell groups of groups apart (short-range repulsion packs every group
  * against its neighbours), the connections between the groups can.
  */
+import { CONNECTION_FLAGS, Mutability } from "../connection/layout.ts";
 import { COORDS_PER_TOKEN } from "../token/columns.ts";
 import { type ClusterSource, clusterParents } from "./affinity.ts";
 import {
@@ -337,6 +338,8 @@ export function planHierarchy(
     disconnect: { source: Uint32Array.from(b.disconnectS), target: Uint32Array.from(b.disconnectT) },
     partOf: {
       type: CONNECTION_TYPE_PART_OF,
+      flags: CONNECTION_FLAGS.ACTIVE,
+      mutability: Mutability.Immutable,
       rigidity: params.partOfRigidity,
       pull: params.partOfPull,
       preferredDistance: params.partOfPreferredDistance,

@@ -1,7 +1,19 @@
 /**
- * The field engine's pure core: force kernels over typed arrays (cell grids, repulsion, springs,
- * integration), semantic-field detection and tracking, and the hierarchy planner.
- * No I/O: the field actor and its worker pool call these functions.
+ * The field engine's pure core (DESIGN §3.6). No I/O: the field actor and its worker pool call
+ * these functions over (Shared)ArrayBuffer-backed typed arrays.
+ *
+ * One force step, as the pool runs it (each phase waits for the previous one):
+ *  1. per active space `buildCellGrid` (one task per space), and `packActivePositions` over slot
+ *     ranges;
+ *  2. `computeRepulsion` per (space, cell range) — `splitCells` balances the ranges;
+ *  3. `integrateRange` over contiguous slot ranges, writing the second position buffer.
+ * Each token's force is a sum in a fixed order over its own springs and neighbour cells, so the
+ * result is bit-identical for any split; `fieldStep` runs the same phases in one thread.
+ *
+ * Semantic fields: `countCells` per shard → `mergeCellCounts` → `findCellComponents` →
+ * `collectMembers` per shard → `mergeFieldPartials` → `finalizeFields` → `trackFields`
+ * (`detectFields` does the single-shard case). Hierarchy: `parentLeaves` + `parentAffinities`
+ * feed `planHierarchy`, which returns a plan of writes and the next state.
  */
 export * from "./affinity.ts";
 export * from "./buffers.ts";

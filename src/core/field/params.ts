@@ -4,7 +4,8 @@
  * (raw / scale), the same units as token radii and connection preferred distances.
  */
 import { type FieldViolation, ValidationError } from "../errors.ts";
-import { MIN_CELL_RAW, SPACE_SCALES, SPACES } from "./geometry.ts";
+import { SPACES } from "../token/columns.ts";
+import { MIN_CELL_RAW, SPACE_SCALES } from "./geometry.ts";
 
 export interface PhysicsParams {
   /** Bit s set = forces act in space s (bit 0 = L1 … bit 7 = L8). Default 0xff. */
