@@ -37,8 +37,17 @@ export const GridHeader = {
   nz: 9,
   maxRadiusRaw: 10,
   capacity: 11,
+  /** Tokens whose radius exceeds the cell (kept in the big list). */
+  bigCount: 12,
 } as const;
-const HEADER_LENGTH = 12;
+const HEADER_LENGTH = 13;
+
+/**
+ * At most this many tokens with an exceptionally large radius are kept out of the cell size:
+ * they go to a short list that every token checks, and search wider themselves, so a handful of
+ * large radii does not blow up the cells (and the pair checks) of everybody else.
+ */
+export const BIG_TOKEN_LIMIT = 16;
 
 export interface CellGrid {
   /** Scalars, see `GridHeader`. entryCount = 0 means "no repulsion in this space". */
@@ -48,9 +57,17 @@ export interface CellGrid {
   /** Entries of cell c are cellStart[c] .. cellStart[c+1]-1. */
   readonly cellStart: Int32Array;
   readonly entrySlot: Int32Array;
-  /** x, y, z raw and radius in raw units (byte × scale/100 ≤ 25500) of each entry (4 per entry). */
+  /**
+   * x, y, z raw and radius in raw units (byte × scale/100 ≤ 25500) of each entry (4 per entry).
+   * A big token's radius is stored negated and its entry strength is 0: it acts through the
+   * big list, not through the cells.
+   */
   readonly entryData: Int16Array;
   readonly entryStrength: Uint8Array;
+  /** The big list: slots, x, y, z, radius raw (4 per token) and strengths, `bigCount` of them. */
+  readonly bigSlot: Int32Array;
+  readonly bigData: Int16Array;
+  readonly bigStrength: Uint8Array;
 }
 
 /** Scratch of `buildCellGrid` (never shared: one per building thread). */
@@ -61,6 +78,8 @@ export interface GridScratch {
   histogram: Int32Array;
   /** Compact copy of x, y, z, radius per slot for the gather after a radix sort. */
   data: Int16Array;
+  /** Tokens per radius byte. */
+  readonly radiusHistogram: Int32Array;
   readonly radix: RadixScratch;
 }
 
@@ -74,6 +93,9 @@ export function allocateCellGrid(capacity: number, shared = false): CellGrid {
     entrySlot: allocInt32(capacity, shared),
     entryData: allocInt16(capacity * 4, shared),
     entryStrength: allocUint8(capacity, shared),
+    bigSlot: allocInt32(BIG_TOKEN_LIMIT, shared),
+    bigData: allocInt16(BIG_TOKEN_LIMIT * 4, shared),
+    bigStrength: allocUint8(BIG_TOKEN_LIMIT, shared),
   };
 }
 
@@ -83,6 +105,7 @@ export function allocateGridScratch(capacity: number): GridScratch {
     slots: new Int32Array(capacity),
     histogram: new Int32Array(0),
     data: new Int16Array(0),
+    radiusHistogram: new Int32Array(256),
     radix: allocateRadixScratch(0),
   };
 }
@@ -126,7 +149,10 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
   h[GridHeader.space] = space;
   h[GridHeader.entryCount] = 0;
   h[GridHeader.cellCount] = 0;
+  h[GridHeader.bigCount] = 0;
   const { positions, radii, strengths } = attrs;
+  const radiusHistogram = scratch.radiusHistogram;
+  radiusHistogram.fill(0);
   const off = space * 3;
   let maxR = 0;
   let maxS = 0;
@@ -138,6 +164,7 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
   let maxZ = -32768;
   for (let i = 0; i < count; i++) {
     const r = radii[i]!;
+    radiusHistogram[r]!++;
     if (r > maxR) maxR = r;
     const st = strengths[i]!;
     if (st > maxS) maxS = st;
@@ -153,9 +180,11 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
     if (z > maxZ) maxZ = z;
   }
   if (count === 0 || maxR === 0 || maxS === 0) return;
-  const maxRadiusRaw = maxR * radiusToRawFactor(space);
-  // Strictly larger than any R, so |Δraw| < R implies |Δcell| ≤ 1.
-  const cellRaw = Math.max(MIN_CELL_RAW, maxRadiusRaw + 1);
+  const rawPerRadius = radiusToRawFactor(space);
+  const maxRadiusRaw = maxR * rawPerRadius;
+  const smallMax = cellRadius(radiusHistogram, maxR, count);
+  // Strictly larger than any R between two small tokens, so |Δraw| < R implies |Δcell| ≤ 1.
+  const cellRaw = Math.max(MIN_CELL_RAW, smallMax * rawPerRadius + 1);
   const x0 = ((minX + RAW_OFFSET) / cellRaw) | 0;
   const y0 = ((minY + RAW_OFFSET) / cellRaw) | 0;
   const z0 = ((minZ + RAW_OFFSET) / cellRaw) | 0;
@@ -175,8 +204,23 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
   // Both sorts are stable over slot order, so they give the same grid.
   const cellCount =
     cells <= DENSE_CELLS_PER_TOKEN * count + 1024
-      ? countingSortEntries(grid, scratch, attrs, count, off, cells)
-      : radixSortEntries(grid, scratch, attrs, count, off, cells - 1);
+      ? countingSortEntries(grid, scratch, attrs, count, off, cells, smallMax)
+      : radixSortEntries(grid, scratch, attrs, count, off, cells - 1, smallMax);
+  if (smallMax < maxR) {
+    let k = 0;
+    for (let i = 0; i < count; i++) {
+      if (radii[i]! <= smallMax) continue;
+      const b = i * COORDS_PER_TOKEN + off;
+      grid.bigSlot[k] = i;
+      grid.bigData[k * 4] = positions[b]!;
+      grid.bigData[k * 4 + 1] = positions[b + 1]!;
+      grid.bigData[k * 4 + 2] = positions[b + 2]!;
+      grid.bigData[k * 4 + 3] = radii[i]! * rawPerRadius;
+      grid.bigStrength[k] = strengths[i]!;
+      k++;
+    }
+    h[GridHeader.bigCount] = k;
+  }
   h[GridHeader.entryCount] = count;
   h[GridHeader.cellCount] = cellCount;
   h[GridHeader.cellRaw] = cellRaw;
@@ -189,8 +233,37 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
   h[GridHeader.maxRadiusRaw] = maxRadiusRaw;
 }
 
+/**
+ * The largest radius byte the cells are sized for: the largest radius once at most
+ * BIG_TOKEN_LIMIT tokens with larger ones are set aside, when that shrinks the cells by a third
+ * or more; otherwise the largest radius (no big tokens).
+ */
+function cellRadius(histogram: Int32Array, maxR: number, count: number): number {
+  if (count <= 2 * BIG_TOKEN_LIMIT) return maxR;
+  let above = 0;
+  for (let r = maxR; r > 0; r--) {
+    const here = histogram[r]!;
+    if (above + here > BIG_TOKEN_LIMIT) return r * 1.5 <= maxR ? r : maxR;
+    above += here;
+  }
+  return maxR;
+}
+
+/** Entry radius (raw; negated for big tokens) and strength (0 for big tokens). */
+function entryRadius(r: number, smallMax: number, rawPerRadius: number): number {
+  return r <= smallMax ? r * rawPerRadius : -r * rawPerRadius;
+}
+
 /** One histogram over the bounding box's cells; slots are read in order, entries scattered. */
-function countingSortEntries(grid: CellGrid, scratch: GridScratch, attrs: RepulsionAttributes, count: number, off: number, cells: number): number {
+function countingSortEntries(
+  grid: CellGrid,
+  scratch: GridScratch,
+  attrs: RepulsionAttributes,
+  count: number,
+  off: number,
+  cells: number,
+  smallMax: number,
+): number {
   const rawPerRadius = radiusToRawFactor(off / 3);
   if (scratch.histogram.length < cells + 1) scratch.histogram = new Int32Array(cells + 1);
   const hist = scratch.histogram;
@@ -218,14 +291,23 @@ function countingSortEntries(grid: CellGrid, scratch: GridScratch, attrs: Repuls
     entryData[e * 4] = positions[b]!;
     entryData[e * 4 + 1] = positions[b + 1]!;
     entryData[e * 4 + 2] = positions[b + 2]!;
-    entryData[e * 4 + 3] = radii[i]! * rawPerRadius;
-    entryStrength[e] = strengths[i]!;
+    const r = radii[i]!;
+    entryData[e * 4 + 3] = entryRadius(r, smallMax, rawPerRadius);
+    entryStrength[e] = r <= smallMax ? strengths[i]! : 0;
   }
   return cellCount;
 }
 
 /** Radix sort of (key, slot) for sparse bounding boxes; entries gathered from a compact copy. */
-function radixSortEntries(grid: CellGrid, scratch: GridScratch, attrs: RepulsionAttributes, count: number, off: number, maxKey: number): number {
+function radixSortEntries(
+  grid: CellGrid,
+  scratch: GridScratch,
+  attrs: RepulsionAttributes,
+  count: number,
+  off: number,
+  maxKey: number,
+  smallMax: number,
+): number {
   const rawPerRadius = radiusToRawFactor(off / 3);
   if (scratch.data.length < count * 4) scratch.data = new Int16Array(count * 4);
   ensureRadixScratch(scratch.radix, count);
@@ -237,7 +319,7 @@ function radixSortEntries(grid: CellGrid, scratch: GridScratch, attrs: Repulsion
     data[i * 4] = positions[b]!;
     data[i * 4 + 1] = positions[b + 1]!;
     data[i * 4 + 2] = positions[b + 2]!;
-    data[i * 4 + 3] = radii[i]! * rawPerRadius;
+    data[i * 4 + 3] = entryRadius(radii[i]!, smallMax, rawPerRadius);
     slots[i] = i;
   }
   const keys = scratch.keys;
@@ -259,7 +341,7 @@ function radixSortEntries(grid: CellGrid, scratch: GridScratch, attrs: Repulsion
     entryData[e * 4 + 1] = data[slot * 4 + 1]!;
     entryData[e * 4 + 2] = data[slot * 4 + 2]!;
     entryData[e * 4 + 3] = data[slot * 4 + 3]!;
-    entryStrength[e] = attrs.strengths[slot]!;
+    entryStrength[e] = data[slot * 4 + 3]! < 0 ? 0 : attrs.strengths[slot]!;
   }
   cellStart[cellCount] = count;
   return cellCount;

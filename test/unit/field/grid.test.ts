@@ -48,6 +48,21 @@ describe("cell grid", () => {
     );
   });
 
+  it("sets a few tokens with a much larger radius aside in the big list", () => {
+    const n = 200;
+    const attrs = attrsOf(3, n, 20000, 2);
+    for (const slot of [5, 50, 150]) attrs.radii[slot] = 200;
+    const grid = allocateCellGrid(n);
+    buildCellGrid(grid, allocateGridScratch(n), attrs, n, 1);
+    const h = grid.header;
+    expect(h[GridHeader.bigCount]).toBe(3);
+    expect(Array.from(grid.bigSlot.subarray(0, 3))).toEqual([5, 50, 150]);
+    expect(h[GridHeader.cellRaw]).toBe(Math.max(...Array.from(attrs.radii).filter((r) => r < 200)) * 100 + 1);
+    const e = Array.from(grid.entrySlot).indexOf(50);
+    expect(grid.entryData[e * 4 + 3]).toBe(-20000);
+    expect(grid.entryStrength[e]).toBe(0);
+  });
+
   it("is empty when no token has a radius or a strength", () => {
     const attrs = attrsOf(1, 10, 100, 2);
     const grid = allocateCellGrid(10);

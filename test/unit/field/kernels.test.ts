@@ -17,12 +17,13 @@ describe("force kernels against the O(n²) reference", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 90 }),
         fc.integer({ min: 0, max: 6 }),
         fc.integer({ min: 0, max: 150 }),
         fc.integer({ min: 1, max: 255 }),
-        (seed, local, ghosts, edges, mask) => {
-          const f = randomField(seed, local, ghosts, edges);
+        fc.boolean(),
+        (seed, local, ghosts, edges, mask, bigRadii) => {
+          const f = randomField(seed, local, ghosts, edges, bigRadii);
           const params = paramsFor(mask);
           const constants = stepConstants(params, params.temperature);
           const graph = buildForceGraph(f.springs, f.local, f.slotCount);
@@ -62,8 +63,9 @@ describe("force kernels: splitting the work", () => {
         fc.integer({ min: 1, max: 120 }),
         fc.integer({ min: 0, max: 4 }),
         fc.integer({ min: 1, max: 255 }),
-        (seed, local, ghosts, mask) => {
-          const f = randomField(seed, local, ghosts, local * 2);
+        fc.boolean(),
+        (seed, local, ghosts, mask, bigRadii) => {
+          const f = randomField(seed, local, ghosts, local * 2, bigRadii);
           const params = paramsFor(mask);
           const constants = stepConstants(params, params.temperature);
           const graph = buildForceGraph(f.springs, f.local, f.slotCount);

@@ -13,8 +13,9 @@ export interface RandomField {
 /**
  * `local` tokens plus `ghosts` ghost slots, crowded into a small region so repulsion acts, with a
  * few exact duplicates (coincident tokens) and random springs (some repulsive, some to ghosts).
+ * With `bigRadii`, about 6 % of the tokens have a radius 7-100 times larger than the rest.
  */
-export function randomField(seed: number, local: number, ghosts: number, edges: number): RandomField {
+export function randomField(seed: number, local: number, ghosts: number, edges: number, bigRadii = false): RandomField {
   const rnd = new SeededRandom(seed);
   const slotCount = local + ghosts;
   const positions = new Int16Array(slotCount * 24);
@@ -35,7 +36,9 @@ export function randomField(seed: number, local: number, ghosts: number, edges: 
   const radii = new Uint8Array(slotCount);
   const strengths = new Uint8Array(slotCount);
   for (let i = 0; i < slotCount; i++) {
-    radii[i] = rnd.next() < 0.2 ? 0 : rnd.nextInt(160);
+    // With bigRadii, a few tokens get a radius many times the others' (the grid's big list).
+    if (bigRadii) radii[i] = rnd.next() < 0.06 ? 200 + rnd.nextInt(56) : rnd.nextInt(30);
+    else radii[i] = rnd.next() < 0.2 ? 0 : rnd.nextInt(160);
     strengths[i] = rnd.next() < 0.2 ? 0 : rnd.nextInt(256);
   }
   const source: number[] = [];
