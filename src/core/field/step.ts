@@ -1,11 +1,12 @@
 /**
  * One whole force step in the calling thread, composed from the kernels exactly the way the
  * worker pool runs them: (1) a cell grid per active space and the packed active coordinates,
- * (2) repulsion over cell ranges, (3) integration over slot ranges. With `parts` > 1 the cells and slots are split into that many
- * ranges and processed one after the other: the result is bit-identical to `parts` = 1, which is
- * what makes the pool's result independent of its thread count.
+ * (2) repulsion over cell ranges, (3) integration over slot ranges. With `parts` > 1 the cells
+ * and slots are split into that many ranges and processed one after the other: the result is
+ * bit-identical to `parts` = 1, which is what makes the pool's result independent of its
+ * thread count.
  */
-import { ValidationError } from "../errors.ts";
+import { type FieldViolation, ValidationError } from "../errors.ts";
 import { allocFloat32, allocInt16 } from "./buffers.ts";
 import { type CellGrid, type GridScratch, allocateCellGrid, allocateGridScratch, buildCellGrid, gridEntryCount, splitCells } from "./grid.ts";
 import {
@@ -91,6 +92,18 @@ export function fieldStep(
     ]);
   }
   const local = graph.tokenCount;
+  const short: FieldViolation[] = [];
+  const need = (field: string, length: number, min: number): void => {
+    if (length < min) short.push({ field, value: String(length), rule: "buffer_length", description: `needs at least ${min} elements` });
+  };
+  need("slotCount", slotCount, local);
+  need("positions", attrs.positions.length, slotCount * 24);
+  need("output", output.length, local * 24);
+  need("ids", attrs.ids.length, slotCount);
+  need("radii", attrs.radii.length, slotCount);
+  need("strengths", attrs.strengths.length, slotCount);
+  need("flags", attrs.flags.length, local);
+  if (short.length > 0) throw ValidationError.of("field step buffers", short);
   const stride = repulsionStride(constants);
   ensureCapacity(ws, slotCount, stride);
   let repulsionMask = 0;

@@ -213,6 +213,15 @@ describe("input validation", () => {
     expect(() => fieldStep(allocateFieldWorkspace(1), attrs, 1, graph, constants, attrs.positions)).toThrow(ValidationError);
   });
 
+  it("rejects buffers shorter than the token count, naming them", () => {
+    const attrs = tokens([[0, 0, 0], [1, 0, 0]]);
+    const graph = buildForceGraph(springListOf({ source: [0], target: [1] }), 2, 2);
+    const constants = stepConstants(DEFAULT_PHYSICS_PARAMS, 1);
+    expect(() => fieldStep(allocateFieldWorkspace(2), { ...attrs, radii: new Uint8Array(1) }, 2, graph, constants, new Int16Array(24))).toThrow(
+      /output.*radii/s,
+    );
+  });
+
   it("rejects physics parameters out of range", () => {
     expect(() => validatePhysicsParams({ ...DEFAULT_PHYSICS_PARAMS, cooling: 1.5, cellSize: [0.1, 1, 1, 1, 1, 1, 1, 1] })).toThrow(/cooling/);
   });
