@@ -6,26 +6,253 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { Code, codeFromJSON, codeToJSON } from "../../google/rpc/code.js";
 
-/** Tokens as packed 64-byte little-endian records (layout: docs/formats.md, DESIGN §3.1). */
-export interface TokenRecords {
-  /** N × 64 bytes. */
-  records: Buffer;
+/** How a response returns the records it names. */
+export enum RecordFormat {
+  /** RECORD_FORMAT_UNSPECIFIED - The RPC's default, documented on each request. */
+  RECORD_FORMAT_UNSPECIFIED = 0,
+  /** RECORD_FORMAT_NONE - Ids (and per-item figures) only. */
+  RECORD_FORMAT_NONE = 1,
+  /** RECORD_FORMAT_PACKED - Packed 64-byte little-endian records in `records`. */
+  RECORD_FORMAT_PACKED = 2,
+  /** RECORD_FORMAT_STRUCTURED - Structured messages (Token, Connection) with named fields. */
+  RECORD_FORMAT_STRUCTURED = 3,
+  /** RECORD_FORMAT_BOTH - Both packed records and structured copies. */
+  RECORD_FORMAT_BOTH = 4,
 }
 
-function createBaseTokenRecords(): TokenRecords {
-  return { records: Buffer.alloc(0) };
+export function recordFormatFromJSON(object: any): RecordFormat {
+  switch (object) {
+    case 0:
+    case "RECORD_FORMAT_UNSPECIFIED":
+      return RecordFormat.RECORD_FORMAT_UNSPECIFIED;
+    case 1:
+    case "RECORD_FORMAT_NONE":
+      return RecordFormat.RECORD_FORMAT_NONE;
+    case 2:
+    case "RECORD_FORMAT_PACKED":
+      return RecordFormat.RECORD_FORMAT_PACKED;
+    case 3:
+    case "RECORD_FORMAT_STRUCTURED":
+      return RecordFormat.RECORD_FORMAT_STRUCTURED;
+    case 4:
+    case "RECORD_FORMAT_BOTH":
+      return RecordFormat.RECORD_FORMAT_BOTH;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum RecordFormat");
+  }
 }
 
-export const TokenRecords: MessageFns<TokenRecords> = {
-  encode(message: TokenRecords, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.records.length !== 0) {
-      writer.uint32(10).bytes(message.records);
+export function recordFormatToJSON(object: RecordFormat): string {
+  switch (object) {
+    case RecordFormat.RECORD_FORMAT_UNSPECIFIED:
+      return "RECORD_FORMAT_UNSPECIFIED";
+    case RecordFormat.RECORD_FORMAT_NONE:
+      return "RECORD_FORMAT_NONE";
+    case RecordFormat.RECORD_FORMAT_PACKED:
+      return "RECORD_FORMAT_PACKED";
+    case RecordFormat.RECORD_FORMAT_STRUCTURED:
+      return "RECORD_FORMAT_STRUCTURED";
+    case RecordFormat.RECORD_FORMAT_BOTH:
+      return "RECORD_FORMAT_BOTH";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum RecordFormat");
+  }
+}
+
+/** Which connections a graph walk follows from a token. */
+export enum Direction {
+  /** DIRECTION_UNSPECIFIED - The default: DIRECTION_OUT. */
+  DIRECTION_UNSPECIFIED = 0,
+  /** DIRECTION_OUT - From source to target (a → b). Connections flagged BIDIRECTIONAL are also followed b → a. */
+  DIRECTION_OUT = 1,
+  /** DIRECTION_IN - From target back to source (b ← a). */
+  DIRECTION_IN = 2,
+  /** DIRECTION_BOTH - Both ways. */
+  DIRECTION_BOTH = 3,
+}
+
+export function directionFromJSON(object: any): Direction {
+  switch (object) {
+    case 0:
+    case "DIRECTION_UNSPECIFIED":
+      return Direction.DIRECTION_UNSPECIFIED;
+    case 1:
+    case "DIRECTION_OUT":
+      return Direction.DIRECTION_OUT;
+    case 2:
+    case "DIRECTION_IN":
+      return Direction.DIRECTION_IN;
+    case 3:
+    case "DIRECTION_BOTH":
+      return Direction.DIRECTION_BOTH;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum Direction");
+  }
+}
+
+export function directionToJSON(object: Direction): string {
+  switch (object) {
+    case Direction.DIRECTION_UNSPECIFIED:
+      return "DIRECTION_UNSPECIFIED";
+    case Direction.DIRECTION_OUT:
+      return "DIRECTION_OUT";
+    case Direction.DIRECTION_IN:
+      return "DIRECTION_IN";
+    case Direction.DIRECTION_BOTH:
+      return "DIRECTION_BOTH";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum Direction");
+  }
+}
+
+/** The coordinate spaces of the semantic space. */
+export enum Space {
+  SPACE_UNSPECIFIED = 0,
+  SPACE_L1_PHYSICAL = 1,
+  SPACE_L2_SENSORY = 2,
+  SPACE_L3_MOTOR = 3,
+  SPACE_L4_EMOTIONAL = 4,
+  SPACE_L5_COGNITIVE = 5,
+  SPACE_L6_SOCIAL = 6,
+  SPACE_L7_TEMPORAL = 7,
+  SPACE_L8_ABSTRACT = 8,
+}
+
+export function spaceFromJSON(object: any): Space {
+  switch (object) {
+    case 0:
+    case "SPACE_UNSPECIFIED":
+      return Space.SPACE_UNSPECIFIED;
+    case 1:
+    case "SPACE_L1_PHYSICAL":
+      return Space.SPACE_L1_PHYSICAL;
+    case 2:
+    case "SPACE_L2_SENSORY":
+      return Space.SPACE_L2_SENSORY;
+    case 3:
+    case "SPACE_L3_MOTOR":
+      return Space.SPACE_L3_MOTOR;
+    case 4:
+    case "SPACE_L4_EMOTIONAL":
+      return Space.SPACE_L4_EMOTIONAL;
+    case 5:
+    case "SPACE_L5_COGNITIVE":
+      return Space.SPACE_L5_COGNITIVE;
+    case 6:
+    case "SPACE_L6_SOCIAL":
+      return Space.SPACE_L6_SOCIAL;
+    case 7:
+    case "SPACE_L7_TEMPORAL":
+      return Space.SPACE_L7_TEMPORAL;
+    case 8:
+    case "SPACE_L8_ABSTRACT":
+      return Space.SPACE_L8_ABSTRACT;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum Space");
+  }
+}
+
+export function spaceToJSON(object: Space): string {
+  switch (object) {
+    case Space.SPACE_UNSPECIFIED:
+      return "SPACE_UNSPECIFIED";
+    case Space.SPACE_L1_PHYSICAL:
+      return "SPACE_L1_PHYSICAL";
+    case Space.SPACE_L2_SENSORY:
+      return "SPACE_L2_SENSORY";
+    case Space.SPACE_L3_MOTOR:
+      return "SPACE_L3_MOTOR";
+    case Space.SPACE_L4_EMOTIONAL:
+      return "SPACE_L4_EMOTIONAL";
+    case Space.SPACE_L5_COGNITIVE:
+      return "SPACE_L5_COGNITIVE";
+    case Space.SPACE_L6_SOCIAL:
+      return "SPACE_L6_SOCIAL";
+    case Space.SPACE_L7_TEMPORAL:
+      return "SPACE_L7_TEMPORAL";
+    case Space.SPACE_L8_ABSTRACT:
+      return "SPACE_L8_ABSTRACT";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum Space");
+  }
+}
+
+/** A point or vector in one 3-D space, in decoded units (raw int16 / scale of the space). */
+export interface Vec3 {
+  x: number;
+  y: number;
+  z: number;
+}
+
+/** One rejected item of a batch write with `partial = true`. */
+export interface ItemError {
+  /** Index of the item in the request batch; for IngestTokens, its position in the whole stream. */
+  index: number;
+  /** Id of the item when it has one (0 otherwise, e.g. a token that asked for an allocated id). */
+  id: number;
+  /** INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION or RESOURCE_EXHAUSTED. */
+  code: Code;
+  /**
+   * Dotted path of the field within the item, e.g. `weight` or `coords.l1.x`; empty for the
+   * whole item.
+   */
+  field: string;
+  /** The rejected value, rendered for humans. */
+  value: string;
+  /** The rule that was broken, a stable identifier, e.g. `weight_range`. */
+  rule: string;
+  /** What is wrong and what is allowed. */
+  description: string;
+}
+
+/**
+ * One violation of a rejected request, carried in the error status next to google.rpc.BadRequest
+ * (or google.rpc.PreconditionFailure) so that clients can rebuild it exactly: the standard
+ * details have no slot for the rejected value or the item index.
+ * Type URL: type.googleapis.com/neurograph.v1.Violations.
+ */
+export interface Violation {
+  /** Index of the item in the request batch; absent for a field outside a batch. */
+  index?:
+    | number
+    | undefined;
+  /** Dotted path of the field within the item (or the request), e.g. `weight`. */
+  field: string;
+  /** The rejected value, rendered for humans. */
+  value: string;
+  /** The rule that was broken, a stable identifier. */
+  rule: string;
+  /** What is wrong and what is allowed. */
+  description: string;
+}
+
+export interface Violations {
+  items: Violation[];
+  /** Number of violations found; `items` may list fewer (status trailers have a size limit). */
+  total: number;
+}
+
+function createBaseVec3(): Vec3 {
+  return { x: 0, y: 0, z: 0 };
+}
+
+export const Vec3: MessageFns<Vec3> = {
+  encode(message: Vec3, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.x !== 0) {
+      writer.uint32(9).double(message.x);
+    }
+    if (message.y !== 0) {
+      writer.uint32(17).double(message.y);
+    }
+    if (message.z !== 0) {
+      writer.uint32(25).double(message.z);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): TokenRecords {
+  decode(input: BinaryReader | Uint8Array, length?: number): Vec3 {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -34,16 +261,32 @@ export const TokenRecords: MessageFns<TokenRecords> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseTokenRecords();
+      const message = createBaseVec3();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
           case 1: {
-            if (tag !== 10) {
+            if (tag !== 9) {
               break;
             }
 
-            message.records = Buffer.from(reader.bytes());
+            message.x = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.y = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.z = reader.double();
             continue;
           }
         }
@@ -58,34 +301,425 @@ export const TokenRecords: MessageFns<TokenRecords> = {
     }
   },
 
-  fromJSON(object: any): TokenRecords {
-    return { records: isSet(object.records) ? Buffer.from(bytesFromBase64(object.records)) : Buffer.alloc(0) };
+  fromJSON(object: any): Vec3 {
+    return {
+      x: isSet(object.x) ? globalThis.Number(object.x) : 0,
+      y: isSet(object.y) ? globalThis.Number(object.y) : 0,
+      z: isSet(object.z) ? globalThis.Number(object.z) : 0,
+    };
   },
 
-  toJSON(message: TokenRecords): unknown {
+  toJSON(message: Vec3): unknown {
     const obj: any = {};
-    if (message.records.length !== 0) {
-      obj.records = base64FromBytes(message.records);
+    if (message.x !== 0) {
+      obj.x = floatToJson(message.x);
+    }
+    if (message.y !== 0) {
+      obj.y = floatToJson(message.y);
+    }
+    if (message.z !== 0) {
+      obj.z = floatToJson(message.z);
     }
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TokenRecords>, I>>(base?: I): TokenRecords {
-    return TokenRecords.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<Vec3>, I>>(base?: I): Vec3 {
+    return Vec3.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<TokenRecords>, I>>(object: I): TokenRecords {
-    const message = createBaseTokenRecords();
-    message.records = object.records ?? Buffer.alloc(0);
+  fromPartial<I extends Exact<DeepPartial<Vec3>, I>>(object: I): Vec3 {
+    const message = createBaseVec3();
+    message.x = object.x ?? 0;
+    message.y = object.y ?? 0;
+    message.z = object.z ?? 0;
     return message;
   },
 };
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+function createBaseItemError(): ItemError {
+  return { index: 0, id: 0, code: 0, field: "", value: "", rule: "", description: "" };
 }
 
-function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+export const ItemError: MessageFns<ItemError> = {
+  encode(message: ItemError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.id !== 0) {
+      writer.uint32(16).uint32(message.id);
+    }
+    if (message.code !== 0) {
+      writer.uint32(24).int32(message.code);
+    }
+    if (message.field !== "") {
+      writer.uint32(34).string(message.field);
+    }
+    if (message.value !== "") {
+      writer.uint32(42).string(message.value);
+    }
+    if (message.rule !== "") {
+      writer.uint32(50).string(message.rule);
+    }
+    if (message.description !== "") {
+      writer.uint32(58).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ItemError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseItemError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.id = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.code = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.field = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.rule = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ItemError {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      code: isSet(object.code) ? codeFromJSON(object.code) : 0,
+      field: isSet(object.field) ? globalThis.String(object.field) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+      rule: isSet(object.rule) ? globalThis.String(object.rule) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: ItemError): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.code !== 0) {
+      obj.code = codeToJSON(message.code);
+    }
+    if (message.field !== "") {
+      obj.field = message.field;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    if (message.rule !== "") {
+      obj.rule = message.rule;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ItemError>, I>>(base?: I): ItemError {
+    return ItemError.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ItemError>, I>>(object: I): ItemError {
+    const message = createBaseItemError();
+    message.index = object.index ?? 0;
+    message.id = object.id ?? 0;
+    message.code = object.code ?? 0;
+    message.field = object.field ?? "";
+    message.value = object.value ?? "";
+    message.rule = object.rule ?? "";
+    message.description = object.description ?? "";
+    return message;
+  },
+};
+
+function createBaseViolation(): Violation {
+  return { index: undefined, field: "", value: "", rule: "", description: "" };
+}
+
+export const Violation: MessageFns<Violation> = {
+  encode(message: Violation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== undefined) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.field !== "") {
+      writer.uint32(18).string(message.field);
+    }
+    if (message.value !== "") {
+      writer.uint32(26).string(message.value);
+    }
+    if (message.rule !== "") {
+      writer.uint32(34).string(message.rule);
+    }
+    if (message.description !== "") {
+      writer.uint32(42).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Violation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseViolation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.field = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.rule = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Violation {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : undefined,
+      field: isSet(object.field) ? globalThis.String(object.field) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+      rule: isSet(object.rule) ? globalThis.String(object.rule) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: Violation): unknown {
+    const obj: any = {};
+    if (message.index !== undefined) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.field !== "") {
+      obj.field = message.field;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    if (message.rule !== "") {
+      obj.rule = message.rule;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Violation>, I>>(base?: I): Violation {
+    return Violation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Violation>, I>>(object: I): Violation {
+    const message = createBaseViolation();
+    message.index = object.index ?? undefined;
+    message.field = object.field ?? "";
+    message.value = object.value ?? "";
+    message.rule = object.rule ?? "";
+    message.description = object.description ?? "";
+    return message;
+  },
+};
+
+function createBaseViolations(): Violations {
+  return { items: [], total: 0 };
+}
+
+export const Violations: MessageFns<Violations> = {
+  encode(message: Violations, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      Violation.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.total !== 0) {
+      writer.uint32(16).uint32(message.total);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Violations {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseViolations();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(Violation.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.total = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Violations {
+    return {
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => Violation.fromJSON(e)) : [],
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+    };
+  },
+
+  toJSON(message: Violations): unknown {
+    const obj: any = {};
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => Violation.toJSON(e));
+    }
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Violations>, I>>(base?: I): Violations {
+    return Violations.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Violations>, I>>(object: I): Violations {
+    const message = createBaseViolations();
+    message.items = object.items?.map((e) => Violation.fromPartial(e)) || [];
+    message.total = object.total ?? 0;
+    return message;
+  },
+};
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

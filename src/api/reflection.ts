@@ -1,0 +1,54 @@
+/**
+ * gRPC server reflection (v1 and v1alpha, via `@grpc/reflection`), so `grpcurl` and IDE clients
+ * can list and call the services without the .proto files. The descriptors come from our
+ * `proto/` directory, loaded by `@grpc/proto-loader`, plus the reflection protos themselves so
+ * that the reflection service appears in the listing too.
+ */
+import { readdirSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Server } from "@grpc/grpc-js";
+import { loadSync, type PackageDefinition } from "@grpc/proto-loader";
+import { ReflectionService } from "@grpc/reflection";
+
+/** The `proto/` directory of this package (the wire contract). */
+export const PROTO_ROOT = fileURLToPath(new URL("../../proto/", import.meta.url));
+
+const REFLECTION_PROTOS = ["grpc/reflection/v1/reflection.proto", "grpc/reflection/v1alpha/reflection.proto"];
+
+function reflectionProtoRoot(): string {
+  const entry = createRequire(import.meta.url).resolve("@grpc/reflection");
+  // build/src/index.js → build/proto
+  return join(dirname(entry), "..", "proto");
+}
+
+function protoFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...protoFiles(path));
+    else if (name.endsWith(".proto")) out.push(relative(PROTO_ROOT, path).split(sep).join("/"));
+  }
+  return out;
+}
+
+let cached: PackageDefinition | undefined;
+
+/** Every service and message of `proto/`, plus the reflection service, as descriptors (parsed once). */
+export function loadReflectionDefinition(): PackageDefinition {
+  cached ??= loadSync([...protoFiles(PROTO_ROOT), ...REFLECTION_PROTOS], {
+    includeDirs: [PROTO_ROOT, reflectionProtoRoot()],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  return cached;
+}
+
+/** Adds the reflection service (v1 and v1alpha) to a server. */
+export function addReflection(server: Pick<Server, "addService">, definition: PackageDefinition = loadReflectionDefinition()): void {
+  new ReflectionService(definition).addToServer(server);
+}

@@ -1,0 +1,195 @@
+/**
+ * The gRPC server of a node: TokenService, GraphService, AdminService, grpc.health.v1.Health and
+ * reflection on one `@grpc/grpc-js` server, with TLS / mTLS, message size limits, keepalive, an
+ * optional admin bearer token and a graceful stop.
+ */
+import { readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
+import { Server, ServerCredentials, type ChannelOptions, type ServerInterceptor } from "@grpc/grpc-js";
+import { FailedPreconditionError, ValidationError, type FieldViolation } from "../core/errors.ts";
+import { AdminServiceService } from "../gen/neurograph/v1/admin_service.ts";
+import { GraphServiceService } from "../gen/neurograph/v1/graph_service.ts";
+import { TokenServiceService } from "../gen/neurograph/v1/token_service.ts";
+import { HealthService } from "../gen/grpc/health/v1/health.ts";
+import { AdminServiceHandlers } from "./admin-service.ts";
+import { BearerTokenAuth } from "./auth.ts";
+import type { NodeBackend } from "./backend.ts";
+import { formatAddress, resolveApiServerConfig, type ApiServerConfig, type ApiServerOptions, type TlsOptions } from "./config.ts";
+import { GraphServiceHandlers } from "./graph-service.ts";
+import type { CallInterceptor, HandlerEnv } from "./handlers.ts";
+import { HealthRegistry, ServingStatus } from "./health.ts";
+import { addReflection } from "./reflection.ts";
+import { TokenServiceHandlers } from "./token-service.ts";
+
+export const SERVICE_NAMES = Object.freeze({
+  token: "neurograph.v1.TokenService",
+  graph: "neurograph.v1.GraphService",
+  admin: "neurograph.v1.AdminService",
+  health: "grpc.health.v1.Health",
+});
+
+export interface ApiServerDeps {
+  readonly backend: NodeBackend;
+  /** Run around every call after authentication (metrics, tracing). */
+  readonly interceptors?: readonly CallInterceptor[];
+  /** grpc-js server interceptors, run before our handlers. */
+  readonly grpcInterceptors?: readonly ServerInterceptor[];
+  /** Receives unexpected errors with the id the client was given (for the log). */
+  readonly onInternalError?: (error: unknown, errorId: string) => void;
+}
+
+export interface BoundAddress {
+  readonly host: string;
+  readonly port: number;
+  /** `host:port` as clients dial it. */
+  readonly address: string;
+}
+
+function readPem(violations: FieldViolation[], field: string, path: string | undefined): Buffer | undefined {
+  if (path === undefined || path === "") return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    violations.push({ field, value: path, rule: "readable_file", description: `cannot read ${field} (${reason}); give the path of a PEM file` });
+    return undefined;
+  }
+}
+
+/** Reads and checks the PEM files at once, so a bad file fails the start with a clear message. */
+function serverCredentials(tls: TlsOptions | undefined): ServerCredentials {
+  if (tls === undefined) return ServerCredentials.createInsecure();
+  const violations: FieldViolation[] = [];
+  const cert = readPem(violations, "tls.certFile", tls.certFile);
+  const key = readPem(violations, "tls.keyFile", tls.keyFile);
+  const ca = readPem(violations, "tls.caFile", tls.caFile);
+  if (violations.length === 0 && cert !== undefined && key !== undefined) {
+    try {
+      createSecureContext({ cert, key, ...(ca === undefined ? {} : { ca }) });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      violations.push({
+        field: "tls",
+        rule: "valid_pem",
+        description: `the TLS certificate, key or CA is not usable (${reason}); check that the files are PEM and that the key matches the certificate`,
+      });
+    }
+  }
+  if (violations.length > 0 || cert === undefined || key === undefined) throw ValidationError.of("TLS configuration", violations);
+  return ServerCredentials.createSsl(ca ?? null, [{ cert_chain: cert, private_key: key }], tls.requireClientCert === true);
+}
+
+function grpcOptions(config: ApiServerConfig, interceptors: readonly ServerInterceptor[]): ChannelOptions & { interceptors: ServerInterceptor[] } {
+  const k = config.keepalive;
+  return {
+    "grpc.max_receive_message_length": config.maxReceiveMessageBytes,
+    "grpc.max_send_message_length": config.maxSendMessageBytes,
+    "grpc.keepalive_time_ms": k.timeMs,
+    "grpc.keepalive_timeout_ms": k.timeoutMs,
+    ...(k.maxConnectionIdleMs > 0 ? { "grpc.max_connection_idle_ms": k.maxConnectionIdleMs } : {}),
+    ...(k.maxConnectionAgeMs > 0
+      ? { "grpc.max_connection_age_ms": k.maxConnectionAgeMs, "grpc.max_connection_age_grace_ms": config.shutdownTimeoutMs }
+      : {}),
+    ...(config.maxConcurrentStreams > 0 ? { "grpc.max_concurrent_streams": config.maxConcurrentStreams } : {}),
+    interceptors: [...interceptors],
+  };
+}
+
+export class ApiServer {
+  readonly config: ApiServerConfig;
+  /** Health statuses; the node sets NOT_SERVING / SERVING as its state changes. */
+  readonly health = new HealthRegistry();
+  readonly #deps: ApiServerDeps;
+  readonly #shutdown = new AbortController();
+  #server: Server | undefined;
+  #bound: BoundAddress | undefined;
+  #stopping: Promise<{ forced: boolean }> | undefined;
+
+  /** Validates the options (throws a ValidationError listing every bad one). */
+  constructor(deps: ApiServerDeps, options: ApiServerOptions = {}) {
+    this.config = resolveApiServerConfig(options);
+    this.#deps = deps;
+  }
+
+  /** The address the server listens on, once started. */
+  get address(): BoundAddress | undefined {
+    return this.#bound;
+  }
+
+  /** Binds and starts serving; every service reports SERVING once bound. */
+  async start(): Promise<BoundAddress> {
+    if (this.#server !== undefined) throw new FailedPreconditionError("the gRPC server is already started");
+    const config = this.config;
+    const credentials = serverCredentials(config.tls);
+    const server = new Server(grpcOptions(config, this.#deps.grpcInterceptors ?? []));
+    const interceptors: CallInterceptor[] = [];
+    if (config.adminToken !== undefined) interceptors.push(new BearerTokenAuth(config.adminToken, [SERVICE_NAMES.admin]));
+    interceptors.push(...(this.#deps.interceptors ?? []));
+    const env: HandlerEnv = {
+      interceptors,
+      defaultDeadlineMs: config.defaultDeadlineMs,
+      statusOptions: this.#deps.onInternalError === undefined ? {} : { onInternalError: this.#deps.onInternalError },
+      shutdown: this.#shutdown.signal,
+    };
+    const { backend } = this.#deps;
+    server.addService(TokenServiceService, new TokenServiceHandlers(backend, config.limits).service(env));
+    server.addService(GraphServiceService, new GraphServiceHandlers(backend, config.limits).service(env));
+    server.addService(AdminServiceService, new AdminServiceHandlers(backend).service(env));
+    server.addService(HealthService, this.health.service(env));
+    addReflection(server);
+
+    const requested = formatAddress(config.host, config.port);
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(requested, credentials, (err, boundPort) => {
+        if (err === null) return resolve(boundPort);
+        server.forceShutdown();
+        reject(new FailedPreconditionError(`cannot listen for gRPC on ${requested}: ${err.message}; choose another address (e.g. --grpc-addr / NG_GRPC_ADDR)`, [], { cause: err }));
+      });
+    });
+    this.#server = server;
+    this.#bound = { host: config.host, port, address: formatAddress(config.host, port) };
+    for (const name of ["", SERVICE_NAMES.token, SERVICE_NAMES.graph, SERVICE_NAMES.admin]) {
+      this.health.setStatus(name, ServingStatus.SERVING);
+    }
+    return this.#bound;
+  }
+
+  /**
+   * Stops accepting calls, reports NOT_SERVING, ends server streams (health watches), lets
+   * in-flight calls finish for up to `timeoutMs`, then cancels what is left.
+   */
+  stop(timeoutMs: number = this.config.shutdownTimeoutMs): Promise<{ forced: boolean }> {
+    this.#stopping ??= this.#stop(timeoutMs);
+    return this.#stopping;
+  }
+
+  async #stop(timeoutMs: number): Promise<{ forced: boolean }> {
+    const server = this.#server;
+    this.health.setAll(ServingStatus.NOT_SERVING);
+    // Let health watchers write NOT_SERVING before their streams end.
+    await new Promise((resolve) => setImmediate(resolve));
+    this.#shutdown.abort();
+    if (server === undefined) return { forced: false };
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (forced: boolean): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ forced });
+      };
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        finish(true);
+      }, timeoutMs);
+      server.tryShutdown(() => finish(false));
+    });
+  }
+}
+
+/** Creates and starts a server; see `ApiServer`. */
+export async function startApiServer(deps: ApiServerDeps, options: ApiServerOptions = {}): Promise<ApiServer> {
+  const server = new ApiServer(deps, options);
+  await server.start();
+  return server;
+}
