@@ -10,8 +10,8 @@
  * loop (ns per iteration) measured in the same run, a gauge of the machine.
  * Usage: npm run bench -- field.kernel [maxN]
  */
-import { DEFAULT_PHYSICS_PARAMS } from "../src/core/field/params.ts";
-import { SPACE_SCALES } from "../src/core/field/geometry.ts";
+import { DEFAULT_FORCE_PARAMS, spaceTemperaturesAt } from "../src/core/field/params.ts";
+import { SCALES } from "../src/core/token/layout.ts";
 import { allocateCellGrid, allocateGridScratch, buildCellGrid, gridCellCount, gridEntryCount } from "../src/core/field/grid.ts";
 import { type StepConstants, allocateIntegrationScratch, integrateRange, packActivePositions, repulsionStride, stepConstants } from "../src/core/field/integrate.ts";
 import { SeededRandom } from "../src/core/field/prng.ts";
@@ -32,7 +32,7 @@ function makeInput(n: number, seed: number): { attrs: TokenAttributes; springs: 
   for (let i = 0; i < n; i++) {
     for (let s = 0; s < 8; s++) {
       if ((SPACES_MASK & (1 << s)) === 0) continue;
-      for (let a = 0; a < 3; a++) positions[i * 24 + s * 3 + a] = Math.round(rnd.range(-side / 2, side / 2) * SPACE_SCALES[s]!);
+      for (let a = 0; a < 3; a++) positions[i * 24 + s * 3 + a] = Math.round(rnd.range(-side / 2, side / 2) * SCALES[s]!);
     }
   }
   const ids = Uint32Array.from({ length: n }, (_, i) => i + 1);
@@ -125,7 +125,8 @@ for (const [n, label] of sizes) {
   if (n > maxN) continue;
   const { attrs, springs } = makeInput(n, 42);
   const graph = buildForceGraph(springs, n, n);
-  const constants = stepConstants({ ...DEFAULT_PHYSICS_PARAMS, activeSpaces: SPACES_MASK }, DEFAULT_PHYSICS_PARAMS.temperature);
+  const params = { ...DEFAULT_FORCE_PARAMS, activeSpaces: SPACES_MASK };
+  const constants = stepConstants(params, spaceTemperaturesAt(params, 0));
   const ws = allocateFieldWorkspace(n);
   const out = new Int16Array(n * 24);
   const reps = n >= 1_000_000 ? 4 : n >= 100_000 ? 6 : 20;

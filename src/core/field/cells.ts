@@ -4,14 +4,14 @@
  * components of dense cells (union-find on typed arrays) with their border cells.
  */
 import { COORDS_PER_TOKEN } from "../token/columns.ts";
+import { hierarchyLevelOf } from "../token/flags.ts";
+import { SCALES } from "../token/layout.ts";
 import {
   RAW_OFFSET,
   type RadixScratch,
-  SPACE_SCALES,
   allocateRadixScratch,
   cellRawOf,
   cellsPerAxis,
-  levelOf,
   lowerBound,
   radixSortPairs,
 } from "./geometry.ts";
@@ -75,7 +75,7 @@ export function countCells(tokens: FieldTokens, g: FieldGeometry, scratch: Field
   const keys = scratch.keys;
   let m = 0;
   for (let i = tokens.begin; i < tokens.end; i++) {
-    if (levelOf(tokens.flags[i]!) !== tokens.level) continue;
+    if (hierarchyLevelOf(tokens.flags[i]!) !== tokens.level) continue;
     keys[m] = cellKey(tokens.positions, i, g);
     scratch.slots[m] = i;
     m++;
@@ -175,26 +175,20 @@ function forNeighbours(cells: CellCounts, g: FieldGeometry, c: number, visit: (o
 
 /** Volume of a density cell in cubic decoded units. */
 export function cellVolume(g: FieldGeometry): number {
-  return Math.pow(g.cellRaw / SPACE_SCALES[g.space]!, 3);
-}
-
-/** Tokens a cell needs to be dense: density threshold × cell volume, rounded up, at least 1. */
-export function denseCount(g: FieldGeometry, densityThreshold: number): number {
-  return Math.max(1, Math.ceil(densityThreshold * cellVolume(g) - 1e-9));
+  return Math.pow(g.cellRaw / SCALES[g.space]!, 3);
 }
 
 /**
- * Dense cells → connected components (union-find on typed arrays) → border cells.
- * `densityThreshold` is in tokens per cubic decoded unit.
+ * Dense cells (≥ densityThresholdTokens tokens) → connected components (union-find on typed
+ * arrays) → border cells.
  */
-export function findCellComponents(cells: CellCounts, g: FieldGeometry, densityThreshold: number): CellComponents {
+export function findCellComponents(cells: CellCounts, g: FieldGeometry, densityThresholdTokens: number): CellComponents {
   const C = cells.length;
   const core = new Uint8Array(C);
   const parent = new Int32Array(C);
-  const minCount = denseCount(g, densityThreshold);
   for (let c = 0; c < C; c++) {
     parent[c] = c;
-    if (cells.counts[c]! >= minCount) core[c] = 1;
+    if (cells.counts[c]! >= densityThresholdTokens) core[c] = 1;
   }
   for (let c = 0; c < C; c++) {
     if (core[c] === 0) continue;

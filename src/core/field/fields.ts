@@ -1,6 +1,6 @@
 /**
- * Semantic fields (DESIGN §3.6): per space, tokens are counted per density cell; cells whose
- * density (tokens / cell volume) reaches `densityThreshold` are dense ("core" cells); dense cells that touch (26-neighbour)
+ * Semantic fields (DESIGN §3.6): per space, tokens are counted per density cell; cells with at
+ * least `densityThresholdTokens` tokens are dense ("core" cells); dense cells that touch (26-neighbour)
  * form connected components; an occupied non-dense cell next to a component is a border cell of
  * the component with the smallest index (so the thin rim of a cluster belongs to it); a component
  * with at least `minFieldTokens` tokens is a field.
@@ -18,6 +18,8 @@
  * decoded unit. Sums are exact for fields of up to 2.8 M tokens.
  */
 import { COORDS_PER_TOKEN } from "../token/columns.ts";
+import { hierarchyLevelOf } from "../token/flags.ts";
+import { SCALES } from "../token/layout.ts";
 import {
   type CellComponents,
   type FieldScratch,
@@ -29,8 +31,8 @@ import {
   fieldGeometry,
   findCellComponents,
 } from "./cells.ts";
-import { SPACE_SCALES, levelOf, lowerBound } from "./geometry.ts";
-import type { FieldParams } from "./params.ts";
+import { lowerBound, roundHalfAway } from "./geometry.ts";
+import type { FieldDetectionParams } from "./params.ts";
 
 /**
  * One shard's share of the fields: for every selected component (size ≥ minFieldTokens) the
@@ -70,7 +72,7 @@ export function collectMembers(cc: CellComponents, tokens: FieldTokens, minField
   const { positions } = tokens;
   const so = g.space * 3;
   for (let i = tokens.begin; i < tokens.end; i++) {
-    if (levelOf(tokens.flags[i]!) !== tokens.level) continue;
+    if (hierarchyLevelOf(tokens.flags[i]!) !== tokens.level) continue;
     const k = cellKey(positions, i, g);
     const at = lowerBound(cc.cells.keys, 0, cc.cells.length, k);
     if (at >= cc.cells.length || cc.cells.keys[at] !== k) continue;
@@ -154,7 +156,7 @@ export interface DetectedField {
 /** Turns merged partials into fields, in component order. */
 export function finalizeFields(cc: CellComponents, partial: FieldPartial, level: number): DetectedField[] {
   const g = cc.geometry;
-  const scale = SPACE_SCALES[g.space]!;
+  const scale = SCALES[g.space]!;
   const anchor = new Float64Array(cc.componentCount).fill(-1);
   for (let c = 0; c < cc.cells.length; c++) {
     const k = cc.component[c]!;
@@ -168,7 +170,7 @@ export function finalizeFields(cc: CellComponents, partial: FieldPartial, level:
     const comp = partial.components[s]!;
     const base = s * COORDS_PER_TOKEN;
     const centroidRaw = new Int16Array(COORDS_PER_TOKEN);
-    for (let c = 0; c < COORDS_PER_TOKEN; c++) centroidRaw[c] = Math.round(partial.sums[base + c]! / n);
+    for (let c = 0; c < COORDS_PER_TOKEN; c++) centroidRaw[c] = roundHalfAway(partial.sums[base + c]! / n);
     const so = base + g.space * 3;
     const mx = partial.sums[so]! / n;
     const my = partial.sums[so + 1]! / n;
@@ -192,10 +194,10 @@ export function finalizeFields(cc: CellComponents, partial: FieldPartial, level:
  * Single-shard detection in one call: the fields of `space` among tokens of hierarchy level
  * `tokens.level`.
  */
-export function detectFields(tokens: FieldTokens, space: number, params: FieldParams, scratch?: FieldScratch): DetectedField[] {
+export function detectFields(tokens: FieldTokens, space: number, params: FieldDetectionParams, scratch?: FieldScratch): DetectedField[] {
   const g = fieldGeometry(space, params.cellSize[space]!);
   const counts = countCells(tokens, g, scratch ?? allocateFieldScratch(tokens.end - tokens.begin));
-  const cc = findCellComponents(counts, g, params.densityThreshold);
+  const cc = findCellComponents(counts, g, params.densityThresholdTokens);
   const partial = collectMembers(cc, tokens, params.minFieldTokens);
   return finalizeFields(cc, partial, tokens.level);
 }

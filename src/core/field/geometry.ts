@@ -1,16 +1,17 @@
 /**
- * Fixed-point geometry shared by the force kernels and field detection: the per-space scales of
- * the token coordinates, cell coordinates on the raw int16 lattice, and a stable LSD radix sort
+ * Fixed-point geometry shared by the force kernels and field detection: cell coordinates on the
+ * raw int16 lattice (scales: token/layout.ts SCALES), and a stable LSD radix sort
  * of (u32 key, i32 value) pairs used to build cell lists in O(n).
  */
-
-/** decoded = raw / scale[space] (DESIGN §3.1). */
-export const SPACE_SCALES: readonly number[] = Object.freeze([100, 10000, 1000, 10000, 10000, 10000, 100, 10000]);
+import { MAX_RAW_COORD, RADIUS_SCALE, SCALES } from "../token/layout.ts";
 
 /** Raw coordinates are int16; cell coordinates are taken from `raw + RAW_OFFSET` ≥ 0. */
 export const RAW_OFFSET = 32768;
-export const RAW_MIN = -32768;
-export const RAW_MAX = 32767;
+
+/** Nearest integer, ties away from zero: the token codec's rounding rule (token/coords.ts). */
+export function roundHalfAway(v: number): number {
+  return (v < 0 ? -Math.round(-v) : Math.round(v)) + 0;
+}
 
 /**
  * Smallest cell edge in raw units. With cells of ≥ 41 raw units a space has ≤ 1599 cells per
@@ -20,22 +21,17 @@ export const MIN_CELL_RAW = 41;
 
 /** Cells per axis for an integer cell edge `cellRaw` over the whole int16 range. */
 export function cellsPerAxis(cellRaw: number): number {
-  return Math.floor((RAW_MAX + RAW_OFFSET) / cellRaw) + 1;
+  return Math.floor((MAX_RAW_COORD + RAW_OFFSET) / cellRaw) + 1;
 }
 
 /** Cell edge in raw units for a cell size in decoded units of `space` (rounded, ≥ MIN_CELL_RAW). */
 export function cellRawOf(space: number, cellSize: number): number {
-  return Math.max(MIN_CELL_RAW, Math.round(cellSize * (SPACE_SCALES[space] ?? 1)));
+  return Math.max(MIN_CELL_RAW, Math.round(cellSize * (SCALES[space] ?? 1)));
 }
 
 /** Radius byte → raw units of `space` (radius = raw/100 decoded units; all scales are multiples of 100). */
 export function radiusToRawFactor(space: number): number {
-  return (SPACE_SCALES[space] ?? 100) / 100;
-}
-
-/** Hierarchy level stored in flag bits 12-15. */
-export function levelOf(flags: number): number {
-  return (flags >>> 12) & 0xf;
+  return (SCALES[space] ?? RADIUS_SCALE) / RADIUS_SCALE;
 }
 
 /** Number of bits needed to represent `maxKey` (0 for 0). */

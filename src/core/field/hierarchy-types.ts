@@ -3,15 +3,13 @@
  * plan of writes it returns. All plain data, so the field actor can log and persist it.
  */
 import { type FieldViolation, ValidationError } from "../errors.ts";
-import type { Mutability } from "../connection/layout.ts";
+import { ConnectionCategory, type Mutability } from "../connection/layout.ts";
+import { MAX_HIERARCHY_LEVEL } from "../token/flags.ts";
 import type { ParentAffinity } from "./affinity.ts";
 import type { TrackedField } from "./tracking.ts";
 
-export const ENTITY_CONCEPT = 5;
-export const TOKEN_FLAG_ACTIVE = 0x0001;
-/** Structural category, PartOf (first type of the category). */
-export const CONNECTION_TYPE_PART_OF = 0x60;
-export const MAX_HIERARCHY_LEVEL = 15;
+/** PartOf: the first type of the structural category (0x60). */
+export const CONNECTION_TYPE_PART_OF = ConnectionCategory.Structural;
 
 export interface HierarchyParams {
   /** Consecutive detections a field (or cluster) must exist before it gets a parent. Default 5. */
@@ -129,7 +127,7 @@ export interface ParentTokenWrite {
 }
 
 /** PartOf connections, source = member, target = parent. */
-export interface ConnectionBatch {
+export interface PartOfBatch {
   readonly source: Uint32Array;
   readonly target: Uint32Array;
 }
@@ -153,7 +151,7 @@ export interface HierarchyPlan {
   readonly createParents: readonly ParentTokenWrite[];
   /** Parents to deactivate (clear ACTIVE); their PartOf connections are in `disconnect`. */
   readonly deactivateParents: Uint32Array;
-  readonly connect: ConnectionBatch;
-  readonly disconnect: ConnectionBatch;
+  readonly connect: PartOfBatch;
+  readonly disconnect: PartOfBatch;
   readonly partOf: PartOfTemplate;
 }

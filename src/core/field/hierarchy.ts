@@ -23,20 +23,20 @@
  */
 import { CONNECTION_FLAGS, Mutability } from "../connection/layout.ts";
 import { COORDS_PER_TOKEN } from "../token/columns.ts";
+import { EntityType, TOKEN_FLAGS, withEntityType, withHierarchyLevel } from "../token/flags.ts";
 import { type ClusterSource, clusterParents } from "./affinity.ts";
 import {
   CONNECTION_TYPE_PART_OF,
   DEFAULT_HIERARCHY_PARAMS,
-  ENTITY_CONCEPT,
   type HierarchyInput,
   type HierarchyParams,
   type HierarchyPlan,
   type HierarchyState,
   type ParentCluster,
   type ParentTokenWrite,
-  TOKEN_FLAG_ACTIVE,
   validateHierarchyParams,
 } from "./hierarchy-types.ts";
+import { roundHalfAway } from "./geometry.ts";
 import { JACCARD_MATCH, matchSets } from "./tracking.ts";
 
 
@@ -211,8 +211,8 @@ function reconcileLevel(
     b.creates.push({
       id,
       level,
-      entityType: ENTITY_CONCEPT,
-      flags: TOKEN_FLAG_ACTIVE | (ENTITY_CONCEPT << 8) | (level << 12),
+      entityType: EntityType.Concept,
+      flags: withHierarchyLevel(withEntityType(TOKEN_FLAGS.ACTIVE, EntityType.Concept), level),
       coords: s.centroidRaw.slice(),
       weight: params.parentWeight,
       radiusRaw: 0,
@@ -279,7 +279,7 @@ function clusterGeometry(members: Uint32Array, parents: ReadonlyMap<number, Muta
     for (let c = 0; c < COORDS_PER_TOKEN; c++) sums[c] = sums[c]! + p.centroidRaw[c]! * p.leafCount;
   }
   const centroidRaw = new Int16Array(COORDS_PER_TOKEN);
-  if (leaves > 0) for (let c = 0; c < COORDS_PER_TOKEN; c++) centroidRaw[c] = Math.round(sums[c]! / leaves);
+  if (leaves > 0) for (let c = 0; c < COORDS_PER_TOKEN; c++) centroidRaw[c] = roundHalfAway(sums[c]! / leaves);
   return { centroidRaw, leafCount: leaves };
 }
 

@@ -9,18 +9,17 @@
  *   pull ≥ 0: F_a += K · (d − d₀) · û            (DESIGN §3.6: K·(d − d₀)/d·(x_b − x_a))
  *   pull < 0: F_a += K · max(0, d₀ − d) · û      (always pushes apart, up to d₀)
  * and the opposite on b (b's own entry computes it). At d = 0, û = unitDirection(id_a, id_b).
- * Gravity: F += −g · x. Move: Δ = F · dt, scaled down to |Δ| ≤ T; raw += round(Δ · scale),
- * clamped to int16. Tokens with the LOCKED flag keep their position.
+ * Gravity: F += −g · x. Move: Δ = F · dt, scaled down to |Δ| ≤ T; raw += Δ · scale rounded like
+ * the token codec (ties away from zero), clamped to int16. Tokens with the LOCKED flag keep their position.
  */
 import { COORDS_PER_TOKEN, SPACES } from "../token/columns.ts";
-import { RAW_MAX, RAW_MIN, SPACE_SCALES, unitDirection } from "./geometry.ts";
-import type { PhysicsParams } from "./params.ts";
+import { TOKEN_FLAGS } from "../token/flags.ts";
+import { MAX_RAW_COORD, MIN_RAW_COORD, SCALES as SPACE_SCALES } from "../token/layout.ts";
+import { roundHalfAway, unitDirection } from "./geometry.ts";
+import type { ForceParams } from "./params.ts";
 import type { ForceGraph } from "./springs.ts";
 
-/** Token flag bit: the token's position is locked (never moved by the field). */
-export const TOKEN_FLAG_LOCKED = 0x0080;
-
-/** The numbers one step needs, derived from PhysicsParams and the step's temperature. */
+/** The numbers one step needs, derived from ForceParams and the step's temperature. */
 export interface StepConstants {
   /** Active spaces, ascending; space `spaces[a]` uses repulsion columns 3a..3a+2. */
   readonly spaces: Int32Array;
@@ -28,11 +27,15 @@ export interface StepConstants {
   readonly repulsionConstant: number;
   readonly gravity: number;
   readonly timeStep: number;
-  /** T of this step (decoded units). */
-  readonly temperature: number;
+  /** T of this step per active space (decoded units), aligned with `spaces`. */
+  readonly temperature: Float64Array;
 }
 
-export function stepConstants(params: PhysicsParams, temperature: number): StepConstants {
+/**
+ * The constants of one step. `temperature` is this step's T in decoded units, the same in every
+ * space, or one value per space (8 values, e.g. T in cell sizes × each space's cell size).
+ */
+export function stepConstants(params: ForceParams, temperature: number | readonly number[]): StepConstants {
   const list: number[] = [];
   for (let s = 0; s < SPACES; s++) if ((params.activeSpaces & (1 << s)) !== 0) list.push(s);
   return {
@@ -41,7 +44,7 @@ export function stepConstants(params: PhysicsParams, temperature: number): StepC
     repulsionConstant: params.repulsionConstant,
     gravity: params.gravity,
     timeStep: params.timeStep,
-    temperature,
+    temperature: Float64Array.from(list, (s) => (typeof temperature === "number" ? temperature : (temperature[s] ?? 0))),
   };
 }
 
@@ -123,8 +126,7 @@ export function integrateRange(
   const k = constants.springConstant;
   const g = constants.gravity;
   const dt = constants.timeStep;
-  const T = constants.temperature;
-  const T2 = T * T;
+  const temperature = constants.temperature;
   const acc = scratch.force;
   const dir = scratch.dir;
   const inv = scratch.inv;
@@ -167,7 +169,7 @@ export function integrateRange(
         }
       }
     }
-    const locked = (flags[i]! & TOKEN_FLAG_LOCKED) !== 0;
+    const locked = (flags[i]! & TOKEN_FLAGS.LOCKED) !== 0;
     const rb = i * stride;
     for (let a = 0; a < A; a++) {
       const s = spaceList[a]!;
@@ -198,20 +200,21 @@ export function integrateRange(
       let my = fy * dt;
       let mz = fz * dt;
       const m2 = mx * mx + my * my + mz * mz;
-      if (m2 > T2) {
+      const T = temperature[a]!;
+      if (m2 > T * T) {
         const shrink = T / Math.sqrt(m2);
         mx *= shrink;
         my *= shrink;
         mz *= shrink;
       }
       const scale = SCALES[s]!;
-      output[o] = clampRaw(Math.round(x + mx * scale));
-      output[o + 1] = clampRaw(Math.round(y + my * scale));
-      output[o + 2] = clampRaw(Math.round(z + mz * scale));
+      output[o] = clampRaw(roundHalfAway(x + mx * scale));
+      output[o + 1] = clampRaw(roundHalfAway(y + my * scale));
+      output[o + 2] = clampRaw(roundHalfAway(z + mz * scale));
     }
   }
 }
 
 function clampRaw(v: number): number {
-  return v < RAW_MIN ? RAW_MIN : v > RAW_MAX ? RAW_MAX : v;
+  return v < MIN_RAW_COORD ? MIN_RAW_COORD : v > MAX_RAW_COORD ? MAX_RAW_COORD : v;
 }

@@ -5,13 +5,12 @@ import {
   type FieldTokens,
   allocateFieldScratch,
   countCells,
-  denseCount,
   fieldGeometry,
   findCellComponents,
   mergeCellCounts,
 } from "../../../src/core/field/cells.ts";
 import { collectMembers, detectFields, finalizeFields, mergeFieldPartials } from "../../../src/core/field/fields.ts";
-import { DEFAULT_FIELD_PARAMS, type FieldParams, validateFieldParams } from "../../../src/core/field/params.ts";
+import { DEFAULT_FIELD_DETECTION_PARAMS, type FieldDetectionParams, validateFieldDetectionParams } from "../../../src/core/field/params.ts";
 import { SeededRandom } from "../../../src/core/field/prng.ts";
 
 /** Tokens in space L3 (scale 1000): clusters of `size` tokens within ±spread around centres, plus noise. */
@@ -32,7 +31,7 @@ function scene(seed: number, centres: [number, number, number][], size: number, 
   return { tokens: { positions, ids, flags: new Uint16Array(n), begin: 0, end: n, level: 0 }, cluster };
 }
 
-const PARAMS: FieldParams = { ...DEFAULT_FIELD_PARAMS, densityThreshold: 40, minFieldTokens: 8, cellSize: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5] };
+const PARAMS: FieldDetectionParams = { ...DEFAULT_FIELD_DETECTION_PARAMS, densityThresholdTokens: 5, minFieldTokens: 8, cellSize: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5] };
 
 describe("field detection", () => {
   it("finds constructed clusters with their exact members, centroid and radius, and ignores noise", () => {
@@ -81,7 +80,6 @@ describe("field detection", () => {
     const positions = new Int16Array(n * 24);
     pts.forEach((p, i) => p.forEach((v, a) => (positions[i * 24 + 6 + a] = Math.round(v * 1000))));
     const tokens: FieldTokens = { positions, ids: Uint32Array.from({ length: n }, (_, i) => i + 1), flags: new Uint16Array(n), begin: 0, end: n, level: 0 };
-    expect(denseCount(fieldGeometry(2, 0.5), 40)).toBe(5);
     const fields = detectFields(tokens, 2, { ...PARAMS, minFieldTokens: 2 });
     expect(fields).toHaveLength(1);
     expect(Array.from(fields[0]!.members)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
@@ -98,7 +96,7 @@ describe("field detection", () => {
         const counts = parts.map((p) => countCells(p, g, allocateFieldScratch(16)));
         const merged = mergeCellCounts([...counts].reverse());
         expect(merged).toEqual(mergeCellCounts(counts));
-        const cc = findCellComponents(merged, g, PARAMS.densityThreshold);
+        const cc = findCellComponents(merged, g, PARAMS.densityThresholdTokens);
         const partials = parts.map((p) => collectMembers(cc, p, PARAMS.minFieldTokens));
         const fields = finalizeFields(cc, mergeFieldPartials([...partials].reverse()), 0);
         expect(fields).toEqual(whole);
@@ -126,6 +124,6 @@ describe("field detection", () => {
   });
 
   it("rejects bad field parameters", () => {
-    expect(() => validateFieldParams({ ...PARAMS, densityThreshold: 0, minFieldTokens: 1.5 })).toThrow(/densityThreshold.*minFieldTokens/s);
+    expect(() => validateFieldDetectionParams({ ...PARAMS, densityThresholdTokens: 0, minFieldTokens: 1.5 })).toThrow(/densityThresholdTokens.*minFieldTokens/s);
   });
 });

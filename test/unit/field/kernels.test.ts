@@ -2,14 +2,14 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stepConstants } from "../../../src/core/field/integrate.ts";
 import { ValidationError } from "../../../src/core/errors.ts";
-import { DEFAULT_PHYSICS_PARAMS, type PhysicsParams, spacesOf, validatePhysicsParams } from "../../../src/core/field/params.ts";
+import { DEFAULT_FORCE_PARAMS, type ForceParams, spacesOf, validateForceParams } from "../../../src/core/field/params.ts";
 import { buildForceGraph, springListOf } from "../../../src/core/field/springs.ts";
 import { type TokenAttributes, allocateFieldWorkspace, fieldStep } from "../../../src/core/field/step.ts";
 import { randomField } from "./random-input.ts";
 import { referenceForces, referenceMove } from "./reference.ts";
 
-function paramsFor(mask: number): PhysicsParams {
-  return { ...DEFAULT_PHYSICS_PARAMS, activeSpaces: mask, repulsionConstant: 0.7, gravity: 0.03, timeStep: 0.2, temperature: 0.5 };
+function paramsFor(mask: number): ForceParams {
+  return { ...DEFAULT_FORCE_PARAMS, activeSpaces: mask, repulsionConstant: 0.7, gravity: 0.03, timeStep: 0.2, temperature: 0.5 };
 }
 
 describe("force kernels against the O(n²) reference", () => {
@@ -104,10 +104,10 @@ function tokens(coords: [number, number, number][], radii: number[] = [], streng
 function stepL1(
   attrs: TokenAttributes,
   springs: Parameters<typeof springListOf>[0],
-  over: Partial<PhysicsParams> = {},
+  over: Partial<ForceParams> = {},
 ): { out: Int16Array; forces: Float64Array } {
   const n = attrs.ids.length;
-  const params: PhysicsParams = { ...DEFAULT_PHYSICS_PARAMS, activeSpaces: 1, gravity: 0, repulsionConstant: 1, timeStep: 0.1, temperature: 10, ...over };
+  const params: ForceParams = { ...DEFAULT_FORCE_PARAMS, activeSpaces: 1, gravity: 0, repulsionConstant: 1, timeStep: 0.1, temperature: 10, ...over };
   const graph = buildForceGraph(springListOf(springs), n, n);
   const out = new Int16Array(n * 24);
   const forces = new Float64Array(n * 3);
@@ -183,6 +183,20 @@ describe("repulsion, gravity and the move rule: known answers", () => {
     expect(Array.from(out.subarray(0, 3))).toEqual([50, 0, 0]);
   });
 
+  it("cap moves per space when given one temperature per space", () => {
+    // A strong spring in L1 (scale 100) and L3 (scale 1000); T = 0.5 in L1, 0.2 in L3.
+    const attrs = tokens([[0, 0, 0], [100, 0, 0]]);
+    attrs.positions[24 + 6] = 30000;
+    const params: ForceParams = { ...DEFAULT_FORCE_PARAMS, activeSpaces: 0b101, gravity: 0, timeStep: 1 };
+    const graph = buildForceGraph(springListOf({ source: [0], target: [1], pull: 10 }), 2, 2);
+    const out = new Int16Array(48);
+    const temperatures = [0.5, 9, 0.2, 9, 9, 9, 9, 9];
+    fieldStep(allocateFieldWorkspace(2), attrs, 2, graph, stepConstants(params, temperatures), out);
+    expect(out[0]).toBe(50);
+    expect(out[6]).toBe(200);
+    expect(out[24 + 6]).toBe(29800);
+  });
+
   it("clamp positions to the int16 range and leave locked tokens in place", () => {
     // A repelling spring (pull −10, d₀ 100) between a token near the edge and a locked one.
     const attrs = tokens([[327, 0, 0], [300, 0, 0]], [], [], [0, 0x80]);
@@ -209,20 +223,20 @@ describe("input validation", () => {
   it("refuses to write a step into its own input", () => {
     const attrs = tokens([[0, 0, 0]]);
     const graph = buildForceGraph(springListOf({ source: [], target: [] }), 1, 1);
-    const constants = stepConstants(DEFAULT_PHYSICS_PARAMS, 1);
+    const constants = stepConstants(DEFAULT_FORCE_PARAMS, 1);
     expect(() => fieldStep(allocateFieldWorkspace(1), attrs, 1, graph, constants, attrs.positions)).toThrow(ValidationError);
   });
 
   it("rejects buffers shorter than the token count, naming them", () => {
     const attrs = tokens([[0, 0, 0], [1, 0, 0]]);
     const graph = buildForceGraph(springListOf({ source: [0], target: [1] }), 2, 2);
-    const constants = stepConstants(DEFAULT_PHYSICS_PARAMS, 1);
+    const constants = stepConstants(DEFAULT_FORCE_PARAMS, 1);
     expect(() => fieldStep(allocateFieldWorkspace(2), { ...attrs, radii: new Uint8Array(1) }, 2, graph, constants, new Int16Array(24))).toThrow(
       /output.*radii/s,
     );
   });
 
   it("rejects physics parameters out of range", () => {
-    expect(() => validatePhysicsParams({ ...DEFAULT_PHYSICS_PARAMS, cooling: 1.5, cellSize: [0.1, 1, 1, 1, 1, 1, 1, 1] })).toThrow(/cooling/);
+    expect(() => validateForceParams({ ...DEFAULT_FORCE_PARAMS, cooling: 1.5, cellSize: [0.1, 1, 1, 1, 1, 1, 1, 1] })).toThrow(/cooling/);
   });
 });

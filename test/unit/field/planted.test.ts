@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_HIERARCHY_PARAMS } from "../../../src/core/field/hierarchy-types.ts";
-import { DEFAULT_FIELD_PARAMS, DEFAULT_PHYSICS_PARAMS, spacesOf } from "../../../src/core/field/params.ts";
+import { DEFAULT_FIELD_DETECTION_PARAMS, DEFAULT_FORCE_PARAMS, spacesOf } from "../../../src/core/field/params.ts";
 import { adjustedRandIndex } from "./ari.ts";
 import { DEFAULT_PLANTED, PlantedWorld } from "./planted.ts";
 
@@ -10,8 +10,8 @@ const SPACES = 0b0000_0101; // L1 and L3
 const DETECT_EVERY = 10;
 
 function advance(world: PlantedWorld, steps: number, parts = 1): void {
-  const physics = { ...DEFAULT_PHYSICS_PARAMS, activeSpaces: SPACES };
-  const fields = { ...DEFAULT_FIELD_PARAMS, spaces: SPACES };
+  const physics = { ...DEFAULT_FORCE_PARAMS, activeSpaces: SPACES };
+  const fields = { ...DEFAULT_FIELD_DETECTION_PARAMS, spaces: SPACES };
   for (let s = 0; s < steps; s++) {
     world.stepPhysics(physics, parts);
     if (world.step % DETECT_EVERY === 0) {
@@ -53,8 +53,8 @@ describe("planted structure", () => {
     const parentOfGroup0 = before.find((p) => groupOfParent(world, p.members) === 0)!;
     world.dissolveGroup(0);
     const deactivated: number[] = [];
-    const physics = { ...DEFAULT_PHYSICS_PARAMS, activeSpaces: SPACES };
-    const fields = { ...DEFAULT_FIELD_PARAMS, spaces: SPACES };
+    const physics = { ...DEFAULT_FORCE_PARAMS, activeSpaces: SPACES };
+    const fields = { ...DEFAULT_FIELD_DETECTION_PARAMS, spaces: SPACES };
     for (let s = 0; s < 200; s++) {
       world.stepPhysics(physics);
       if (world.step % DETECT_EVERY === 0) {

@@ -6,12 +6,13 @@
  * the field actor will.
  */
 import { parentAffinities, parentLeaves } from "../../../src/core/field/affinity.ts";
-import { type FieldParams, type PhysicsParams, spacesOf, temperatureAt } from "../../../src/core/field/params.ts";
+import { type FieldDetectionParams, type ForceParams, spaceTemperaturesAt, spacesOf } from "../../../src/core/field/params.ts";
 import { type DetectedField, detectFields } from "../../../src/core/field/fields.ts";
-import { EMPTY_HIERARCHY, type HierarchyParams, type HierarchyPlan, type HierarchyState, TOKEN_FLAG_ACTIVE } from "../../../src/core/field/hierarchy-types.ts";
+import { EMPTY_HIERARCHY, type HierarchyParams, type HierarchyPlan, type HierarchyState } from "../../../src/core/field/hierarchy-types.ts";
+import { TOKEN_FLAGS } from "../../../src/core/token/flags.ts";
 import { planHierarchy } from "../../../src/core/field/hierarchy.ts";
 import { stepConstants } from "../../../src/core/field/integrate.ts";
-import { SPACE_SCALES } from "../../../src/core/field/geometry.ts";
+import { SCALES } from "../../../src/core/token/layout.ts";
 import { SeededRandom } from "../../../src/core/field/prng.ts";
 import { type SpringList, buildForceGraph, type ForceGraph } from "../../../src/core/field/springs.ts";
 import { type FieldWorkspace, allocateFieldWorkspace, fieldStep } from "../../../src/core/field/step.ts";
@@ -111,11 +112,11 @@ export class PlantedWorld {
       this.group[i] = Math.floor(i / spec.groupSize);
       this.ids[i] = i + 1;
       this.slotOfId.set(i + 1, i);
-      this.flags[i] = TOKEN_FLAG_ACTIVE;
+      this.flags[i] = TOKEN_FLAGS.ACTIVE;
       this.radii[i] = spec.radiusRaw;
       this.strengths[i] = spec.strengthRaw;
       for (const s of spacesOf(spaces)) {
-        for (let a = 0; a < 3; a++) this.positions[i * 24 + s * 3 + a] = Math.round(rnd.range(-spec.spread, spec.spread) * SPACE_SCALES[s]!);
+        for (let a = 0; a < 3; a++) this.positions[i * 24 + s * 3 + a] = Math.round(rnd.range(-spec.spread, spec.spread) * SCALES[s]!);
       }
     }
     const members = (g: number, k: number): number => g * spec.groupSize + k;
@@ -162,9 +163,9 @@ export class PlantedWorld {
   }
 
   /** One force step at the step's temperature. */
-  stepPhysics(params: PhysicsParams, parts = 1): void {
+  stepPhysics(params: ForceParams, parts = 1): void {
     this.springList();
-    const constants = stepConstants(params, temperatureAt(params, this.step));
+    const constants = stepConstants(params, spaceTemperaturesAt(params, this.step));
     const attrs = { positions: this.positions, ids: this.ids, flags: this.flags, radii: this.radii, strengths: this.strengths };
     fieldStep(this.ws, attrs, this.count, this.graph!, constants, this.next, parts);
     const t = this.positions;
@@ -174,7 +175,7 @@ export class PlantedWorld {
   }
 
   /** Level-0 fields of every detected space, tracked. */
-  detect(params: FieldParams): TrackedField[] {
+  detect(params: FieldDetectionParams): TrackedField[] {
     const detected: DetectedField[] = [];
     for (const s of spacesOf(params.spaces)) {
       detected.push(...detectFields({ positions: this.positions, ids: this.ids, flags: this.flags, begin: 0, end: this.count, level: 0 }, s, params));
@@ -215,7 +216,7 @@ export class PlantedWorld {
     }
     for (const id of plan.deactivateParents) {
       const slot = this.slotOfId.get(id)!;
-      this.flags[slot] = this.flags[slot]! & ~TOKEN_FLAG_ACTIVE;
+      this.flags[slot] = this.flags[slot]! & ~TOKEN_FLAGS.ACTIVE;
     }
     const drop = new Set<string>();
     for (let k = 0; k < plan.disconnect.source.length; k++) drop.add(`${plan.disconnect.source[k]}>${plan.disconnect.target[k]}`);

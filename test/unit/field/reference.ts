@@ -2,7 +2,8 @@
  * Brute-force O(n²) reference of the field step (DESIGN §3.6), written independently of the
  * kernels: decoded float64 coordinates, every pair checked, springs taken from the edge list.
  */
-import { SPACE_SCALES, unitDirection } from "../../../src/core/field/geometry.ts";
+import { roundHalfAway, unitDirection } from "../../../src/core/field/geometry.ts";
+import { SCALES as SPACE_SCALES } from "../../../src/core/token/layout.ts";
 import type { SpringList } from "../../../src/core/field/springs.ts";
 import type { TokenAttributes } from "../../../src/core/field/step.ts";
 
@@ -102,7 +103,7 @@ export function referenceMove(
       for (let c = 0; c < 3; c++) {
         const raw = attrs.positions[i * 24 + s * 3 + c]! + m[c]! * SPACE_SCALES[s]!;
         unrounded[i * 24 + s * 3 + c] = raw;
-        out[i * 24 + s * 3 + c] = Math.max(-32768, Math.min(32767, Math.round(raw)));
+        out[i * 24 + s * 3 + c] = Math.max(-32768, Math.min(32767, roundHalfAway(raw)));
       }
     }
   }
