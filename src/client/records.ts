@@ -10,7 +10,8 @@ import { ValidationError, type FieldViolation } from "../core/errors.ts";
 import { COORDS_PER_TOKEN, SPACES } from "../core/token/columns.ts";
 import { decodeToken, encodeToken, tokenFieldViolations, type TokenFields } from "../core/token/codec.ts";
 import { EntityType, ENTITY_TYPE_SHIFT, HIERARCHY_LEVEL_SHIFT, MAX_HIERARCHY_LEVEL, TOKEN_FLAGS } from "../core/token/flags.ts";
-import { SPACE_NAMES, TOKEN_RECORD_SIZE, TokenOffset } from "../core/token/layout.ts";
+import { MAX_RAW_COORD, MIN_RAW_COORD, RADIUS_SCALE, SPACE_NAMES, STRENGTH_SCALE, TOKEN_RECORD_SIZE, TokenOffset } from "../core/token/layout.ts";
+import { roundCoordinate } from "../core/token/coords.ts";
 import { connectionFields, decodeConnection, encodeConnection, type ConnectionFields } from "../core/connection/fields.ts";
 import { CONNECTION_RECORD_SIZE, Mutability } from "../core/connection/layout.ts";
 import { isValidConnectionType } from "../core/connection/types.ts";
@@ -178,20 +179,92 @@ function tokenFieldsOf(t: TokenInput, index: number, now: number, v: Violations 
   };
 }
 
+const SPACE_INDEX: Readonly<Record<string, number>> = Object.fromEntries(SPACE_NAMES.flatMap((n, s) => [[n, s], [n.toUpperCase(), s]]));
+
+function isU32(n: unknown): n is number {
+  return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff;
+}
+
+function smallInt(n: unknown, max: number): number {
+  return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= max ? n : -1;
+}
+
+/** Rounded raw coordinate, or NaN when it does not fit int16 (NaN and ±∞ included). */
+function rawCoordinate(value: unknown, space: number): number {
+  const raw = roundCoordinate(Number(value), space);
+  return raw >= MIN_RAW_COORD && raw <= MAX_RAW_COORD ? raw : Number.NaN;
+}
+
+/**
+ * The hot path of `encodeTokenInputs`: writes one valid token straight into the records with
+ * the core's rounding rules; returns false (leaving garbage to be discarded) at the first field
+ * it cannot represent, and the slow path then lists every problem.
+ */
+function encodeFast(t: TokenInput, dv: DataView, o: number, now: number): boolean {
+  const id = t.id ?? 0;
+  const ts = t.timestamp ?? now;
+  const weight = t.weight ?? 0;
+  const radius = Math.round((t.fieldRadius ?? 0) * RADIUS_SCALE);
+  const strength = Math.round((t.fieldStrength ?? 0) * STRENGTH_SCALE);
+  const entity = typeof t.entityType === "string" ? (ENTITY_BY_NAME.get(t.entityType.toLowerCase()) ?? -1) : smallInt(t.entityType ?? 0, 14);
+  const level = smallInt(t.level ?? 0, MAX_HIERARCHY_LEVEL);
+  const system = smallInt(t.systemFlags ?? TOKEN_FLAGS.ACTIVE, 0xff);
+  if (!isU32(id) || !isU32(ts) || typeof weight !== "number" || !Number.isFinite(Math.fround(weight))) return false;
+  if (!(radius >= 0 && radius <= 255 && strength >= 0 && strength <= 255) || entity < 0 || entity > 14 || level < 0 || system < 0) return false;
+  const c = t.coords;
+  if (c !== undefined) {
+    if (isArrayLike(c)) {
+      if (c.length !== COORDS_PER_TOKEN) return false;
+      for (let k = 0; k < COORDS_PER_TOKEN; k++) {
+        const raw = rawCoordinate(c[k], (k / 3) | 0);
+        if (Number.isNaN(raw)) return false;
+        dv.setInt16(o + k * 2, raw, true);
+      }
+    } else {
+      for (const key of Object.keys(c)) {
+        const s = SPACE_INDEX[key];
+        if (s === undefined) return false;
+        const p = (c as Record<string, Point | undefined>)[key];
+        if (p === undefined) continue;
+        const xyz = pointValues(p);
+        for (let a = 0; a < 3; a++) {
+          const raw = rawCoordinate(xyz[a], s);
+          if (Number.isNaN(raw)) return false;
+          dv.setInt16(o + (s * 3 + a) * 2, raw, true);
+        }
+      }
+    }
+  }
+  dv.setUint32(o + TokenOffset.id, id, true);
+  dv.setUint16(o + TokenOffset.flags, system | (entity << ENTITY_TYPE_SHIFT) | (level << HIERARCHY_LEVEL_SHIFT), true);
+  dv.setFloat32(o + TokenOffset.weight, weight, true);
+  dv.setUint8(o + TokenOffset.fieldRadius, radius);
+  dv.setUint8(o + TokenOffset.fieldStrength, strength);
+  dv.setUint32(o + TokenOffset.timestamp, ts, true);
+  return true;
+}
+
 /**
  * Token objects → packed records. Throws one ValidationError with every bad field (index =
  * `firstIndex` + position) and encodes nothing then.
  */
 export function encodeTokenInputs(tokens: readonly TokenInput[], now: number = nowSeconds(), firstIndex = 0): Uint8Array {
-  const v = new Violations();
-  const fields = tokens.map((t, i) => {
-    const f = tokenFieldsOf(t, firstIndex + i, now, v);
-    v.items.push(...tokenFieldViolations(f, firstIndex + i));
-    return f;
-  });
-  if (v.items.length > 0) throw ValidationError.of(tokens.length === 1 ? "token" : "tokens", v.items);
   const out = new Uint8Array(tokens.length * TOKEN_RECORD_SIZE);
-  fields.forEach((f, i) => encodeToken(f, out, i));
+  const dv = new DataView(out.buffer);
+  const v = new Violations();
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (encodeFast(t, dv, i * TOKEN_RECORD_SIZE, now)) continue;
+    const before = v.items.length;
+    const fields = tokenFieldsOf(t, firstIndex + i, now, v);
+    v.items.push(...tokenFieldViolations(fields, firstIndex + i));
+    // Same rules as the fast path; should they ever differ, the core codec decides.
+    if (v.items.length === before) {
+      out.fill(0, i * TOKEN_RECORD_SIZE, (i + 1) * TOKEN_RECORD_SIZE);
+      encodeToken(fields, out, i);
+    }
+  }
+  if (v.items.length > 0) throw ValidationError.of(tokens.length === 1 ? "token" : "tokens", v.items);
   return out;
 }
 

@@ -12,6 +12,7 @@ import { resolveClientOptions } from "../../../src/client/options.ts";
 import { fromItemError, idList, toDirection, toSpace } from "../../../src/client/types.ts";
 import { ErrorCode, ValidationError } from "../../../src/core/errors.ts";
 import { SCALES } from "../../../src/core/token/layout.ts";
+import { encodeToken, tokenFieldViolations } from "../../../src/core/token/codec.ts";
 import { Code } from "../../../src/gen/google/rpc/code.ts";
 import { Direction, type Space } from "../../../src/gen/neurograph/v1/common.ts";
 
@@ -53,6 +54,48 @@ describe("token objects ⇄ records", () => {
         expect(Buffer.from(encodeTokenInputs(decoded)).equals(Buffer.from(records))).toBe(true);
         expect(Array.from(tokenRecordIds(records))).toEqual(tokens.map((t) => t.id));
       }),
+    );
+  });
+
+  it("encodes exactly like the core codec, and rejects exactly what it rejects (property)", () => {
+    const num = fc.oneof(fc.double({ min: -400, max: 400 }), fc.constantFrom(Number.NaN, Infinity, -Infinity, 0.005, -327.68, 327.675, 3.27675));
+    const intish = (max: number): fc.Arbitrary<number> => fc.oneof(fc.integer({ min: 0, max }), fc.constantFrom(-1, max + 1, 1.5));
+    const input = fc.record(
+      {
+        id: fc.oneof(fc.integer({ min: 0, max: 0xffff_ffff }), fc.constantFrom(-1, 2 ** 32, 0.5)),
+        coords: fc.dictionary(fc.constantFrom(...SPACE_KEYS), fc.tuple(num, num, num), { maxKeys: 3 }),
+        weight: fc.oneof(fc.double(), fc.constantFrom(3.5e38, 3.5e39)),
+        fieldRadius: fc.double({ min: -1, max: 3 }),
+        fieldStrength: fc.double({ min: -0.1, max: 1.1 }),
+        timestamp: intish(0xffff_ffff),
+        entityType: intish(14),
+        level: intish(15),
+        systemFlags: intish(255),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(input, (t) => {
+        const flat = new Array<number>(24).fill(0);
+        for (const [k, p] of Object.entries(t.coords ?? {})) flat.splice(SPACE_KEYS.indexOf(k as (typeof SPACE_KEYS)[number]) * 3, 3, ...p);
+        const small = (n: number | undefined, d: number, max: number): boolean => Number.isInteger(n ?? d) && (n ?? d) >= 0 && (n ?? d) <= max;
+        const fields = {
+          id: t.id ?? 0,
+          coords: flat,
+          flags: (t.systemFlags ?? 1) | ((t.entityType ?? 0) << 8) | ((t.level ?? 0) << 12),
+          weight: t.weight ?? 0,
+          fieldRadius: t.fieldRadius ?? 0,
+          fieldStrength: t.fieldStrength ?? 0,
+          timestamp: t.timestamp ?? 1_700_000_000,
+        };
+        const valid = small(t.entityType, 0, 14) && small(t.level, 0, 15) && small(t.systemFlags, 1, 255) && tokenFieldViolations(fields).length === 0;
+        if (!valid) {
+          expect(() => encodeTokenInputs([t], 1_700_000_000)).toThrow(ValidationError);
+          return;
+        }
+        expect(Buffer.from(encodeTokenInputs([t], 1_700_000_000)).equals(Buffer.from(encodeToken(fields)))).toBe(true);
+      }),
+      { numRuns: 500 },
     );
   });
 
