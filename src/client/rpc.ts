@@ -104,13 +104,18 @@ export class Invoker {
     return call.retry === undefined ? this.options.retry : resolveRetryPolicy(call.retry, this.options.retry);
   }
 
-  /** Waits until the channel is connected, or throws UnavailableError after `timeoutMs`. */
+  /**
+   * Waits until the channel is connected; throws UnavailableError when the connection attempt
+   * fails or `timeoutMs` passes.
+   */
   async waitForReady(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const state = this.channel.getConnectivityState(true);
       if (state === connectivityState.READY) return;
       if (this.#closed) throw new CancelledError("the client is closed");
+      // Fail fast on a refused or failed connection instead of waiting out the timeout.
+      if (state === connectivityState.TRANSIENT_FAILURE) throw unreachable(this.options.address, "the connection was refused or failed");
       const ok = await new Promise<boolean>((resolve) => {
         this.channel.watchConnectivityState(state, deadline, (err) => resolve(err === undefined));
       });
