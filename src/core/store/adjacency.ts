@@ -20,6 +20,26 @@ export class Adjacency {
     return this.outHead.byteLength + this.inHead.byteLength + this.outDegree.byteLength + this.inDegree.byteLength;
   }
 
+  /** Reallocates the heads to exactly `capacity` slots (live slots < capacity keep their lists). */
+  resize(capacity: number): void {
+    if (!this.allocated) return;
+    const keep = Math.min(capacity, this.outHead.length);
+    const ih = (a: Int32Array): Int32Array => {
+      const g = new Int32Array(capacity).fill(NO_EDGE);
+      g.set(a.subarray(0, keep));
+      return g;
+    };
+    const uh = (a: Uint32Array): Uint32Array => {
+      const g = new Uint32Array(capacity);
+      g.set(a.subarray(0, keep));
+      return g;
+    };
+    this.outHead = ih(this.outHead);
+    this.inHead = ih(this.inHead);
+    this.outDegree = uh(this.outDegree);
+    this.inDegree = uh(this.inDegree);
+  }
+
   /** Makes the heads cover `capacity` token slots (new slots empty). */
   ensure(capacity: number): void {
     const old = this.outHead.length;

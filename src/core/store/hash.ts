@@ -77,6 +77,43 @@ export class BatchKeySet {
   }
 }
 
+/**
+ * A per-call set of ids → first batch index, for duplicate detection inside a batch of token ids.
+ * Grouped like the id table (16 consecutive ids share a cache line), so sequential batches stay
+ * cache-friendly.
+ */
+export class BatchIdSet {
+  private readonly ids: Uint32Array;
+  /** first index + 1; 0 = empty */
+  private readonly first: Uint32Array;
+  private readonly groupShift: number;
+  private readonly mask: number;
+
+  constructor(capacity: number) {
+    const size = Math.max(32, tableSizeFor(capacity));
+    this.ids = new Uint32Array(size);
+    this.first = new Uint32Array(size);
+    this.groupShift = 32 - Math.log2(size) + 4;
+    this.mask = size - 1;
+  }
+
+  /** Adds `id` with batch index `index`; returns the earlier index when present, else −1. */
+  addOrGet(id: number, index: number): number {
+    const hi = id >>> 4;
+    let p = ((Math.imul(hi, FIB32) >>> this.groupShift) << 4) | ((id ^ (Math.imul(hi, 0x85ebca6b) >>> 28)) & 15);
+    for (;;) {
+      const f = this.first[p]!;
+      if (f === 0) {
+        this.ids[p] = id;
+        this.first[p] = index + 1;
+        return -1;
+      }
+      if (this.ids[p] === id) return f - 1;
+      p = (p + 1) & this.mask;
+    }
+  }
+}
+
 /** A per-call counter keyed by a u32 (e.g. a token slot). */
 export class BatchCounter {
   private readonly keys: Uint32Array;

@@ -22,7 +22,7 @@ import { FailedPreconditionError, NotFoundError, ValidationError } from "../erro
 import type { Expansion, ExpandRequest } from "../graph/expansion.ts";
 import type { ConnectionLimits } from "../limits.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../limits.ts";
-import { copySlotToRecord, encodeTokens } from "../token/batch.ts";
+import { copySlotToRecord, encodeTokens, gatherSlotsToRecords } from "../token/batch.ts";
 import type { TokenColumns } from "../token/columns.ts";
 import { TOKEN_RECORD_SIZE } from "../token/layout.ts";
 import { recordViews } from "../token/views.ts";
@@ -105,6 +105,25 @@ export class ShardStore {
     return this.edges.arena.count;
   }
 
+  /**
+   * Makes room for `capacity` tokens (never below the current size): grow ahead of a known bulk
+   * load, or shrink after one. Growth otherwise doubles, so a grown store can hold up to twice
+   * the memory its tokens need (untouched pages are not resident, but byteSize counts them).
+   */
+  reserve(capacity: number): void {
+    if (!Number.isInteger(capacity) || capacity < 0) {
+      throw ValidationError.of("reserve", [{ field: "capacity", value: String(capacity), rule: "capacity_range", description: "capacity must be a non-negative integer" }]);
+    }
+    if (capacity === this.tokens.capacity) return;
+    this.tokens.resize(capacity);
+    this.edges.tokenCapacityChanged();
+  }
+
+  /** Shrinks token memory to exactly the live tokens (see `reserve`). */
+  trimToSize(): void {
+    this.reserve(this.tokens.size);
+  }
+
   /** Exact sum of the byteLength of every typed array the store owns. */
   byteSize(): number {
     return this.tokens.byteSize() + this.edges.byteSize();
@@ -174,21 +193,19 @@ export class ShardStore {
         { field: "out", value: String(records.byteLength), rule: "out_size", description: `out must be 4-aligned and hold ${n * TOKEN_RECORD_SIZE} bytes` },
       ]);
     }
-    const rec = recordViews(records);
     const found = new Uint8Array(n);
+    const slots = new Int32Array(n);
     const tt = this.tokens;
-    const { cols, alias } = tt;
     let count = 0;
     for (let i = 0; i < n; i++) {
       const slot = tt.slotOf(ids[i]!);
-      if (slot < 0) {
-        records.fill(0, i * TOKEN_RECORD_SIZE, (i + 1) * TOKEN_RECORD_SIZE);
-        continue;
+      slots[i] = slot;
+      if (slot >= 0) {
+        found[i] = 1;
+        count++;
       }
-      copySlotToRecord(cols, alias, slot, rec, i);
-      found[i] = 1;
-      count++;
     }
+    gatherSlotsToRecords(tt.cols, tt.alias, slots, recordViews(records));
     return { records, found, count };
   }
 

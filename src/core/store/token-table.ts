@@ -52,11 +52,22 @@ export class TokenTable {
     );
   }
 
-  /** Capacity after growing (by doubling) to hold `n` tokens; the columns are reallocated. */
+  /** Grows (by doubling) to hold `n` tokens; true when the columns were reallocated. */
   ensureCapacity(n: number): boolean {
     if (n <= this.capacity) return false;
     let cap = Math.max(MIN_TOKEN_CAPACITY, this.capacity * 2);
     while (cap < n) cap *= 2;
+    this.reallocate(cap);
+    return true;
+  }
+
+  /** Reallocates the columns to exactly `cap` slots (≥ size) and rebuilds the id table for them. */
+  resize(cap: number): void {
+    this.reallocate(Math.max(cap, this.size));
+    this.table = IdTable.build(this.cols.ids, this.size, this.capacity, this.table.divisor);
+  }
+
+  private reallocate(cap: number): void {
     const old = this.cols;
     const g = allocateTokenColumns(cap, old.size) as MutableTokenColumns;
     const s = old.size;
@@ -70,7 +81,6 @@ export class TokenTable {
     g.timestamps.set(old.timestamps.subarray(0, s));
     this.cols = g;
     this.alias = columnAliases(g);
-    return true;
   }
 
   /**

@@ -10,7 +10,7 @@ import { TOKEN_RECORD_SIZE, TokenOffset } from "../token/layout.ts";
 import { validateTokenRecords } from "../token/validate.ts";
 import { recordViews } from "../token/views.ts";
 import type { EdgeSet } from "./edges.ts";
-import { BatchKeySet } from "./hash.ts";
+import { BatchIdSet } from "./hash.ts";
 import { IdTable } from "./id-table.ts";
 import { KeyBuffer } from "./key-buffer.ts";
 import type { TokenTable } from "./token-table.ts";
@@ -62,7 +62,6 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
   const entries = table.entries;
   const mask = table.mask;
   const slotIds = new Uint32Array(n);
-  const positions = fresh ? undefined : new Int32Array(n);
   let k = 0;
   let allocated = 0;
   let acceptedMax = st.maxLocalId;
@@ -106,7 +105,6 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
       continue;
     }
     entries[p] = size + k + 1;
-    if (positions !== undefined) positions[k] = p;
     slotIds[k] = id;
     if (id < DOMAIN_ZERO_LIMIT && id > acceptedMax) acceptedMax = id;
     ids[i] = id;
@@ -116,7 +114,13 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
   if (strict && list.length > 0) {
     // Undo in reverse order: each provisional entry filled an empty position and moved
     // nothing, so clearing them restores the table bit for bit.
-    if (positions !== undefined) for (let j = k - 1; j >= 0; j--) entries[positions[j]!] = 0;
+    if (!fresh) {
+      for (let j = k - 1; j >= 0; j--) {
+        let p = table.home(slotIds[j]!);
+        while (entries[p] !== size + j + 1) p = (p + 1) & mask;
+        entries[p] = 0;
+      }
+    }
     throw ValidationError.of("token batch", list);
   }
   if (fresh) tt.table = table;
@@ -148,13 +152,13 @@ export function updateTokens(st: TokenStoreState, records: Uint8Array, opts: Tok
   const rec = recordViews(records);
   const u32 = rec.u32;
   const slots = new Int32Array(n).fill(-1);
-  const dups = new BatchKeySet(n);
+  const dups = new BatchIdSet(n);
   for (let i = 0; i < n; i++) {
     if ((skip !== undefined && (skip[i] ?? 0) !== 0) || (invalid !== undefined && invalid[i] !== 0)) continue;
     const id = u32[(i << 4) + 12]!;
     const v = lookupViolation(st, id, i);
     if (v !== undefined) list.push(v);
-    else if (dups.addOrGet(id, 0, 0, i) >= 0) {
+    else if (dups.addOrGet(id, i) >= 0) {
       list.push({ index: i, field: "id", value: String(id), rule: StoreRule.duplicateInBatch, description: `id ${id} appears more than once in the batch` });
     } else slots[i] = st.tokens.slotOf(id);
   }
@@ -179,13 +183,13 @@ export function deleteTokens(st: TokenStoreState, ids: ArrayLike<number>, opts: 
   const skip = opts.skip;
   const list: FieldViolation[] = [];
   const ok = new Uint8Array(n);
-  const dups = new BatchKeySet(n);
+  const dups = new BatchIdSet(n);
   for (let i = 0; i < n; i++) {
     if (skip !== undefined && (skip[i] ?? 0) !== 0) continue;
     const id = ids[i]!;
     const v = lookupViolation(st, id, i);
     if (v !== undefined) list.push(v);
-    else if (dups.addOrGet(id, 0, 0, i) >= 0) {
+    else if (dups.addOrGet(id, i) >= 0) {
       list.push({ index: i, field: "id", value: String(id), rule: StoreRule.duplicateInBatch, description: `id ${id} appears more than once in the batch` });
     } else ok[i] = 1;
   }

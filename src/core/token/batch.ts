@@ -146,3 +146,44 @@ export function copySlotToRecord(
   u16[h + 29] = cols.radii[s]! | (cols.strengths[s]! << 8);
   u32[w + 15] = cols.timestamps[s]!;
 }
+
+/**
+ * Copies column slots `slots[i]` into record i of `rec` for every i (slot −1 → a zero record).
+ * Column by column: each pass is a gather of independent loads, so cache misses overlap (a random
+ * get touches one line per column; record-by-record copying would serialise them).
+ */
+export function gatherSlotsToRecords(cols: TokenColumns, alias: TokenColumnAliases, slots: Int32Array, rec: RecordViews): void {
+  const { u16, u32 } = rec;
+  const n = slots.length;
+  const { coordWords, weightBits } = alias;
+  for (let i = 0; i < n; i++) {
+    const s = slots[i]!;
+    const w = i << 4;
+    if (s < 0) {
+      u32.fill(0, w, w + 16);
+      continue;
+    }
+    const c = s * 12;
+    for (let k = 0; k < 12; k++) u32[w + k] = coordWords[c + k]!;
+  }
+  const { ids, flags, radii, strengths, timestamps } = cols;
+  for (let i = 0; i < n; i++) {
+    const s = slots[i]!;
+    if (s >= 0) u32[(i << 4) + 12] = ids[s]!;
+  }
+  for (let i = 0; i < n; i++) {
+    const s = slots[i]!;
+    if (s < 0) continue;
+    const h = i << 5;
+    const bits = weightBits[s]!;
+    u16[h + 26] = flags[s]!;
+    u16[h + 27] = bits & 0xffff;
+    u16[h + 28] = bits >>> 16;
+  }
+  for (let i = 0; i < n; i++) {
+    const s = slots[i]!;
+    if (s < 0) continue;
+    u16[(i << 5) + 29] = radii[s]! | (strengths[s]! << 8);
+    u32[(i << 4) + 15] = timestamps[s]!;
+  }
+}

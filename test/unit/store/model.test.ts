@@ -31,7 +31,8 @@ type Op =
   | { readonly k: "delete"; readonly ids: readonly number[]; readonly strict: boolean }
   | { readonly k: "get"; readonly ids: readonly number[] }
   | { readonly k: "connect"; readonly items: readonly EdgeItem[]; readonly strict: boolean }
-  | { readonly k: "disconnect"; readonly keys: readonly (readonly [number, number, number])[]; readonly strict: boolean };
+  | { readonly k: "disconnect"; readonly keys: readonly (readonly [number, number, number])[]; readonly strict: boolean }
+  | { readonly k: "reserve"; readonly capacity: number };
 
 interface Cfg {
   readonly shardCount: number;
@@ -71,6 +72,7 @@ function opArb(cfg: Cfg): fc.Arbitrary<Op> {
     { weight: 1, arbitrary: fc.record({ k: fc.constant("get" as const), ids: fc.array(fc.oneof(id, fc.integer({ min: 0, max: 45 })), { maxLength: 6 }) }) },
     { weight: 6, arbitrary: fc.record({ k: fc.constant("connect" as const), items: fc.array(edgeItem, { maxLength: 6 }), strict }) },
     { weight: 2, arbitrary: fc.record({ k: fc.constant("disconnect" as const), keys: fc.array(fc.tuple(id, id, type), { maxLength: 3 }), strict }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant("reserve" as const), capacity: fc.integer({ min: 0, max: 40 }) }) },
   );
 }
 
@@ -296,7 +298,7 @@ describe("ShardStore against a reference model", () => {
               const k = edgeKey(it.s, it.t, it.bad ? 0xb5 : it.y);
               const sl = owns(it.s);
               const tl = owns(it.t);
-              let bad = it.bad || (!sl && !tl) || (sl && !tokens.has(it.s)) || (tl && !tokens.has(it.t)) || seen.has(k);
+              let bad = it.bad || it.s === it.t || (!sl && !tl) || (sl && !tokens.has(it.s)) || (tl && !tokens.has(it.t)) || seen.has(k);
               seen.add(k);
               if (bad || edges.has(k)) return !bad;
               if (sl && cfg.maxOut > 0 && outDeg(it.s) + 1 > cfg.maxOut) bad = true;
@@ -318,6 +320,9 @@ describe("ShardStore against a reference model", () => {
               expect(r.created + r.updated).toBe(op.items.length - rejected.length);
               op.items.forEach((it, i) => ok[i] && edges.set(edgeKey(it.s, it.t, it.y), { s: it.s, t: it.t, y: it.y, rec: records.slice(i * 64, i * 64 + 64) }));
             }
+          } else if (op.k === "reserve") {
+            store.reserve(op.capacity);
+            expect(store.capacity).toBe(Math.max(op.capacity, tokens.size));
           } else {
             const seen = new Set<string>();
             const ok = op.keys.map(([s, t, y]) => {
