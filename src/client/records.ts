@@ -15,7 +15,7 @@ import { roundCoordinate } from "../core/token/coords.ts";
 import { connectionFields, decodeConnection, encodeConnection, type ConnectionFields } from "../core/connection/fields.ts";
 import { CONNECTION_RECORD_SIZE, Mutability } from "../core/connection/layout.ts";
 import { isValidConnectionType } from "../core/connection/types.ts";
-import { validateConnectionRecords } from "../core/connection/validate.ts";
+import { validateConnectionRecords } from "../core/constitution/records.ts";
 
 export { TOKEN_RECORD_SIZE, CONNECTION_RECORD_SIZE };
 
