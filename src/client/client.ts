@@ -12,7 +12,7 @@ import { credentials } from "@grpc/grpc-js";
 import { RecordFormat } from "../gen/neurograph/v1/common.ts";
 import { AdminServiceClient } from "../gen/neurograph/v1/admin_service.ts";
 import { GraphServiceClient } from "../gen/neurograph/v1/graph_service.ts";
-import { TokenServiceClient, type SpatialQueryResponse } from "../gen/neurograph/v1/token_service.ts";
+import { TokenServiceClient, TokenServiceService, type SpatialQueryResponse } from "../gen/neurograph/v1/token_service.ts";
 import { HealthClient } from "../gen/grpc/health/v1/health.ts";
 import { createMany, type CreateManyOptions } from "./batch.ts";
 import { ingestAll, TokenWriter, type IngestOptions, type IngestSummary, type TokenWriteInput } from "./ingest.ts";
@@ -187,7 +187,12 @@ export class NeuroGraphClient {
   /** A writer for bulk ingest over the IngestTokens stream (see `TokenWriter`). */
   tokenWriter(options: IngestOptions = {}): TokenWriter {
     const stub = this.#tokens;
-    return new TokenWriter((md, opts, cb) => stub.ingestTokens(md, opts, cb), this.#invoker.metadata(options.metadata), options);
+    const method = TokenServiceService.ingestTokens;
+    return new TokenWriter(
+      (md, opts, cb) => stub.makeClientStreamRequest(method.path, (message: Buffer) => message, method.responseDeserialize, md, opts, cb),
+      this.#invoker.metadata(options.metadata),
+      options,
+    );
   }
 
   /** Streams every item of `source` (token objects, arrays of them, packed records) and returns the summary. */

@@ -5,13 +5,17 @@
  * it sends more, and the promise `write()` returned resolves only then, so a producer that
  * awaits its writes never buffers more than the stream does.
  *
+ * Each batch buffer is the serialized `IngestTokensRequest` itself (field tag and length in
+ * front of the records, the flags behind), so records are copied once into it and never
+ * re-encoded: the stream is opened with an identity serializer.
+ *
  * The stream is not retried: a failure part-way leaves the messages before it applied (strict
  * mode ends at the first invalid message; the error says how many records were applied).
  */
 import { once } from "node:events";
 import type { ClientWritableStream, Metadata, ServiceError } from "@grpc/grpc-js";
 import { CancelledError, InternalError, toNeuroGraphError, ValidationError, type NeuroGraphError } from "../core/errors.ts";
-import type { IngestTokensRequest, IngestTokensResponse } from "../gen/neurograph/v1/token_service.ts";
+import type { IngestTokensResponse } from "../gen/neurograph/v1/token_service.ts";
 import { checkPacked, encodeTokenInputs, nowSeconds, TOKEN_RECORD_SIZE, type TokenInput } from "./records.ts";
 import { toTypedError } from "./rpc.ts";
 import { fromItemError, type ItemRejection } from "./types.ts";
@@ -51,17 +55,49 @@ export interface IngestSummary {
   readonly ids: Uint32Array;
 }
 
-/** Opens the stream: the generated `ingestTokens(metadata, options, callback)`. */
+/** Opens the stream; messages are serialized `IngestTokensRequest`s (identity serializer). */
 export type OpenIngestStream = (
   metadata: Metadata,
   options: { deadline?: Date },
-  callback: (error: ServiceError | null, response: IngestTokensResponse) => void,
-) => ClientWritableStream<IngestTokensRequest>;
+  callback: (error: ServiceError | null, response?: IngestTokensResponse) => void,
+) => ClientWritableStream<Buffer>;
+
+/** Bytes before the records in a batch buffer: field 1 tag + the longest varint length. */
+const HEAD = 6;
+/** Bytes after the records: `partial` (field 2) and `return_ids` (field 3), when true. */
+const TAIL = 4;
+
+/**
+ * The serialized IngestTokensRequest of `count` records stored at `buffer[HEAD..]`: the tag and
+ * length are written right-aligned before them and the flags after them; returns a view.
+ */
+export function ingestMessage(buffer: Uint8Array, bytes: number, partial: boolean, returnIds: boolean): Buffer {
+  let len = bytes;
+  const varint: number[] = [];
+  do {
+    const low = len % 128;
+    len = Math.floor(len / 128);
+    varint.push(len > 0 ? low | 0x80 : low);
+  } while (len > 0);
+  const start = HEAD - 1 - varint.length;
+  buffer[start] = 0x0a; // field 1 (records), wire type 2
+  buffer.set(varint, start + 1);
+  let end = HEAD + bytes;
+  if (partial) {
+    buffer[end++] = 0x10;
+    buffer[end++] = 1;
+  }
+  if (returnIds) {
+    buffer[end++] = 0x18;
+    buffer[end++] = 1;
+  }
+  return Buffer.from(buffer.buffer, buffer.byteOffset + start, end - start);
+}
 
 export type TokenWriteInput = TokenInput | readonly TokenInput[] | Uint8Array;
 
 export class TokenWriter {
-  readonly #stream: ClientWritableStream<IngestTokensRequest>;
+  readonly #stream: ClientWritableStream<Buffer>;
   readonly #result: Promise<IngestTokensResponse>;
   readonly #batchRecords: number;
   readonly #options: IngestOptions;
@@ -86,14 +122,14 @@ export class TokenWriter {
     }
     this.#options = options;
     this.#batchRecords = batch;
-    this.#buffer = new Uint8Array(batch * TOKEN_RECORD_SIZE);
+    this.#buffer = this.#newBuffer();
     const deadline = options.deadlineMs === undefined || options.deadlineMs === 0 ? undefined : new Date(Date.now() + options.deadlineMs);
-    let stream!: ClientWritableStream<IngestTokensRequest>;
+    let stream!: ClientWritableStream<Buffer>;
     this.#result = new Promise<IngestTokensResponse>((resolve, reject) => {
       stream = open(metadata, deadline === undefined ? {} : { deadline }, (err, res) => {
         if (this.#onAbort !== undefined) options.signal?.removeEventListener("abort", this.#onAbort);
-        if (err === null) return resolve(res);
-        this.#failure = toTypedError(err);
+        if (err === null && res !== undefined) return resolve(res);
+        this.#failure = err === null ? new InternalError("the ingest stream ended without a summary") : toTypedError(err);
         reject(this.#failure);
       });
     });
@@ -198,17 +234,21 @@ export class TokenWriter {
     return encodeTokenInputs(list, nowSeconds(), this.#written);
   }
 
+  #newBuffer(): Uint8Array {
+    return new Uint8Array(HEAD + this.#batchRecords * TOKEN_RECORD_SIZE + TAIL);
+  }
+
   /** Copies records into the current batch, flushing full batches; a promise when it must wait. */
   #copy(records: Uint8Array, from: number): Promise<void> | undefined {
     let offset = from;
     while (offset < records.byteLength) {
-      const room = this.#buffer.byteLength - this.#fill;
+      const room = this.#batchRecords * TOKEN_RECORD_SIZE - this.#fill;
       const n = Math.min(room, records.byteLength - offset);
-      this.#buffer.set(records.subarray(offset, offset + n), this.#fill);
+      this.#buffer.set(records.subarray(offset, offset + n), HEAD + this.#fill);
       this.#fill += n;
       offset += n;
       this.#written += n / TOKEN_RECORD_SIZE;
-      if (this.#fill === this.#buffer.byteLength) {
+      if (n === room) {
         const wait = this.#flush();
         if (wait !== undefined) {
           const rest = offset;
@@ -222,12 +262,12 @@ export class TokenWriter {
   /** Sends the current batch in a fresh buffer (the stream may hold it); a promise on back-pressure. */
   #flush(): Promise<void> | undefined {
     const filled = this.#fill;
-    const records = Buffer.from(this.#buffer.buffer, this.#buffer.byteOffset, filled);
-    this.#buffer = new Uint8Array(this.#batchRecords * TOKEN_RECORD_SIZE);
+    const message = ingestMessage(this.#buffer, filled, this.#options.partial ?? false, this.#options.returnIds ?? false);
+    this.#buffer = this.#newBuffer();
     this.#fill = 0;
     this.#messages++;
     this.#sent += filled / TOKEN_RECORD_SIZE;
-    const ok = this.#stream.write({ records, partial: this.#options.partial ?? false, returnIds: this.#options.returnIds ?? false });
+    const ok = this.#stream.write(message);
     this.#options.onProgress?.({ records: this.#sent, messages: this.#messages });
     if (ok) return undefined;
     this.#drainWaits++;
