@@ -74,6 +74,8 @@ export function registerCreateCommand(program: Command): void {
           batchSize: flags.batchSize,
           partial: flags.partial === true,
           returnIds: flags.ids === true,
+          // A stream takes as long as its input: only a deadline the user gave applies to it.
+          ...(ctx.deadlineGiven ? { deadlineMs: ctx.deadlineMs } : {}),
           onProgress: (p) => progress.update(p.records, fraction()),
         });
         try {

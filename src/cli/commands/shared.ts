@@ -42,6 +42,8 @@ export interface CommandContext {
   readonly client: NeuroGraphClient;
   readonly json: boolean;
   readonly deadlineMs: number;
+  /** The deadline was given (flag or environment), not the default: long streams use it then. */
+  readonly deadlineGiven: boolean;
   out(text: string): void;
   err(text: string): void;
 }
@@ -150,7 +152,7 @@ export function loadClientConfig(flags: ConnectionFlags, env: Readonly<Record<st
     if (typeof v === "string" || typeof v === "boolean") given[name] = v;
   }
   try {
-    return loadConfig(clientConfigSchema, { flags: given, env, configFile: "" }).values;
+    return loadConfig(clientConfigSchema, { flags: given, env, configFile: "" });
   } catch (err) {
     if (err instanceof ValidationError) exitWith(ExitCode.Usage, err.message);
     throw err;
@@ -163,7 +165,8 @@ export function loadClientConfig(flags: ConnectionFlags, env: Readonly<Record<st
  */
 export async function withClient(cmd: Command, body: (ctx: CommandContext) => Promise<number | void>, locate?: () => ((index: number) => string) | undefined): Promise<void> {
   const flags = cmd.optsWithGlobals<ConnectionFlags>();
-  const config = loadClientConfig(flags);
+  const loaded = loadClientConfig(flags);
+  const config = loaded.values;
   let tls: ClientTlsOptions | true | undefined;
   if (config.tls || config.tlsCa !== undefined || config.tlsCert !== undefined) {
     const ca = readPem(config.tlsCa, "CA file");
@@ -180,6 +183,7 @@ export async function withClient(cmd: Command, body: (ctx: CommandContext) => Pr
       client: c,
       json: flags.json === true,
       deadlineMs: config.deadline,
+      deadlineGiven: loaded.sources.deadline !== "default",
       out: (text) => process.stdout.write(`${text}\n`),
       err: (text) => process.stderr.write(`${text}\n`),
     });

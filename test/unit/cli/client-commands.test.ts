@@ -134,10 +134,11 @@ describe("output and configuration", () => {
   });
 
   it("takes the address from --addr over NG_GRPC_ADDR over the default", () => {
-    expect(loadClientConfig({}, {}).addr.address).toBe("127.0.0.1:50051");
-    expect(loadClientConfig({}, { NG_GRPC_ADDR: "10.0.0.1:7000" }).addr.address).toBe("10.0.0.1:7000");
-    expect(loadClientConfig({ addr: "[::1]:9000" }, { NG_GRPC_ADDR: "10.0.0.1:7000" }).addr.address).toBe("[::1]:9000");
+    expect(loadClientConfig({}, {}).values.addr.address).toBe("127.0.0.1:50051");
+    expect(loadClientConfig({}, {}).sources.deadline).toBe("default");
+    expect(loadClientConfig({}, { NG_GRPC_ADDR: "10.0.0.1:7000" }).values.addr.address).toBe("10.0.0.1:7000");
+    expect(loadClientConfig({ addr: "[::1]:9000" }, { NG_GRPC_ADDR: "10.0.0.1:7000" }).values.addr.address).toBe("[::1]:9000");
     const c = loadClientConfig({ deadline: "2s", token: "t0k", tlsCa: "ca.pem" }, { NG_CLIENT_DEADLINE: "9s" });
-    expect([c.deadline, c.token, c.tlsCa?.endsWith("/ca.pem")]).toEqual([2000, "t0k", true]);
+    expect([c.values.deadline, c.values.token, c.values.tlsCa?.endsWith("/ca.pem"), c.sources.deadline]).toEqual([2000, "t0k", true, "flag"]);
   });
 });
