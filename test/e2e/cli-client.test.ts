@@ -4,7 +4,7 @@
  * in this process, so the test can look at what arrived), addressed through NG_GRPC_ADDR.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiServer } from "../../src/api/server.ts";
 import { encodeTokenInputs } from "../../src/client/index.ts";
 import { MemoryBackend } from "../integration/api/memory-backend.ts";
+import { makePki } from "../integration/client/pki.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/neurograph.mjs", import.meta.url));
 
@@ -181,6 +182,26 @@ describe("neurograph client commands against a running server", () => {
       expect((JSON.parse(allowed.stdout) as { nodeId: string }).nodeId).toBe("memory-node");
     } finally {
       await guarded.stop(1000);
+    }
+  });
+
+  it("connects over mTLS with --tls-ca, --tls-cert and --tls-key, and exits 3 without a certificate", async () => {
+    const pki = join(dir, "pki");
+    mkdirSync(pki);
+    makePki(pki);
+    const f = (name: string): string => join(pki, name);
+    const secure = new ApiServer({ backend: new MemoryBackend() }, { address: "127.0.0.1:0", tls: { certFile: f("server.crt"), keyFile: f("server.key"), caFile: f("ca.crt"), requireClientCert: true } });
+    const { address } = await secure.start();
+    try {
+      const ok = await cli(["health", "--addr", address, "--tls-ca", f("ca.crt"), "--tls-cert", f("client.crt"), "--tls-key", f("client.key")], {});
+      expect([ok.code, ok.stdout.trim()]).toEqual([0, "SERVING"]);
+      const noCert = await cli(["health", "--addr", address, "--tls-ca", f("ca.crt")], {});
+      expect(noCert.code).toBe(3);
+      const halfPair = await cli(["health", "--addr", address, "--tls-cert", f("client.crt")], {});
+      expect(halfPair.code).toBe(2);
+      expect(halfPair.stderr).toContain("--tls-cert and --tls-key go together");
+    } finally {
+      await secure.stop(1000);
     }
   });
 });
