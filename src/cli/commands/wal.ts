@@ -1,12 +1,17 @@
 /**
- * `neurograph wal inspect <dir>`: lists every record and snapshot of a data directory's WAL per
- * shard (LSN, type, payload size, item count), verifies every CRC, and prints a summary. Exits
- * non-zero when anything is damaged (bad CRC, missing LSN, unreadable snapshot). Read-only, so it
- * is safe on the data directory of a running node.
+ * The write-ahead log commands.
+ * - `neurograph wal inspect <dir>`: lists every record and snapshot of a data directory's WAL per
+ *   shard (LSN, type, payload size, item count), verifies every CRC, and prints a summary. Exits
+ *   non-zero when anything is damaged (bad CRC, missing LSN, unreadable snapshot). Read-only, so it
+ *   is safe on the data directory of a running node.
+ * - `neurograph wal stats` (client): each shard's log figures on a running node.
+ * - `neurograph snapshot [shard…]` (client): snapshot now and prune the logs behind it.
  */
 import type { Command } from "commander";
 import { DataLossError, ValidationError } from "../../core/errors.ts";
 import { inspectWal, type InspectReport, type InspectedShard } from "../../actors/wal/inspect.ts";
+import { formatNumber, table } from "./format.ts";
+import { ExitCode, clientCommand, exitWith, toJson, withClient } from "./shared.ts";
 
 interface InspectFlags {
   readonly shard?: string;
@@ -35,6 +40,41 @@ export function registerWalCommands(program: Command): void {
         );
       }
     });
+
+  const stats = clientCommand(wal, "stats", "each shard's write-ahead log on a running node: LSNs, pending bytes, last commit, last snapshot");
+  stats.action(async () => {
+    await withClient(stats, async (ctx) => {
+      const list = await ctx.client.listShards();
+      if (ctx.json) return ctx.out(toJson(list.map((s) => ({ shard: s.shard, state: s.state, wal: s.wal ?? null }))));
+      if (list.every((s) => s.wal === undefined)) return ctx.out("this node runs without a write-ahead log (--no-wal): nothing is durable");
+      const rows = list.map((s) => {
+        const w = s.wal;
+        if (w === undefined) return [s.shard, s.state, "-", "-", "-", "-", "-", "no log"];
+        const snap = w.lastSnapshotLsn === 0 ? "none" : `LSN ${w.lastSnapshotLsn} at ${new Date(w.lastSnapshotUnixMs).toISOString()}`;
+        return [s.shard, s.state, w.lastLsn, w.durableLsn, formatBytes(w.pendingBytes), `${w.lastCommitMs.toFixed(2)} ms`, snap, w.degraded === "" ? "ok" : `READ-ONLY: ${w.degraded}`];
+      });
+      ctx.out(table(["shard", "state", "last LSN", "durable LSN", "pending", "last commit", "last snapshot", "log"], rows));
+    });
+  });
+}
+
+/** `neurograph snapshot [shard…]`. */
+export function registerSnapshotCommand(program: Command): void {
+  const cmd = clientCommand(program, "snapshot [shards...]", "write a snapshot of the given shards (default: all) now and prune their logs behind it");
+  cmd.action(async (shards: readonly string[] | undefined) => {
+    await withClient(cmd, async (ctx) => {
+      const done = await ctx.client.snapshot(parseShards(shards ?? []));
+      if (ctx.json) return ctx.out(toJson(done));
+      const rows = done.map((d) => [d.shard, d.lsn, d.unchanged ? "unchanged (nothing logged since the last one)" : `${d.chunks} chunk(s), ${formatBytes(d.bytes)}`, `${formatNumber(d.durationMs)} ms`]);
+      ctx.out(table(["shard", "LSN", "written", "took"], rows));
+    });
+  });
+}
+
+function parseShards(values: readonly string[]): number[] {
+  const bad = values.filter((v) => !/^\d{1,9}$/.test(v));
+  if (bad.length > 0) exitWith(ExitCode.Usage, `shards are numbers 0, 1, …; got: ${bad.join(" ")}`);
+  return values.map(Number);
 }
 
 function parseShard(v: string): number {
