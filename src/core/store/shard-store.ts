@@ -266,18 +266,18 @@ export class ShardStore {
 
   outDegree(id: number): number {
     const slot = this.tokens.slotOf(id);
-    return slot < 0 ? 0 : (this.edges.adj.outDegree[slot] ?? 0);
+    return slot < 0 ? 0 : this.edges.adj.outDegree(slot);
   }
 
   inDegree(id: number): number {
     const slot = this.tokens.slotOf(id);
-    return slot < 0 ? 0 : (this.edges.adj.inDegree[slot] ?? 0);
+    return slot < 0 ? 0 : this.edges.adj.inDegree(slot);
   }
 
   /** Cursor over out-edges of `id` (owned connections): first entry or −1; then `nextOutEdge`. */
   firstOutEdge(id: number): number {
     const slot = this.tokens.slotOf(id);
-    return slot < 0 ? NO_EDGE : (this.edges.adj.outHead[slot] ?? NO_EDGE);
+    return slot < 0 ? NO_EDGE : this.edges.adj.outHead(slot);
   }
 
   nextOutEdge(e: number): number {
@@ -287,7 +287,7 @@ export class ShardStore {
   /** Cursor over in-edges of `id` (local and mirrors): first entry or −1; then `nextInEdge`. */
   firstInEdge(id: number): number {
     const slot = this.tokens.slotOf(id);
-    return slot < 0 ? NO_EDGE : (this.edges.adj.inHead[slot] ?? NO_EDGE);
+    return slot < 0 ? NO_EDGE : this.edges.adj.inHead(slot);
   }
 
   nextInEdge(e: number): number {
