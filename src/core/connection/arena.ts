@@ -300,8 +300,29 @@ export class ConnectionArena {
     const anchor = new Uint32Array(cap);
     anchor.set(this.decayAnchor);
     this.decayAnchor = anchor;
-    // Entry numbers may need another bit: re-encode the key table (same size).
-    if (entryBitsFor(cap) !== this.entryBits) this.rebuildKeys(this.keys.length);
+    // Entry numbers may need more bits: re-encode the key table in place.
+    const bits = entryBitsFor(cap);
+    if (bits !== this.entryBits) this.widenEntries(bits);
+  }
+
+  /**
+   * Re-encodes every key entry for `bits` entry bits (more than now). A fingerprint is a hash's
+   * bits from `entryBits` up, so the wider encoding's fingerprint is the same hash's bits from
+   * `bits` up: clearing bits [entryBits, bits) re-encodes an entry where it stands. A sequential
+   * pass, where a rebuild would rehash every key into random positions.
+   */
+  private widenEntries(bits: number): void {
+    const oldMask = this.entryMask;
+    const newMask = bits >= 31 ? 0x7fffffff : (1 << bits) - 1;
+    // At 31 bits there is no fingerprint (bit 31 must be clear too).
+    const keepFp = bits >= 31 ? 0 : ~newMask;
+    const keys = this.keys;
+    for (let i = 0; i < keys.length; i++) {
+      const v = keys[i]!;
+      if (v !== 0) keys[i] = ((v & keepFp) | (v & oldMask)) >>> 0;
+    }
+    this.entryBits = bits;
+    this.entryMask = newMask;
   }
 }
 
