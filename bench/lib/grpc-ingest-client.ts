@@ -1,14 +1,13 @@
 /**
  * Child process of `grpc.stream_ingest`: streams `messages` IngestTokens messages of `perMessage`
- * packed 64-byte records (id 0: the server allocates ids) to the node at `address`, honouring
- * HTTP/2 flow control, and prints one JSON line: tokens sent, seconds from the first write to the
- * server's summary, and the summary's counts.
+ * packed 64-byte records (id 0: the server allocates ids) to the node at `address` through the
+ * client library's `TokenWriter` (the path applications use: records copied once into a
+ * pre-serialized message, HTTP/2 back-pressure honoured), and prints one JSON line: tokens sent,
+ * seconds from the first write to the server's summary, the client's CPU and the summary's counts.
  *
  *   node --import tsx bench/lib/grpc-ingest-client.ts <address> <messages> <perMessage>
  */
-import { once } from "node:events";
-import { credentials } from "@grpc/grpc-js";
-import { TokenServiceClient, type IngestTokensResponse } from "../../src/gen/neurograph/v1/token_service.ts";
+import { connect } from "../../src/client/index.ts";
 
 const [address = "127.0.0.1:50051", messagesArg = "300", perMessageArg = "10000"] = process.argv.slice(2);
 const messages = Number(messagesArg);
@@ -30,26 +29,15 @@ function records(n: number, seed: number): Buffer {
   return b;
 }
 
-const client = new TokenServiceClient(address, credentials.createInsecure(), {
-  "grpc.max_send_message_length": 64 * 1024 * 1024,
-  "grpc.max_receive_message_length": 64 * 1024 * 1024,
-});
-// A few distinct payloads, reused: the client's own encoding cost stays out of the way.
+const client = await connect({ address, maxSendMessageBytes: 64 * 1024 * 1024, maxReceiveMessageBytes: 64 * 1024 * 1024 });
+// A few distinct payloads, reused: the cost of making records stays out of the way.
 const payloads = [0, 1, 2, 3].map((s) => records(perMessage, s));
-await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())));
 
 const started = process.hrtime.bigint();
 const cpu0 = process.cpuUsage();
-const summary = await new Promise<IngestTokensResponse>((resolve, reject) => {
-  const stream = client.ingestTokens((err, res) => (err === null ? resolve(res) : reject(err)));
-  void (async () => {
-    for (let m = 0; m < messages; m++) {
-      const ok = stream.write({ records: payloads[m % payloads.length]!, partial: false, returnIds: false });
-      if (!ok) await once(stream, "drain");
-    }
-    stream.end();
-  })().catch(reject);
-});
+const writer = client.tokenWriter({ batchSize: perMessage });
+for (let m = 0; m < messages; m++) await writer.write(payloads[m % payloads.length]!);
+const summary = await writer.end();
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 const cpu = process.cpuUsage(cpu0);
 client.close();

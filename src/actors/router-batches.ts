@@ -89,6 +89,27 @@ export function allZero(a: Uint32Array): boolean {
   return true;
 }
 
+/** Whether every packed token record's id is 0, read in place (no id column is built). */
+export function allIdsZero(records: Uint8Array): boolean {
+  const n = records.byteLength >>> 6;
+  if ((records.byteOffset & 3) === 0) {
+    const words = new Uint32Array(records.buffer, records.byteOffset, n << 4);
+    for (let i = TOKEN_ID_OFFSET >>> 2; i < words.length; i += 16) if (words[i] !== 0) return false;
+    return true;
+  }
+  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  for (let o = TOKEN_ID_OFFSET; o < records.byteLength; o += RECORD_SIZE) if (view.getUint32(o, true) !== 0) return false;
+  return true;
+}
+
+/**
+ * Token records that all ask for an allocated id (the caller checked with `allIdsZero`): one
+ * aligned copy the shards may keep (and write allocated ids into), dealt round-robin.
+ */
+export function dealFreshTokenRecords(records: Uint8Array, shardCount: number, rr: RoundRobin): Part<Uint8Array>[] {
+  return dealContiguous(copyOf(records), shardCount, rr);
+}
+
 /**
  * A batch of tokens that all ask for an allocated id: dealt to min(S, n) consecutive shards (the
  * round-robin cursor moves on by as many) in contiguous, near-equal slices of one copy, so no

@@ -6,8 +6,8 @@ import { ErrorCode, NotFoundError, toNeuroGraphError } from "../core/errors.ts";
 import type { TokenLimits } from "../core/limits.ts";
 import { validateTokenRecords } from "../core/token/validate.ts";
 import { groupByShard } from "../runtime/index.ts";
-import { RECORD_SIZE, TOKEN_ID_OFFSET, u32Column } from "./record-columns.ts";
-import { allZero, splitIds, splitTokenRecords, type Part, type RoundRobin } from "./router-batches.ts";
+import { RECORD_SIZE, TOKEN_ID_OFFSET } from "./record-columns.ts";
+import { allIdsZero, dealFreshTokenRecords, splitIds, splitTokenRecords, type Part, type RoundRobin } from "./router-batches.ts";
 import { strictError } from "./router-rejections.ts";
 import type { CreateTokensResult, DeleteTokensResult, GetTokensResult, WriteResult } from "./router-types.ts";
 import { askOptions, runWrite, throwIfAborted, type Fanout, type Scope } from "./router-writes.ts";
@@ -36,13 +36,15 @@ export async function createTokens(
   limits: TokenLimits,
 ): Promise<CreateTokensResult> {
   const n = records.byteLength >>> 6;
-  const fresh = allZero(u32Column(records, TOKEN_ID_OFFSET));
+  // One scan of the ids decides the path: a batch of fresh tokens is copied once and dealt in
+  // contiguous slices; anything else is grouped by the shard of its id.
+  const fresh = allIdsZero(records);
   const checked = fresh && !partial;
   if (checked) {
     const violations = validateTokenRecords(records, limits, Math.floor(Date.now() / 1000), { allowZeroId: true, maxViolations: 1000 });
     if (violations.length > 0) throw strictError("token batch", violations);
   }
-  const parts = splitTokenRecords(records, f.shardCount, rr);
+  const parts = fresh ? dealFreshTokenRecords(records, f.shardCount, rr) : splitTokenRecords(records, f.shardCount, rr);
   const ops: Part<ShardOp>[] = parts.map((p) => ({ ...p, payload: { kind: "insert", records: p.payload, checked } }));
   const run = await runWrite(f, ops, partial, scope, fresh ? "independent" : "auto");
   if (!partial && run.violations.size > 0) {
