@@ -3,6 +3,7 @@
  * (no object per token or edge). A *part* is one shard's share of a batch, with the request index
  * of each of its items so replies can be scattered back into request order.
  */
+import { allocateFramedParts } from "../core/wal/index.ts";
 import { groupByShard, type ShardGroups } from "../runtime/index.ts";
 import { EDGE_SOURCE_OFFSET, EDGE_TARGET_OFFSET, RECORD_SIZE, TOKEN_ID_OFFSET, u32Column } from "./record-columns.ts";
 
@@ -103,11 +104,31 @@ export function allIdsZero(records: Uint8Array): boolean {
 }
 
 /**
- * Token records that all ask for an allocated id (the caller checked with `allIdsZero`): one
- * aligned copy the shards may keep (and write allocated ids into), dealt round-robin.
+ * Token records that all ask for an allocated id (the caller checked with `allIdsZero`), dealt
+ * like `dealContiguous`, but copied once into framed parts (`allocateFramedParts`): the shards
+ * keep them (and write allocated ids into them), and the WAL seals each part's record around it
+ * without copying the records again.
  */
 export function dealFreshTokenRecords(records: Uint8Array, shardCount: number, rr: RoundRobin): Part<Uint8Array>[] {
-  return dealContiguous(copyOf(records), shardCount, rr);
+  const n = records.byteLength >>> 6;
+  const k = Math.min(shardCount, n);
+  const first = rr.takeRun(k);
+  const base = Math.floor(n / k);
+  const extra = n % k;
+  const counts = new Array<number>(k);
+  for (let j = 0; j < k; j++) counts[j] = (base + (j < extra ? 1 : 0)) * RECORD_SIZE;
+  const payloads = allocateFramedParts(counts);
+  const items = new Uint32Array(n);
+  for (let i = 0; i < n; i++) items[i] = i;
+  const parts: Part<Uint8Array>[] = [];
+  for (let j = 0, from = 0; j < k; j++) {
+    const payload = payloads[j]!;
+    const to = from + payload.byteLength / RECORD_SIZE;
+    payload.set(records.subarray(from * RECORD_SIZE, to * RECORD_SIZE));
+    parts.push({ shard: (first + j) % shardCount, payload, items: items.subarray(from, to) });
+    from = to;
+  }
+  return parts;
 }
 
 /**

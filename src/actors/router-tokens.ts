@@ -45,7 +45,7 @@ export async function createTokens(
     if (violations.length > 0) throw strictError("token batch", violations);
   }
   const parts = fresh ? dealFreshTokenRecords(records, f.shardCount, rr) : splitTokenRecords(records, f.shardCount, rr);
-  const ops: Part<ShardOp>[] = parts.map((p) => ({ ...p, payload: { kind: "insert", records: p.payload, checked } }));
+  const ops: Part<ShardOp>[] = parts.map((p) => ({ ...p, payload: { kind: "insert", records: p.payload, checked, framed: fresh } }));
   const run = await runWrite(f, ops, partial, scope, fresh ? "independent" : "auto");
   if (!partial && run.violations.size > 0) {
     throw strictError("token batch", run.violations.sorted(), "use UpdateTokens to change existing tokens");

@@ -36,7 +36,9 @@ export type ShardOp =
    * Packed token records (id 0 = allocate). The shard writes allocated ids into `records`.
    * `checked`: the coordinator already checked the values against the same limits.
    */
-  | { readonly kind: "insert"; readonly records: Uint8Array; readonly checked?: boolean }
+  /** `framed`: the records are a part of `allocateFramedParts`, this shard's alone (the WAL
+   *  may seal its record around them in place). */
+  | { readonly kind: "insert"; readonly records: Uint8Array; readonly checked?: boolean; readonly framed?: boolean }
   | { readonly kind: "update"; readonly records: Uint8Array }
   | { readonly kind: "delete"; readonly ids: Uint32Array }
   /** Connection records with a local source (owned) or a remote source and local target (mirror). */

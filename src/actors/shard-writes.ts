@@ -77,8 +77,10 @@ export function executeOp(store: ShardStore, op: ShardOp, mode: WriteMode, limit
       return guarded(n, strict, () => {
         const r = store.insertRecords(op.records, { strict, skip, allocateIds: true, ...(op.checked === true ? {} : { validate }) });
         const ids = acceptedIds(r.ids, r.accepted, r.applied);
-        const mutation: ShardMutation | undefined =
-          r.applied === 0 ? undefined : { kind: "tokens.insert", records: acceptedRecords(op.records, r.accepted, r.applied) };
+        const records = r.applied === 0 ? undefined : acceptedRecords(op.records, r.accepted, r.applied);
+        // Only the router's own framed part may be sealed in place, not a compacted copy.
+        const framed = records === op.records && op.framed === true;
+        const mutation: ShardMutation | undefined = records === undefined ? undefined : { kind: "tokens.insert", records, ...(framed ? { framed } : {}) };
         return { reply: { applied: r.applied, accepted: r.accepted, violations: r.violations, ids: r.ids, connectionsRemoved: 0 }, mutation, tokenIds: ids };
       });
     }

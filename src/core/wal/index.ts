@@ -27,6 +27,7 @@ export {
   type RecordHeader,
   type RecordProblem,
 } from "./record.ts";
+export { allocateFramedParts, framePrefixSize, sealFramed } from "./framed.ts";
 export {
   PACKED_RECORD_SIZE,
   checkMutationShape,

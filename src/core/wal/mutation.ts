@@ -6,8 +6,9 @@
  */
 
 export type ShardMutation =
-  /** Tokens created: packed 64-byte records with their final ids. */
-  | { readonly kind: "tokens.insert"; readonly records: Uint8Array }
+  /** Tokens created: packed 64-byte records with their final ids. `framed`: the records are a
+   *  part made by `allocateFramedParts`, so the log may seal its record around them in place. */
+  | { readonly kind: "tokens.insert"; readonly records: Uint8Array; readonly framed?: boolean }
   /** Whole token records replaced (ids exist). */
   | { readonly kind: "tokens.update"; readonly records: Uint8Array }
   /** Tokens deleted, with every connection touching them in this shard. */

@@ -4,6 +4,7 @@
  * `bytes` fields and fresh aligned arrays for packed ids.
  */
 import { InternalError } from "../errors.ts";
+import { sealFramed } from "./framed.ts";
 import { type ShardMutation, RecordType, recordTypeOf } from "./mutation.ts";
 import { type Allocator, RECORD_HEADER_SIZE, beginRecord, sealRecord, zeroedAllocator } from "./record.ts";
 import { Fixed32Collector, WireFormatError, WireReader, WireType, bytesFieldSize, writeBytesField } from "./wire.ts";
@@ -71,6 +72,10 @@ export function mutationPayloadSize(m: ShardMutation): number {
 /** Encodes one mutation as a sealed record. */
 export function encodeMutationRecord(lsn: number, shard: number, m: ShardMutation, alloc: Allocator = zeroedAllocator): Uint8Array {
   checkMutationShape(m);
+  if (m.kind === "tokens.insert" && m.framed === true) {
+    const framed = sealFramed(lsn, RecordType.TokensInsert, shard, m.records);
+    if (framed !== undefined) return framed;
+  }
   const fields = fieldsOf(m);
   let size = 0;
   for (const f of fields) size += bytesFieldSize(f.length);

@@ -41,13 +41,18 @@ export const zeroedAllocator: Allocator = (size) => new Uint8Array(size);
  */
 export function beginRecord(lsn: number, type: number, shard: number, payloadLength: number, alloc: Allocator = zeroedAllocator): Uint8Array {
   const buf = alloc(RECORD_OVERHEAD + payloadLength);
+  writeRecordHeader(buf, lsn, type, shard, payloadLength);
+  return buf;
+}
+
+/** Writes the 16-byte header of a record into `buf[0..16)`. */
+export function writeRecordHeader(buf: Uint8Array, lsn: number, type: number, shard: number, payloadLength: number): void {
   writeU64(buf, 0, lsn);
   buf[8] = WAL_FORMAT_VERSION;
   buf[9] = type;
   buf[10] = shard & 0xff;
   buf[11] = shard >>> 8;
   writeU32(buf, 12, payloadLength);
-  return buf;
 }
 
 /** Computes and writes the CRC; returns the CRC (the manifest lists chunk CRCs). */
