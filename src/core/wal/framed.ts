@@ -30,7 +30,7 @@ export function allocateFramedParts(sizes: ArrayLike<number>): Uint8Array[] {
     end = start + sizes[j]! + RECORD_TRAILER_SIZE;
   }
   const buffer = new ArrayBuffer(end);
-  return starts.map((start, j) => new Uint8Array(buffer, start, sizes[j]!));
+  return starts.map((start, j) => new Uint8Array(buffer, start, sizes[j]));
 }
 
 /**
