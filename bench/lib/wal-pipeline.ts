@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { type RecoveryHandler, type ShardLog, type ShardMutation, type ShardSnapshotData, VolatileShardLog } from "../../src/actors/shard-log.ts";
 import { type NodeWal, type WalOptions, startWal } from "../../src/actors/wal/index.ts";
 import { ShardStore } from "../../src/core/store/index.ts";
+import { allocateFramedParts } from "../../src/core/wal/index.ts";
 import { ActorSystem } from "../../src/runtime/index.ts";
 import { tokenRecords } from "./core-data.ts";
 
@@ -68,20 +69,30 @@ export class Pipeline {
     const first = this.next;
     this.next += n;
     const done: Promise<void>[] = [];
+    // Each shard's part goes into a framed slot of one buffer, as the node's router lays out a
+    // batch of fresh tokens: the WAL seals its record around the records without copying them.
+    const starts: number[] = [];
+    const counts: number[] = [];
     for (let s = 0; s < S; s++) {
       // Ids are consecutive, so shard s holds every S-th record starting at the first id ≡ s.
       const start = (((s - (first % S)) % S) + S) % S;
-      const count = start >= n ? 0 : Math.ceil((n - start) / S);
+      starts.push(start);
+      counts.push(start >= n ? 0 : Math.ceil((n - start) / S) * 64);
+    }
+    const parts = allocateFramedParts(counts);
+    for (let s = 0; s < S; s++) {
+      const part = parts[s]!;
+      const count = part.byteLength >>> 6;
       if (count === 0) continue;
-      const part = new Uint8Array(count * 64);
-      const dst = new Uint32Array(part.buffer);
+      const start = starts[s]!;
+      const dst = new Uint32Array(part.buffer, part.byteOffset, count << 4);
       for (let i = 0; i < count; i++) {
         const from = (start + i * S) << 4;
         const to = i << 4;
         for (let w = 0; w < 16; w++) dst[to + w] = src[from + w]!;
       }
       this.handlers[s]!.store.insertRecords(part, { allocateIds: false });
-      done.push(this.logs[s]!.append({ kind: "tokens.insert", records: part }).durable);
+      done.push(this.logs[s]!.append({ kind: "tokens.insert", records: part, framed: true }).durable);
     }
     return Promise.all(done);
   }
