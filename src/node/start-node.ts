@@ -254,6 +254,22 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
       await Promise.all(refs.map((r) => system.stop(r, { force: ctx.force })));
     },
   });
+  if (config.nats !== undefined) {
+    // Loaded only in NATS mode: a single embedded node never loads the NATS client.
+    const { natsIngestComponent } = await import("./nats-ingest.ts");
+    const { natsSettings } = await import("../runtime/nats/index.ts");
+    const nats = natsSettings(config);
+    if (nats !== undefined) {
+      const settings = {
+        nats,
+        jetstream: config.ingestJetstream,
+        maxAckPending: config.ingestMaxAckPending,
+        duplicateWindowMs: config.ingestDuplicateWindow,
+        concurrency: config.ingestConcurrency,
+      };
+      node.add(natsIngestComponent(settings, router, logger, metrics));
+    }
+  }
   node.add({
     name: "grpc",
     async start() {
