@@ -209,15 +209,23 @@ export class ReplicatedShardLog implements ShardLog {
     this.queueBytes += encodedSize(mutation);
     this.queueDone ??= deferred();
     const durable = this.queueDone.promise;
-    if (this.sending === undefined && !this.scheduled) {
-      this.scheduled = true;
-      // Appends of the same turn join the batch.
-      queueMicrotask(() => {
-        this.scheduled = false;
-        this.sending ??= this.sendAll().finally(() => (this.sending = undefined));
-      });
-    }
+    this.kick();
     return { lsn, durable };
+  }
+
+  /** Starts sending unless a send is running or scheduled; appends of the same turn join the batch. */
+  private kick(): void {
+    if (this.sending !== undefined || this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      if (this.sending !== undefined) return;
+      this.sending = this.sendAll().finally(() => {
+        this.sending = undefined;
+        // An append that arrived between the last batch and this callback found `sending` set.
+        if (this.queue.length > 0) this.kick();
+      });
+    });
   }
 
   private async sendAll(): Promise<void> {

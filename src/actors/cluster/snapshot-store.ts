@@ -132,7 +132,7 @@ export class SnapshotStore {
       if (result === null) return undefined;
       const bytes = await readAll(result.data);
       const failure = await result.error;
-      if (failure !== null) throw failure;
+      if (failure !== null && failure !== undefined) throw failure; // resolves undefined on success in some client versions
       return { snapshot: decodeSnapshot(bytes, shard), revision: result.info.revision };
     } catch (err) {
       if (err instanceof DataLossError) throw err;
