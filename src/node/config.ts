@@ -27,6 +27,12 @@ const { nodeId: _natsNodeId, ...natsOptions } = natsConfigSchema;
 export const serveConfigSchema = {
   ...nodeConfigSchema,
   ...natsOptions,
+  lease: option("lease", {
+    key: "cluster.lease",
+    default: "5s",
+    description: "with --nats: how long a shard lease (and a node's heartbeat) lives without a refresh; a dead node's shards move after about this long",
+    parser: duration({ minMs: 500, maxMs: 600_000 }),
+  }),
   ingestJetstream: option("ingestJetstream", {
     key: "ingest.jetstream",
     default: "true",

@@ -99,7 +99,10 @@ function corrupt(where: string, detail: string): DataLossError {
 
 /** A fresh copy of `bytes[from, from + length)` (aligned, owned by the caller). */
 function copy(bytes: Uint8Array, from: number, length: number): Uint8Array {
-  return bytes.slice(from, from + length);
+  // Not `bytes.slice`: message data may be a Node Buffer, whose slice is a view (unaligned, shared).
+  const out = new Uint8Array(length);
+  out.set(bytes.subarray(from, from + length));
+  return out;
 }
 
 /** Decodes one batch; `where` names it in errors. */

@@ -67,9 +67,10 @@ export function decodeSnapshot(bytes: Uint8Array, shard: number): ClusterSnapsho
   if (![seq, t, c, k].every((v) => Number.isInteger(v) && v >= 0) || t % 64 !== 0 || c % 64 !== 0 || HEADER + t + c + k !== bytes.byteLength) {
     throw bad(`inconsistent sizes (${t}, ${c}, ${k} of ${bytes.byteLength})`);
   }
-  const tokens = bytes.slice(HEADER, HEADER + t);
-  const connections = bytes.slice(HEADER + t, HEADER + t + c);
-  return k > 0 ? { shard, seq, skip, tokens, connections, constitution: bytes.slice(HEADER + t + c) } : { shard, seq, skip, tokens, connections };
+  // Copies (a Buffer's slice would be a view), so each column is aligned and owned.
+  const tokens = Uint8Array.prototype.slice.call(bytes, HEADER, HEADER + t);
+  const connections = Uint8Array.prototype.slice.call(bytes, HEADER + t, HEADER + t + c);
+  return k > 0 ? { shard, seq, skip, tokens, connections, constitution: Uint8Array.prototype.slice.call(bytes, HEADER + t + c) } : { shard, seq, skip, tokens, connections };
 }
 
 /** Where a snapshot ends in the log, kept in the object's description so it can be compared unread. */
