@@ -50,6 +50,13 @@ export interface ClusterRuntime {
   readonly ready: Promise<void>;
 }
 
+/** The replicated log grows until a snapshot lets it be pruned: snapshot by default in cluster mode. */
+const CLUSTER_SNAPSHOTS = Object.freeze({ everyMutations: 10_000, intervalMs: 60_000 });
+
+function withSnapshots(env: GraphShardEnv): GraphShardEnv {
+  return env.snapshot === undefined ? { ...env, snapshot: CLUSTER_SNAPSHOTS } : env;
+}
+
 interface Local {
   readonly lease: Lease;
   readonly log: ShardLog;
@@ -115,7 +122,7 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
                 },
               });
               board.setState(lease.shard, "starting", `taking over (epoch ${lease.epoch})`);
-              const ref = system.spawn(shardAddress(lease.shard), () => new GraphShardActor(o.env(lease.shard, log)), {
+              const ref = system.spawn(shardAddress(lease.shard), () => new GraphShardActor(withSnapshots(o.env(lease.shard, log))), {
                 mailboxCapacity: o.mailboxCapacity,
                 supervision: { decide: o.decide },
               });
