@@ -118,7 +118,7 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
                 mayWrite: () => member?.lease(lease.shard)?.epoch === lease.epoch,
                 onFailure: (kind, error) => {
                   o.logger.warn({ shard: lease.shard, kind, err: error }, "the shard's replicated log failed; giving the shard up");
-                  void stopLocal(lease.shard, true);
+                  void stopLocal(lease.shard, true).then(() => member?.giveUp(lease.shard));
                 },
               });
               board.setState(lease.shard, "starting", `taking over (epoch ${lease.epoch})`);

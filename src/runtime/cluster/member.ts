@@ -74,6 +74,18 @@ export class ClusterMember {
     this.timer = undefined;
   }
 
+  /**
+   * Gives up a shard this node can no longer serve (its log failed): the lease is released so
+   * the shard is taken again (by this node or another) in the next round, instead of being held
+   * unserved.
+   */
+  async giveUp(shard: number): Promise<void> {
+    const lease = this.held.get(shard);
+    if (lease === undefined) return;
+    this.held.delete(shard);
+    await this.o.leases.release(lease);
+  }
+
   /** Runs the loop again after `halt` (a node that was cut off comes back). */
   resume(): void {
     if (!this.stopped) return;

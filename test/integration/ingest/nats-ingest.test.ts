@@ -24,9 +24,13 @@ const tokenCount = (): number => node.node.board.tokens.reduce((a, b) => a + b, 
 const ids = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
 const tokens = (from: number, n: number): Uint8Array => new Uint8Array(packTokens(ids(from, n).map((id) => ({ id, weight: 0.25, l1: [1, 2, 3] }))));
 
+/** Sends a batch and waits for its ack; retries retryable failures (a shard moving, overload) as producers should. */
 async function request(kind: string, body: Uint8Array): Promise<DecodedAck> {
-  const reply = await nc.request(`ng.${CLUSTER}.ingest.${kind}`, body, { timeout: 20_000 });
-  return decodeIngestAck(reply.data);
+  for (let attempt = 0; ; attempt++) {
+    const ack = decodeIngestAck((await nc.request(`ng.${CLUSTER}.ingest.${kind}`, body, { timeout: 30_000 })).data);
+    if (ack.error === undefined || !ack.error.retryable || attempt >= 20) return ack;
+    await new Promise((r) => setTimeout(r, 100 * Math.min(10, attempt + 1)));
+  }
 }
 
 beforeAll(async () => {
