@@ -75,10 +75,18 @@ export class ReplicatedLogs {
       duplicate_window: 120_000 * MS,
     });
     let store;
-    try {
-      store = await new Objm(o.connection).create(snapshotBucketName(o.cluster), { replicas: o.replicas, storage: StorageType.File });
-    } catch (err) {
-      throw new UnavailableError(`cannot open the snapshot object store ${snapshotBucketName(o.cluster)}: ${err instanceof Error ? err.message : String(err)}; check JetStream on the NATS servers`, { cause: err });
+    const objm = new Objm(jetstream(o.connection, { timeout: 15_000 }));
+    for (let attempt = 0; store === undefined; attempt++) {
+      try {
+        store = await objm.create(snapshotBucketName(o.cluster), { replicas: o.replicas, storage: StorageType.File });
+      } catch (err) {
+        // Idempotent: retried when a busy cluster or a concurrent start makes it time out.
+        if (attempt < 3) {
+          await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+          continue;
+        }
+        throw new UnavailableError(`cannot open the snapshot object store ${snapshotBucketName(o.cluster)}: ${err instanceof Error ? err.message : String(err)}; check JetStream on the NATS servers`, { cause: err });
+      }
     }
     // Room for headers (part, message id, expectations) below the server's limit.
     const maxPartBytes = o.maxPartBytes ?? Math.max(4096, maxPayload - 8192);

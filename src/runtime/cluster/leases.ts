@@ -12,6 +12,7 @@
  *   (node, shard), so a joining or leaving node moves only the shards it gains or loses.
  */
 import { createHash } from "node:crypto";
+import { jetstream } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { UnavailableError } from "../../core/errors.ts";
@@ -48,10 +49,16 @@ function unavailable(what: string, err: unknown): UnavailableError {
 }
 
 async function openBucket(nc: NatsConnection, name: string, ttlMs: number, replicas: number): Promise<KV> {
-  try {
-    return await new Kvm(nc).create(name, { history: 1, ttl: ttlMs, replicas });
-  } catch (err) {
-    throw unavailable(`opening the KV bucket ${name}`, err);
+  // Creating a replicated bucket needs a JetStream cluster round; give a busy cluster time, and
+  // retry (create is idempotent) when several nodes start at once.
+  const kvm = new Kvm(jetstream(nc, { timeout: 15_000 }));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await kvm.create(name, { history: 1, ttl: ttlMs, replicas });
+    } catch (err) {
+      if (attempt >= 3) throw unavailable(`opening the KV bucket ${name}`, err);
+      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+    }
   }
 }
 
