@@ -1,6 +1,7 @@
 /**
  * Producer ingest over NATS into a node (DESIGN §8, issue 7). Starts nats-server (JetStream) and
- * a node in this process (`--nats`, 4 shards, volatile logs: "into memory"); a producer child
+ * a node in this process (`--nats`: cluster mode with one node, 4 shards, each shard's writes
+ * appended to its JetStream replicated log, R1, before they are acknowledged); a producer child
  * process publishes packed token batches:
  *   nats.core_ingest        tokens/s over core NATS, request/ack per batch (acked once applied)
  *   nats.jetstream_ingest   tokens/s through the JetStream stream (file storage), from the first
@@ -37,7 +38,7 @@ const config = loadServeConfig(
 );
 const node = await startNode(config, { logger: createLogger({ level: "error" }) });
 const count = (): number => node.board.tokens.reduce((a, b) => a + b, 0);
-const details = { ...machine(), tokens, batch, window, shards: 4, processes: 3, storage: "memory (volatile shard logs)" };
+const details = { ...machine(), tokens, batch, window, shards: 4, processes: 3, storage: "JetStream replicated shard log (R1, file)" };
 
 async function run(mode: "core" | "js", first: number): Promise<number> {
   const target = count() + tokens;
