@@ -10,7 +10,7 @@
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { GraphRouter, GraphShardActor, ShardBoard, type ShardLog, type SnapshotPolicy } from "../actors/index.ts";
+import { GraphRouter, GraphShardActor, ShardBoard, type GraphShardEnv, type ShardLog, type SnapshotPolicy } from "../actors/index.ts";
 import { ApiServer, SERVICE_NAMES, ServingStatus, type ApiLimits, type NodeBackend } from "../api/index.ts";
 import { ErrorCode, FailedPreconditionError, InternalError, NeuroGraphError, toNeuroGraphError } from "../core/errors.ts";
 import { DEFAULT_CONNECTION_LIMITS, DEFAULT_TOKEN_LIMITS } from "../core/limits.ts";
@@ -24,6 +24,7 @@ import {
   type Logger,
   type MetricsServer,
 } from "../telemetry/index.ts";
+import type { ClusterRuntime } from "./cluster-node.ts";
 import type { ServeConfig } from "./config.ts";
 import { MetricsInterceptor, blackBoxObserver, collectNodeFigures, metricsObserver, recordShardStates } from "./observability.ts";
 import { volatileShardLogs, walShardLogs, walStatsOf, walTuningOf, type ShardLogProvider, type ShardLogSetup } from "./shard-logs.ts";
@@ -111,8 +112,17 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const board = new ShardBoard(S);
   const blackBox = new BlackBox({ dataDir: config.dataDir });
   recordShardStates(blackBox, board);
+  // Cluster mode (--nats): the NATS transport, and shards owned by lease (cluster-node.ts).
+  let cluster: ClusterRuntime | undefined;
+  if (config.nats !== undefined) {
+    const { prepareCluster } = await import("./cluster-node.ts");
+    const { natsSettings } = await import("../runtime/nats/index.ts");
+    const nats = natsSettings(config);
+    if (nats !== undefined) cluster = await prepareCluster({ nats, shardCount: S, leaseMs: config.lease }, logger);
+  }
   const system = new ActorSystem({
     nodeId,
+    ...(cluster === undefined ? {} : { transport: cluster.transport, codecs: cluster.codecs }),
     mailboxCapacity: config.mailboxCapacity,
     askTimeoutMs: config.askTimeout,
     observer: combineObservers(metricsObserver(metrics), blackBoxObserver(blackBox)),
@@ -154,10 +164,13 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const fatal: NeuroGraphError[] = [];
   let accepting = true;
 
-  const allServing = (): boolean => board.count("serving") === S;
+  let clusterReady = false;
+  /** Shards this node serves: all of them, or in cluster mode the ones it holds leases for. */
+  const localShards = (): number[] => cluster?.owned() ?? Array.from({ length: S }, (_, s) => s);
+  const allServing = (): boolean => (cluster === undefined || clusterReady) && localShards().every((s) => board.state(s) === "serving");
   const updateHealth = (): void => {
     if (!accepting || api.address === undefined) return;
-    const usable = board.count("serving") + board.count("read_only") === S;
+    const usable = (cluster === undefined || clusterReady) && localShards().every((s) => board.state(s) === "serving" || board.state(s) === "read_only");
     api.health.setStatus("", usable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
     for (const name of [SERVICE_NAMES.token, SERVICE_NAMES.graph, SERVICE_NAMES.admin]) {
       api.health.setStatus(name, usable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
@@ -185,7 +198,20 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   });
   // The actor system stops last (after the logs closed), the shard actors first (before them).
   node.add(actorSystemComponent(system));
-  node.add({
+  const shardEnv = (s: number, log: ShardLog): GraphShardEnv => ({
+    shard: s,
+    shardCount: S,
+    log,
+    board,
+    tokenLimits: DEFAULT_TOKEN_LIMITS,
+    connectionLimits: DEFAULT_CONNECTION_LIMITS,
+    stashCapacity: config.mailboxCapacity,
+    maxPendingBytes: options.maxPendingBytes ?? config.walQueueBytes,
+    logger,
+    ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+  });
+  if (cluster !== undefined) node.add(cluster.shards({ system, board, env: shardEnv, mailboxCapacity: config.mailboxCapacity, decide: shardDecider, logger }));
+  else node.add({
     name: "shard-logs",
     async start() {
       const setup = options.shardLogs ?? (config.wal ? walShardLogs(walTuningOf(config)) : volatileShardLogs);
@@ -206,22 +232,11 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
       await provider?.close?.();
     },
   });
-  node.add({
+  if (cluster === undefined) node.add({
     name: "shards",
     start() {
       for (let s = 0; s < S; s++) {
-        const env = {
-          shard: s,
-          shardCount: S,
-          log: logs[s]!,
-          board,
-          tokenLimits: DEFAULT_TOKEN_LIMITS,
-          connectionLimits: DEFAULT_CONNECTION_LIMITS,
-          stashCapacity: config.mailboxCapacity,
-          maxPendingBytes: options.maxPendingBytes ?? config.walQueueBytes,
-          logger,
-          ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
-        };
+        const env = shardEnv(s, logs[s]!);
         refs.push(
           system.spawn(shardAddress(s), () => new GraphShardActor(env), { mailboxCapacity: config.mailboxCapacity, supervision: { decide: shardDecider } }),
         );
@@ -234,6 +249,22 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
       await Promise.all(refs.map((r) => system.stop(r, { force: ctx.force })));
     },
   });
+  if (config.nats !== undefined) {
+    // Loaded only in NATS mode: a single embedded node never loads the NATS client.
+    const { natsIngestComponent } = await import("./nats-ingest.ts");
+    const { natsSettings } = await import("../runtime/nats/index.ts");
+    const nats = natsSettings(config);
+    if (nats !== undefined) {
+      const settings = {
+        nats,
+        jetstream: config.ingestJetstream,
+        maxAckPending: config.ingestMaxAckPending,
+        duplicateWindowMs: config.ingestDuplicateWindow,
+        concurrency: config.ingestConcurrency,
+      };
+      node.add(natsIngestComponent(settings, router, logger, metrics));
+    }
+  }
   node.add({
     name: "grpc",
     async start() {
@@ -261,7 +292,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     stopRemovers.push(blackBox.installSignalHandler({ logger }));
     stopRemovers.push(installFatalHandlers({ blackBox, logger, onFatal: async () => void (await node.stop({ force: true })) }));
   }
-  const ready = Promise.all(refs.map((r) => system.started(r))).then(
+  const started = cluster === undefined ? Promise.all(refs.map((r) => system.started(r))) : cluster.ready.then(() => void (clusterReady = true));
+  const ready = started.then(
     () => {
       logger.info({ shards: S, tokens: board.tokens.reduce((a, b) => a + b, 0) }, "every shard recovered");
       updateHealth();
