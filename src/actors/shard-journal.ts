@@ -102,8 +102,11 @@ export class ShardJournal {
     }
   }
 
-  /** Appends a mutation that was just applied; a log that refuses it makes the shard read-only. */
-  append(mutation: ShardMutation): void {
+  /**
+   * Appends a mutation that was just applied; a log that refuses it makes the shard read-only.
+   * `counts` false: a record that carries state over a snapshot does not make the next one due.
+   */
+  append(mutation: ShardMutation, counts = true): void {
     const { log, board, shard } = this.env;
     let ticket;
     try {
@@ -117,7 +120,7 @@ export class ShardJournal {
     }
     const lsn = ticket.lsn;
     this.wait.appliedLsn = lsn;
-    this.sinceSnapshot++;
+    if (counts) this.sinceSnapshot++;
     if (this.volatile) {
       this.wait.markDurable(lsn);
       return;
@@ -149,19 +152,21 @@ export class ShardJournal {
   }
 
   /** Snapshots when the policy (or else the log) says so; `timer`: the periodic tick. */
-  maybeSnapshot(store: ShardStore, timer: boolean): void {
-    if (this.sinceSnapshot === 0 || this.snapshotting) return;
+  /** Returns true when a snapshot was started (the log before it will be pruned). */
+  maybeSnapshot(store: ShardStore, timer: boolean): boolean {
+    if (this.sinceSnapshot === 0 || this.snapshotting) return false;
     const p = this.env.snapshot;
     if (p !== undefined) {
-      if (timer || (p.everyMutations > 0 && this.sinceSnapshot >= p.everyMutations)) this.snapshot(store);
+      if (timer || (p.everyMutations > 0 && this.sinceSnapshot >= p.everyMutations)) return this.snapshot(store);
     } else if (this.due?.() === true) {
-      this.snapshot(store);
+      return this.snapshot(store);
     }
+    return false;
   }
 
   /** Exports the store now and hands it to the log once the exported LSN is durable. */
-  private snapshot(store: ShardStore): void {
-    if (this.snapshotting || this.volatile || this.degraded !== undefined) return;
+  private snapshot(store: ShardStore): boolean {
+    if (this.snapshotting || this.volatile || this.degraded !== undefined) return false;
     this.snapshotting = true;
     this.sinceSnapshot = 0;
     const data = { lsn: this.wait.appliedLsn, tokens: store.exportTokens(), connections: store.exportConnections() };
@@ -177,5 +182,6 @@ export class ShardJournal {
       .finally(() => {
         this.snapshotting = false;
       });
+    return true;
   }
 }
