@@ -7,17 +7,15 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { FieldEngineActor, FieldEventHub, GraphRouter, GraphShardActor, ShardBoard, type FieldEngineMessage, type FieldEvent } from "../../../src/actors/index.ts";
-import { CONNECTION_RECORD_SIZE, ConnectionOffset } from "../../../src/core/connection/layout.ts";
 import { DEFAULT_HIERARCHY_PARAMS } from "../../../src/core/field/hierarchy-types.ts";
 import { DEFAULT_FIELD_DETECTION_PARAMS, DEFAULT_FORCE_PARAMS } from "../../../src/core/field/params.ts";
-import { SeededRandom } from "../../../src/core/field/prng.ts";
 import { DEFAULT_CONNECTION_LIMITS, DEFAULT_TOKEN_LIMITS } from "../../../src/core/limits.ts";
-import { encodeToken, tokenFields } from "../../../src/core/token/codec.ts";
 import { hierarchyLevelOf } from "../../../src/core/token/flags.ts";
 import { ActorSystem, actorAddress, shardAddress, type ActorRef } from "../../../src/runtime/index.ts";
 import { FieldPool } from "../../../src/runtime/field/index.ts";
 import { adjustedRandIndex } from "../field/ari.ts";
 import { ControlledLog } from "./controlled-log.ts";
+import { plantedRecords } from "./planted-records.ts";
 
 const S = 3;
 const SPACES = 0b101; // L1, L3
@@ -79,41 +77,9 @@ function startNode(logs: ControlledLog[], threads: number): Node {
 }
 
 async function plant(node: Node, seed: number): Promise<void> {
-  const rnd = new SeededRandom(seed);
-  const tokens = new Uint8Array(N * 64);
-  for (let i = 0; i < N; i++) {
-    const coords = new Array<number>(24).fill(0);
-    for (const s of [0, 2]) for (let a = 0; a < 3; a++) coords[s * 3 + a] = Math.round(rnd.range(-8, 8) * 100) / 100;
-    encodeToken(tokenFields(i + 1, 1_700_000_000, { coords, fieldRadius: 2.5, fieldStrength: 1 }), tokens, i);
-  }
-  await node.router.createTokens(tokens, { partial: false }, scope);
-  const edges: [number, number][] = [];
-  for (let g = 0; g < GROUPS; g++) {
-    const sup = Math.floor(g / PER_SUPER);
-    for (let k = 0; k < SIZE; k++) {
-      const a = g * SIZE + k;
-      for (let e = 0; e < 4; e++) edges.push([a, g * SIZE + rnd.nextInt(SIZE)]);
-      if (rnd.next() < 0.5) {
-        const sib = sup * PER_SUPER + ((g % PER_SUPER) + 1) % PER_SUPER;
-        edges.push([a, sib * SIZE + rnd.nextInt(SIZE)]);
-      }
-    }
-  }
-  const unique = [...new Map(edges.filter(([a, b]) => a !== b).map(([a, b]) => [`${a}>${b}`, [a, b] as const])).values()];
-  const records = new Uint8Array(unique.length * CONNECTION_RECORD_SIZE);
-  const dv = new DataView(records.buffer);
-  unique.forEach(([a, b], i) => {
-    const o = i * CONNECTION_RECORD_SIZE;
-    dv.setUint32(o + ConnectionOffset.source, a + 1, true);
-    dv.setUint32(o + ConnectionOffset.target, b + 1, true);
-    dv.setUint16(o + ConnectionOffset.flags, 1, true);
-    dv.setUint8(o + ConnectionOffset.mutability, 1);
-    dv.setFloat32(o + ConnectionOffset.rigidity, 0.5, true);
-    dv.setFloat32(o + ConnectionOffset.pullStrength, 1, true);
-    dv.setFloat32(o + ConnectionOffset.preferredDistance, 0.1, true);
-    dv.setFloat32(o + ConnectionOffset.confidence, 0.8, true);
-  });
-  await node.router.connect(records, { partial: false }, scope);
+  const p = plantedRecords(seed, GROUPS, SIZE, PER_SUPER);
+  await node.router.createTokens(p.tokens, { partial: false }, scope);
+  await node.router.connect(p.connections, { partial: false }, scope);
 }
 
 async function positions(node: Node): Promise<Uint8Array> {
