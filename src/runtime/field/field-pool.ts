@@ -36,7 +36,8 @@ function isShared(a: ArrayBufferView): boolean {
 export class FieldPool {
   readonly threads: number;
   private readonly parts: number;
-  private readonly piscina: Piscina<FieldTask, number>;
+  /** Started on the first step: a node that never steps its field starts no threads. */
+  private piscina: Piscina<FieldTask, number> | undefined;
   private closed = false;
 
   constructor(options: FieldPoolOptions = {}) {
@@ -48,13 +49,6 @@ export class FieldPool {
     }
     this.threads = threads;
     this.parts = threads * Math.max(1, Math.floor(options.rangesPerThread ?? 2));
-    this.piscina = new Piscina<FieldTask, number>({
-      filename: new URL("./worker.mjs", import.meta.url).href,
-      minThreads: threads,
-      maxThreads: threads,
-      idleTimeout: 60_000,
-      concurrentTasksPerWorker: 1,
-    });
   }
 
   /** A workspace whose buffers the workers can share. */
@@ -158,6 +152,13 @@ export class FieldPool {
   }
 
   private run(task: FieldTask): Promise<number> {
+    this.piscina ??= new Piscina<FieldTask, number>({
+      filename: new URL("./worker.mjs", import.meta.url).href,
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      idleTimeout: 60_000,
+      concurrentTasksPerWorker: 1,
+    });
     return this.piscina.run(task);
   }
 
@@ -165,6 +166,6 @@ export class FieldPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.piscina.destroy();
+    await this.piscina?.destroy();
   }
 }
