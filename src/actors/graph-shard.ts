@@ -169,6 +169,16 @@ export class GraphShardActor extends Actor<ShardMessage> {
       case "shard.snapshot-due":
         this.snapshotted(this.journal.maybeSnapshot(this.store, true));
         return undefined;
+      case "shard.snapshot": {
+        const reply = ctx.deferReply();
+        this.journal.snapshotNow(this.store).then(
+          (result) => reply.resolve(result),
+          (err: unknown) => reply.reject(toNeuroGraphError(err)),
+        );
+        // The snapshot started in this turn (or was refused; an extra state record is harmless).
+        this.snapshotted(!this.journal.volatile && this.journal.degraded === undefined);
+        return REPLY_DEFERRED;
+      }
     }
   }
 
