@@ -84,6 +84,18 @@ export const serveConfigSchema = {
     description: "largest gRPC response message sent",
     parser: byteSize({ min: 1024, max: MAX_MESSAGE }),
   }),
+  fieldThreads: option("fieldThreads", {
+    key: "field.threads",
+    default: "0",
+    description: "worker threads of the field engine's pool (0 = cores − 1, at least 1)",
+    parser: integer({ min: 0, max: 256 }),
+  }),
+  fieldBatch: option("fieldBatch", {
+    key: "field.batch",
+    default: "10",
+    description: "force steps per field batch (fields are detected and the hierarchy updated after each batch)",
+    parser: integer({ min: 1, max: 10_000 }),
+  }),
   repair: option("repair", {
     default: "false",
     description: "start even when a shard log is damaged, truncating it at the first bad record (data after it is lost)",

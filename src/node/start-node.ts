@@ -10,11 +10,36 @@
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { GraphRouter, GraphShardActor, ShardBoard, type GraphShardEnv, type ShardLog, type SnapshotPolicy } from "../actors/index.ts";
+import {
+  FieldEngineActor,
+  FieldEventHub,
+  GraphRouter,
+  GraphShardActor,
+  ShardBoard,
+  type GraphShardEnv,
+  type FieldEngineMessage,
+  type ShardLog,
+  type SnapshotPolicy,
+} from "../actors/index.ts";
+import { DEFAULT_HIERARCHY_PARAMS } from "../core/field/hierarchy-types.ts";
+import { DEFAULT_FIELD_DETECTION_PARAMS, DEFAULT_FORCE_PARAMS } from "../core/field/params.ts";
+import { FieldPool } from "../runtime/field/index.ts";
+import { fieldBackend } from "./field-backend.ts";
 import { ApiServer, SERVICE_NAMES, ServingStatus, type ApiLimits, type NodeBackend } from "../api/index.ts";
 import { ErrorCode, FailedPreconditionError, InternalError, NeuroGraphError, toNeuroGraphError } from "../core/errors.ts";
 import { DEFAULT_CONNECTION_LIMITS, DEFAULT_TOKEN_LIMITS } from "../core/limits.ts";
-import { ActorSystem, Node, actorSystemComponent, combineObservers, defaultDecider, shardAddress, type ActorRefBase, type Directive } from "../runtime/index.ts";
+import {
+  ActorSystem,
+  Node,
+  actorAddress,
+  actorSystemComponent,
+  combineObservers,
+  defaultDecider,
+  shardAddress,
+  type ActorRef,
+  type ActorRefBase,
+  type Directive,
+} from "../runtime/index.ts";
 import {
   BlackBox,
   MetricsRegistry,
@@ -138,9 +163,30 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const logs: ShardLog[] = [];
   const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, walStats: (s) => walStatsOf(logs[s]) });
   const backend: NodeBackend = router;
+  // The field engine: one pool of worker threads per node, one engine actor over every shard.
+  const fieldPool = new FieldPool(config.fieldThreads > 0 ? { threads: config.fieldThreads } : {});
+  const fieldEvents = new FieldEventHub();
+  let fieldEngine: ActorRef<FieldEngineMessage> | undefined;
+  const fieldRef = (): ActorRef<FieldEngineMessage> => {
+    fieldEngine ??= system.spawn(actorAddress("field", "node"), () =>
+      new FieldEngineActor({
+        shardCount: S,
+        pool: fieldPool,
+        writer: router,
+        force: DEFAULT_FORCE_PARAMS,
+        detection: DEFAULT_FIELD_DETECTION_PARAMS,
+        hierarchy: DEFAULT_HIERARCHY_PARAMS,
+        detectEvery: config.fieldBatch,
+        events: fieldEvents,
+        logger,
+      }),
+    );
+    return fieldEngine;
+  };
   const api = new ApiServer(
     {
       backend,
+      field: fieldBackend(() => fieldRef(), fieldEvents),
       interceptors: [new MetricsInterceptor(metrics)],
       onInternalError: (error, errorId) => logger.error({ err: error, errorId }, "internal error in a gRPC call"),
     },
@@ -265,6 +311,16 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
       node.add(natsIngestComponent(settings, router, logger, metrics));
     }
   }
+  node.add({
+    name: "field-engine",
+    start() {
+      fieldRef();
+    },
+    async stop(ctx) {
+      if (fieldEngine !== undefined) await system.stop(fieldEngine, { force: ctx.force });
+      await fieldPool.close();
+    },
+  });
   node.add({
     name: "grpc",
     async start() {
