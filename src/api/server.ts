@@ -18,6 +18,7 @@ import { formatAddress, resolveApiServerConfig, type ApiServerConfig, type ApiSe
 import { GraphServiceHandlers } from "./graph-service.ts";
 import type { CallInterceptor, HandlerEnv } from "./handlers.ts";
 import { HealthRegistry, ServingStatus } from "./health.ts";
+import { ObservabilityServiceHandlers, type ObservabilityBackend } from "./observability-service.ts";
 import { addReflection } from "./reflection.ts";
 import { TokenServiceHandlers } from "./token-service.ts";
 
@@ -30,6 +31,8 @@ export const SERVICE_NAMES = Object.freeze({
 
 export interface ApiServerDeps {
   readonly backend: NodeBackend;
+  /** Sampling configuration and black box RPCs of AdminService; without it they answer UNIMPLEMENTED. */
+  readonly observability?: ObservabilityBackend;
   /** Run around every call after authentication (metrics, tracing). */
   readonly interceptors?: readonly CallInterceptor[];
   /** grpc-js server interceptors, run before our handlers. */
@@ -134,7 +137,8 @@ export class ApiServer {
     const { backend } = this.#deps;
     server.addService(TokenServiceService, new TokenServiceHandlers(backend, config.limits).service(env));
     server.addService(GraphServiceService, new GraphServiceHandlers(backend, config.limits).service(env));
-    server.addService(AdminServiceService, new AdminServiceHandlers(backend).service(env));
+    const observability = this.#deps.observability === undefined ? undefined : new ObservabilityServiceHandlers(this.#deps.observability).service(env);
+    server.addService(AdminServiceService, { ...new AdminServiceHandlers(backend).service(env), ...observability });
     server.addService(HealthService, this.health.service(env));
     addReflection(server);
 

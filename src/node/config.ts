@@ -15,11 +15,13 @@ import {
   string,
   type ConfigOf,
 } from "../runtime/index.ts";
+import { obsConfigSchema } from "./obs-config.ts";
 
 const MAX_MESSAGE = 2 ** 31 - 1;
 
 export const serveConfigSchema = {
   ...nodeConfigSchema,
+  ...obsConfigSchema,
   nodeId: option("nodeId", {
     default: "",
     description: "name of this node in logs, stats and metrics (default: the host name)",

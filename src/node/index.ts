@@ -13,3 +13,7 @@ export {
   type StartNodeOptions,
 } from "./start-node.ts";
 export { MetricsInterceptor, collectNodeFigures, metricsObserver } from "./observability.ts";
+export { NodeObservability, type NodeObservabilityOptions, type NodeTracingOptions } from "./node-observability.ts";
+export { obsConfigSchema, samplingPatch, anonymousHeaderRights, TRACING_MODES, type TracingMode, type AnonymousHeaderRights } from "./obs-config.ts";
+export { TracingInterceptor, statusCodeOf, type TracingInterceptorOptions } from "./tracing-interceptor.ts";
+export { tracingObserver } from "./tracing-observer.ts";

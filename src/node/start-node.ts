@@ -23,7 +23,10 @@ import {
   type Logger,
   type MetricsServer,
 } from "../telemetry/index.ts";
+import { defaultSampling, type SamplingParams } from "../core/constitution/index.ts";
+import { SAMPLING_REASONS } from "../sampling/index.ts";
 import type { ServeConfig } from "./config.ts";
+import { NodeObservability, type NodeTracingOptions } from "./node-observability.ts";
 import { MetricsInterceptor, blackBoxObserver, collectNodeFigures, metricsObserver, recordShardStates } from "./observability.ts";
 
 /** What a log provider is given to open the shards' logs. */
@@ -75,6 +78,10 @@ export interface StartNodeOptions {
   readonly apiLimits?: Partial<ApiLimits>;
   /** Writes waiting for the log, per shard, before writes get RESOURCE_EXHAUSTED (default 256 MiB). */
   readonly maxPendingBytes?: number;
+  /** Tracing from code (an in-memory exporter in tests); production uses the OTEL_* variables. */
+  readonly tracing?: NodeTracingOptions;
+  /** Sampling section of the constitution in force at start (default: the default constitution's). */
+  readonly sampling?: SamplingParams;
 }
 
 export interface NodeHandle {
@@ -88,6 +95,10 @@ export interface NodeHandle {
   readonly board: ShardBoard;
   readonly metrics: MetricsRegistry;
   readonly blackBox: BlackBox;
+  /** Tracing, sampling (`applyConstitution` on a constitution change) and AdminService's side of them. */
+  readonly observability: NodeObservability;
+  /** The node's actor system (to spawn further actors next to the shards). */
+  readonly system: ActorSystem;
   /** Graceful stop (idempotent); `force` skips the drain. */
   stop(options?: { force?: boolean }): Promise<{ clean: boolean }>;
 }
@@ -130,15 +141,30 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const S = config.shards;
   ensureDataDir(config.dataDir);
 
-  const metrics = new MetricsRegistry({ shards: S, version });
+  const metrics = new MetricsRegistry({ shards: S, version, samplingReasons: SAMPLING_REASONS });
   const board = new ShardBoard(S);
   const blackBox = new BlackBox({ dataDir: config.dataDir });
   recordShardStates(blackBox, board);
+  const obs = NodeObservability.create({
+    mode: config.tracing,
+    traceSampleRate: config.traceSampleRate,
+    traceTail: config.traceTail,
+    traceHeaders: config.traceHeaders,
+    nodeId,
+    version,
+    adminToken: config.adminToken,
+    constitution: options.sampling ?? defaultSampling(),
+    metrics,
+    blackBox,
+    logger,
+    ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
+  });
   const system = new ActorSystem({
     nodeId,
     mailboxCapacity: config.mailboxCapacity,
     askTimeoutMs: config.askTimeout,
-    observer: combineObservers(metricsObserver(metrics), blackBoxObserver(blackBox)),
+    // Tracing first: the headers its beforeReceive returns are what the turn's sends carry.
+    observer: combineObservers(obs.observer(), metricsObserver(metrics, blackBox, config.slowTurn), blackBoxObserver(blackBox)),
     onFatal: (error, address) => {
       const shard = address.kind === "shard" ? Number(address.key) : -1;
       const root = rootCause(error);
@@ -153,8 +179,12 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const api = new ApiServer(
     {
       backend,
-      interceptors: [new MetricsInterceptor(metrics)],
-      onInternalError: (error, errorId) => logger.error({ err: error, errorId }, "internal error in a gRPC call"),
+      observability: obs,
+      interceptors: [...obs.interceptors(), new MetricsInterceptor(metrics, blackBox, config.slowTurn)],
+      onInternalError: (error, errorId) => {
+        logger.error({ err: error, errorId }, "internal error in a gRPC call");
+        blackBox.recoveredException("grpc", error, { error_id: errorId });
+      },
     },
     {
       address: config.grpcAddr.address,
@@ -188,6 +218,15 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   };
   board.onStateChange(updateHealth);
 
+  // First to start, last to stop: the spans of everything stopping before it are flushed.
+  node.add({
+    name: "tracing",
+    async start() {
+      await obs.start();
+      logger.info({ tracing: obs.tracingEnabled, sampling: obs.sampling.config }, `tracing ${obs.tracingEnabled ? "on" : "off"}: ${obs.tracingReason}`);
+    },
+    stop: () => obs.shutdown(),
+  });
   node.add({
     name: "metrics",
     async start() {
@@ -309,6 +348,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     board,
     metrics,
     blackBox,
+    observability: obs,
+    system,
     async stop(opts = {}) {
       for (const remove of stopRemovers) remove();
       const r = await node.stop(opts.force === true ? { force: true } : {});
