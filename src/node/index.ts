@@ -17,3 +17,4 @@ export { NodeObservability, type NodeObservabilityOptions, type NodeTracingOptio
 export { obsConfigSchema, samplingPatch, anonymousHeaderRights, TRACING_MODES, type TracingMode, type AnonymousHeaderRights } from "./obs-config.ts";
 export { TracingInterceptor, statusCodeOf, type TracingInterceptorOptions } from "./tracing-interceptor.ts";
 export { tracingObserver } from "./tracing-observer.ts";
+export { TracedShardLog, tracedShardLogs } from "./traced-shard-log.ts";

@@ -27,6 +27,7 @@ import { defaultSampling, type SamplingParams } from "../core/constitution/index
 import { SAMPLING_REASONS } from "../sampling/index.ts";
 import type { ServeConfig } from "./config.ts";
 import { NodeObservability, type NodeTracingOptions } from "./node-observability.ts";
+import { tracedShardLogs } from "./traced-shard-log.ts";
 import { MetricsInterceptor, blackBoxObserver, collectNodeFigures, metricsObserver, recordShardStates } from "./observability.ts";
 
 /** What a log provider is given to open the shards' logs. */
@@ -252,6 +253,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     async start() {
       const setup = options.shardLogs ?? volatileShardLogs;
       provider = await setup({ system, dataDir: config.dataDir, shardCount: S, repair: config.repair, logger, metrics, blackBox });
+      // WAL commit spans (gRPC → shard → WAL commit) whatever the log is, only while tracing runs.
+      if (obs.tracingEnabled) provider = tracedShardLogs(provider);
       for (let s = 0; s < S; s++) logs.push(await provider.open(s));
     },
     async stop() {

@@ -1,6 +1,6 @@
 /**
  * Tracing through a real node: a client's sampled `traceparent` yields connected spans gRPC server
- * span → coordinator asks → shard actor spans, captured with an in-memory exporter; unsampled
+ * span → coordinator asks → shard actor spans → WAL commit spans, captured with an in-memory exporter; unsampled
  * parents and untraced calls make nothing; head controls obey the admin token and the
  * constitution; the sampling configuration changes at run time through AdminService.
  */
@@ -91,8 +91,17 @@ describe("tracing through a node", () => {
       expect(a.attributes["actor.kind"]).toBe("shard");
       expect(parentId(a)).toBe(server!.spanContext().spanId);
     }
+    // Each shard's write waited for its log: a `wal.commit` span, child of that shard's turn.
+    const commits = spans.filter((s) => s.name === "wal.commit");
+    expect(new Set(commits.map((c) => c.attributes["wal.shard"]))).toEqual(new Set([0, 1, 2, 3]));
+    for (const c of commits) {
+      const turn = actors.find((a) => a.spanContext().spanId === parentId(c));
+      expect(turn?.attributes["actor.key"]).toBe(String(c.attributes["wal.shard"]));
+      expect(c.attributes["wal.mutation"]).toBe("tokens.insert");
+      expect(c.attributes["wal.records"]).toBe(1);
+    }
     // Nothing else in the trace: every span hangs off the client's span through the server span.
-    expect(spans.length).toBe(1 + actors.length);
+    expect(spans.length).toBe(1 + actors.length + commits.length);
   });
 
   it("makes no spans for an unsampled parent or an untraced call at rate 0", async () => {
