@@ -83,6 +83,11 @@ export interface StartNodeOptions {
   readonly tracing?: NodeTracingOptions;
   /** Sampling section of the constitution in force at start (default: the default constitution's). */
   readonly sampling?: SamplingParams;
+  /**
+   * Count gRPC calls and actor messages into the metrics (default true). The registry and its
+   * endpoint stay; only the per-call and per-message hooks go. For measuring their cost.
+   */
+  readonly metricsHooks?: boolean;
 }
 
 export interface NodeHandle {
@@ -160,12 +165,13 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     logger,
     ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
   });
+  const hooks = options.metricsHooks ?? true;
   const system = new ActorSystem({
     nodeId,
     mailboxCapacity: config.mailboxCapacity,
     askTimeoutMs: config.askTimeout,
     // Tracing first: the headers its beforeReceive returns are what the turn's sends carry.
-    observer: combineObservers(obs.observer(), metricsObserver(metrics, blackBox, config.slowTurn), blackBoxObserver(blackBox)),
+    observer: combineObservers(obs.observer(), ...(hooks ? [metricsObserver(metrics, blackBox, config.slowTurn)] : []), blackBoxObserver(blackBox)),
     onFatal: (error, address) => {
       const shard = address.kind === "shard" ? Number(address.key) : -1;
       const root = rootCause(error);
@@ -181,7 +187,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     {
       backend,
       observability: obs,
-      interceptors: [...obs.interceptors(), new MetricsInterceptor(metrics, blackBox, config.slowTurn)],
+      interceptors: [...obs.interceptors(), ...(hooks ? [new MetricsInterceptor(metrics, blackBox, config.slowTurn)] : [])],
       onInternalError: (error, errorId) => {
         logger.error({ err: error, errorId }, "internal error in a gRPC call");
         blackBox.recoveredException("grpc", error, { error_id: errorId });

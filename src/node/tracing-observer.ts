@@ -11,10 +11,12 @@
  * - the span ends when the turn ends; a failed turn records the error (status ERROR for server
  *   faults).
  *
- * Messages without trace context (timer ticks, internal traffic) get no span. Install the observer
- * only while tracing runs: without it the runtime does no per-message work at all.
+ * Messages without trace context (timer ticks, internal traffic) get no span, and neither do those
+ * of an unsampled trace: the parent-based sampler would drop them anyway, so the turn skips the
+ * decision and its sends keep the unsampled context they carry. Install the observer only while
+ * tracing runs: without it the runtime does no per-message work at all.
  */
-import { context, trace, type Context } from "@opentelemetry/api";
+import { ROOT_CONTEXT, context, trace, type Context } from "@opentelemetry/api";
 import type { ActorSystemObserver, Headers, ReceiveEvent } from "../runtime/index.ts";
 import { extractHeaders, injectHeaders, startSpan, traceHeaders, type Span } from "../telemetry/index.ts";
 import { endFailed, statusCodeOf } from "./tracing-interceptor.ts";
@@ -24,6 +26,12 @@ interface TurnSpan {
   readonly ctx: Context;
 }
 
+/** Whether a W3C `traceparent` (`00-<trace>-<span>-<flags>`) has the sampled flag set. */
+function sampledFlag(traceparent: string): boolean {
+  const flags = Number.parseInt(traceparent.slice(53, 55), 16);
+  return traceparent.length >= 55 && (flags & 1) === 1;
+}
+
 export function tracingObserver(): ActorSystemObserver {
   // Keyed by the event object the runtime passes to beforeReceive, runReceive and messageProcessed.
   // Weak: a turn cut short by a forced stop never reaches messageProcessed, and its span is dropped.
@@ -31,7 +39,8 @@ export function tracingObserver(): ActorSystemObserver {
   return {
     beforeReceive(event: ReceiveEvent): Headers | undefined {
       const headers = event.headers;
-      if (headers.traceparent === undefined) return undefined;
+      const traceparent = headers.traceparent;
+      if (traceparent === undefined || !sampledFlag(traceparent)) return undefined;
       const parent = extractHeaders(headers);
       const { kind, key } = event.address;
       const span = startSpan(`actor ${event.typeName}`, { "actor.kind": kind, "actor.key": key, "actor.message": event.typeName }, { parent });
@@ -44,7 +53,9 @@ export function tracingObserver(): ActorSystemObserver {
 
     runReceive<T>(event: ReceiveEvent, receive: () => T): T {
       const turn = turns.get(event);
-      return turn === undefined ? receive() : context.with(turn.ctx, receive);
+      // A turn outside a sampled trace runs in the empty context, not in whatever context the
+      // mailbox pump inherited (possibly another request's trace), so its sends carry nothing.
+      return context.with(turn === undefined ? ROOT_CONTEXT : turn.ctx, receive);
     },
 
     messageProcessed(event, _durationMs, error): void {
