@@ -6,6 +6,7 @@
  * ids; NATS message counters equal the messages sent.
  */
 import { Writable } from "node:stream";
+import { ROOT_CONTEXT, context, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { tracingObserver } from "../../../src/node/index.ts";
@@ -14,7 +15,7 @@ import { NatsTransport } from "../../../src/runtime/nats/index.ts";
 import { createSamplingStack } from "../../../src/sampling/index.ts";
 import { MetricsRegistry, SpanKind, createLogger, startTracing, withSpan, type Logger, type TracingHandle } from "../../../src/telemetry/index.ts";
 import { startNatsServer, type NatsServer } from "../../support/nats-server.ts";
-import { rawClient, record } from "../nats/support.ts";
+import { closeAll, rawClient, record } from "../nats/support.ts";
 
 type StoreMsg = Ask<{ type: "store.get"; key: string }, number>;
 type RelayMsg = Ask<{ type: "relay.ctx"; key: string }, number> | Ask<{ type: "relay.ref"; key: string }, number>;
@@ -78,6 +79,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const n of systems.splice(0)) await n.system.shutdown({ force: true });
+  await closeAll(); // the raw recording clients
   exporter.reset();
   lines.length = 0;
 });
@@ -100,7 +102,9 @@ describe("trace context over the NATS transport", () => {
       b.system.spawn("store/1", () => new StoreActor());
       await b.transport.flush();
       a.system.spawn<RelayMsg>("relay/1", () => new RelayActor(a.system.ref<StoreMsg>("store/1"), log));
-      const wire = record(await rawClient(server.url), "ng.obs.actor.store.>");
+      const raw = await rawClient(server.url);
+      const wire = record(raw, "ng.obs.actor.store.>");
+      await raw.flush(); // the server knows the subscription before anything is sent
 
       const { reply, client } = await withSpan("client.call", undefined, async (span) => {
         const r = await a.system.ref<RelayMsg>("relay/1").ask({ type: via === "ctx" ? "relay.ctx" : "relay.ref", key: "abcd" });
@@ -116,7 +120,8 @@ describe("trace context over the NATS transport", () => {
       expect(store?.parentSpanContext?.spanId).toBe(relay?.spanContext().spanId);
       expect(store?.attributes["actor.key"]).toBe("1");
 
-      // The trace context crossed in the NATS headers of the request.
+      // The trace context crossed in the NATS headers of the request (delivered before the flush's reply).
+      await raw.flush();
       const sent = wire.find((m) => m.headers?.get("traceparent") !== undefined && m.headers.get("traceparent") !== "");
       expect(sent?.headers?.get("traceparent")).toBe(`00-${client.traceId}-${relay?.spanContext().spanId}-01`);
 
@@ -130,6 +135,26 @@ describe("trace context over the NATS transport", () => {
       expect(b.metrics.renderOwn()).toContain('neurograph_nats_messages_total{subject_kind="actor",direction="in"} 1\n');
     });
   }
+
+  it("carries an unsampled trace across nodes without making spans", async () => {
+    const a = await node("node-a");
+    const b = await node("node-b");
+    b.system.spawn("store/1", () => new StoreActor());
+    await b.transport.flush();
+    a.system.spawn<RelayMsg>("relay/1", () => new RelayActor(a.system.ref<StoreMsg>("store/1"), log));
+    const raw = await rawClient(server.url);
+    const wire = record(raw, "ng.obs.actor.store.>");
+    await raw.flush();
+    const parent = { traceId: "6e0c63257de34c92bf9efcd03927272e", spanId: "9a1b2c3d4e5f6071", traceFlags: 0, isRemote: true };
+    const reply = await context.with(trace.setSpanContext(ROOT_CONTEXT, parent), () =>
+      a.system.ref<RelayMsg>("relay/1").ask({ type: "relay.ctx", key: "abc" }),
+    );
+    expect(reply).toBe(4);
+    expect(await finished()).toEqual([]);
+    // The unsampled decision travelled with the message: node B must not start a trace of its own.
+    await raw.flush();
+    expect(wire.map((m) => m.headers?.get("traceparent"))).toEqual([`00-${parent.traceId}-${parent.spanId}-00`]);
+  });
 
   it("makes no actor spans for messages outside a trace", async () => {
     const a = await node("node-a");
