@@ -11,8 +11,8 @@
  *   obs.ingest_*        tokens/s of each variant
  *   obs.scrape_at_load_ms  /metrics scrape time (p50, p99 in details) while `on` ingests (a
  *                          separate run, every 100 ms)
- * The guardian and the LMDB WAL are not on main yet: the node validates tokens at the edge and
- * keeps shard logs in memory (`durability: volatile` in the details), identical in every variant.
+ * Every variant writes through the node's LMDB WAL (acked after the durable commit). The guardian
+ * is not on main yet: tokens are validated at the edge, identically in every variant.
  *
  *   npm run bench -- obs.overhead [seconds per round] [rounds]
  */
@@ -152,7 +152,7 @@ try {
   await sink.close();
 }
 
-const common = { perCall: PER_CALL, inFlight: IN_FLIGHT, secondsPerRound: SECONDS, shards: 16, durability: "volatile", guardian: "edge validation only", ...info };
+const common = { perCall: PER_CALL, inFlight: IN_FLIGHT, secondsPerRound: SECONDS, shards: 16, durability: "LMDB WAL", guardian: "edge validation only", ...info };
 emit("obs.ingest_off", best.off, "tokens/s", { variant: "metrics hooks off, tracing off", roundTokensPerSecond: all.off, ...common });
 emit("obs.ingest_on", best.on, "tokens/s", { variant: "metrics + tracing 1 % (OTLP/HTTP protobuf)", roundTokensPerSecond: all.on, ...common });
 emit("obs.ingest_tail", best.tail, "tokens/s", { variant: "metrics + tracing 1 % + tail sampling", roundTokensPerSecond: all.tail, ...common });

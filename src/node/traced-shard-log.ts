@@ -9,14 +9,10 @@
  * linked to the further sampled writers. Appends outside a sampled trace cost one boolean test.
  */
 import { trace } from "@opentelemetry/api";
-import type { AppendTicket, RecoveryHandler, RecoveryReport, ShardLog, ShardLogStats, ShardMutation, ShardSnapshotData } from "../actors/index.ts";
+import type {
+  AppendTicket, RecoveryHandler, RecoveryReport, ShardLog, ShardLogStats, ShardMutation, ShardSnapshotData,
+} from "../actors/index.ts";
 import { MAX_COMMIT_LINKS, captureTraceContext, recordSpanError, startWalCommitSpan, type Span } from "../telemetry/index.ts";
-
-/** The shape of a node's shard-log provider (see `ShardLogProvider` in start-node.ts). */
-interface LogProvider {
-  open(shard: number): ShardLog | Promise<ShardLog>;
-  close?(): void | Promise<void>;
-}
 
 interface OpenCommit {
   readonly durable: Promise<void>;
@@ -28,11 +24,17 @@ interface OpenCommit {
 export class TracedShardLog implements ShardLog {
   /** The span of the latest traced commit still in flight (group commits reuse one promise). */
   private open: OpenCommit | undefined;
+  /** The inner log's capacity check, when it has one. */
+  readonly checkCapacity?: (bytes: number) => void;
 
   constructor(
-    private readonly inner: ShardLog,
+    /** The wrapped log (e.g. to read WAL figures). */
+    readonly inner: ShardLog,
     private readonly shard: number,
-  ) {}
+  ) {
+    const check = inner.checkCapacity;
+    if (check !== undefined) this.checkCapacity = (bytes) => check.call(inner, bytes);
+  }
 
   recover(handler: RecoveryHandler): Promise<RecoveryReport> {
     return this.inner.recover(handler);
@@ -69,7 +71,7 @@ export class TracedShardLog implements ShardLog {
     commit.span.end();
   }
 
-  snapshot(data: ShardSnapshotData): Promise<void> {
+  snapshot(data: ShardSnapshotData): ReturnType<ShardLog["snapshot"]> {
     return this.inner.snapshot(data);
   }
 
@@ -80,12 +82,4 @@ export class TracedShardLog implements ShardLog {
   close(): Promise<void> {
     return this.inner.close();
   }
-}
-
-/** Wraps every log the provider opens in a `TracedShardLog`. */
-export function tracedShardLogs<P extends LogProvider>(provider: P): LogProvider {
-  return {
-    open: async (shard) => new TracedShardLog(await provider.open(shard), shard),
-    ...(provider.close === undefined ? {} : { close: () => provider.close?.() }),
-  };
 }
