@@ -95,7 +95,8 @@ describe("a node's /metrics", () => {
     // Sampling: untraced roots dropped by probability (rate 0), their shard turns follow the
     // unsampled parent without a decision; each traced write kept its server span, shard turns and WAL commits.
     const decision = (reason: string, outcome: string): number | undefined => valueOf(e, "neurograph_sampling_decisions_total", { reason, outcome });
-    const tracedSpans = creates.slice(0, TRACED).reduce((a, n) => a + 1 + 2 * n, 0);
+    // Per traced write: the server span, and per shard its turn, its WAL actor's turn and the commit.
+    const tracedSpans = creates.slice(0, TRACED).reduce((a, n) => a + 1 + 3 * n, 0);
     expect(decision("probability", "dropped")).toBe(BATCHES - TRACED + 2);
     expect(decision("parent_sampled", "sampled")).toBe(tracedSpans);
     // Shard turns of unsampled traces skip the decision (the parent-based rule would drop them).

@@ -86,14 +86,18 @@ describe("OTLP/HTTP export from a node", () => {
     expect(server).toHaveLength(1);
     expect(server[0]?.parentSpanId).toBe(PARENT);
     expect(server[0]?.kind).toBe(2); // SERVER
-    const actors = spans.filter((s) => s.name.startsWith("actor "));
+    const kind = (x: OtlpSpan): string | undefined => x.attributes?.find((a) => a.key === "actor.kind")?.value.stringValue;
+    const actors = spans.filter((x) => kind(x) === "shard");
     expect(actors).toHaveLength(4);
     for (const a of actors) expect(a.parentSpanId).toBe(server[0]?.spanId);
-    const commits = spans.filter((s) => s.name === "wal.commit");
-    expect(commits).toHaveLength(4);
     const actorIds = new Set(actors.map((a) => a.spanId));
+    const walActors = spans.filter((x) => kind(x) === "wal");
+    expect(walActors).toHaveLength(4);
+    for (const w of walActors) expect(actorIds.has(w.parentSpanId ?? "")).toBe(true);
+    const commits = spans.filter((x) => x.name === "wal.commit");
+    expect(commits).toHaveLength(4);
     for (const c of commits) expect(actorIds.has(c.parentSpanId ?? "")).toBe(true);
-    expect(spans).toHaveLength(1 + actors.length + commits.length);
+    expect(spans).toHaveLength(1 + actors.length + walActors.length + commits.length);
   });
 });
 

@@ -84,14 +84,16 @@ describe("tracing through a node", () => {
     expect(server).toBeDefined();
     expect(parentId(server!)).toBe(spanId);
     expect(server!.attributes["rpc.grpc.status_code"]).toBe(0);
-    const actors = spans.filter((s) => s.name.startsWith("actor "));
+    const actors = spans.filter((s) => s.name.startsWith("actor ") && s.attributes["actor.kind"] === "shard");
     // 8 tokens dealt over 4 shards: every shard took part, each span a child of the server span.
     expect(new Set(actors.map((s) => s.attributes["actor.key"]))).toEqual(new Set(["0", "1", "2", "3"]));
-    for (const a of actors) {
-      expect(a.attributes["actor.kind"]).toBe("shard");
-      expect(parentId(a)).toBe(server!.spanContext().spanId);
-    }
-    // Each shard's write waited for its log: a `wal.commit` span, child of that shard's turn.
+    for (const a of actors) expect(parentId(a)).toBe(server!.spanContext().spanId);
+    const shardIds = new Set(actors.map((a) => a.spanContext().spanId));
+    // Each shard's write went to its WAL actor (a child of the shard's turn) ...
+    const walActors = spans.filter((s) => s.attributes["actor.kind"] === "wal");
+    expect(walActors.length).toBe(4);
+    for (const w of walActors) expect(shardIds.has(parentId(w) ?? "")).toBe(true);
+    // ... and waited for the durable commit: a `wal.commit` span, child of that shard's turn.
     const commits = spans.filter((s) => s.name === "wal.commit");
     expect(new Set(commits.map((c) => c.attributes["wal.shard"]))).toEqual(new Set([0, 1, 2, 3]));
     for (const c of commits) {
@@ -101,7 +103,7 @@ describe("tracing through a node", () => {
       expect(c.attributes["wal.records"]).toBe(1);
     }
     // Nothing else in the trace: every span hangs off the client's span through the server span.
-    expect(spans.length).toBe(1 + actors.length + commits.length);
+    expect(spans.length).toBe(1 + actors.length + walActors.length + commits.length);
   });
 
   it("makes no spans for an unsampled parent or an untraced call at rate 0", async () => {
