@@ -32,8 +32,7 @@ export class TracedShardLog implements ShardLog {
     readonly inner: ShardLog,
     private readonly shard: number,
   ) {
-    const check = inner.checkCapacity;
-    if (check !== undefined) this.checkCapacity = (bytes) => check.call(inner, bytes);
+    if (inner.checkCapacity !== undefined) this.checkCapacity = (bytes) => inner.checkCapacity?.(bytes);
   }
 
   recover(handler: RecoveryHandler): Promise<RecoveryReport> {
