@@ -72,4 +72,12 @@ export {
   type FieldSummary,
   type ParentSummary,
 } from "./field-service.ts";
+export {
+  BLACK_BOX_KINDS,
+  ObservabilityServiceHandlers,
+  type BlackBoxEventView,
+  type BlackBoxView,
+  type ObservabilityBackend,
+  type SamplingView,
+} from "./observability-service.ts";
 export { ApiServer, SERVICE_NAMES, startApiServer, type ApiServerDeps, type BoundAddress } from "./server.ts";

@@ -20,6 +20,7 @@ import { FieldServiceHandlers, type FieldBackend } from "./field-service.ts";
 import { GraphServiceHandlers } from "./graph-service.ts";
 import type { CallInterceptor, HandlerEnv } from "./handlers.ts";
 import { HealthRegistry, ServingStatus } from "./health.ts";
+import { ObservabilityServiceHandlers, type ObservabilityBackend } from "./observability-service.ts";
 import { addReflection } from "./reflection.ts";
 import { TokenServiceHandlers } from "./token-service.ts";
 
@@ -35,6 +36,8 @@ export interface ApiServerDeps {
   readonly backend: NodeBackend;
   /** The node's field engine; FieldService is served only when given. */
   readonly field?: FieldBackend;
+  /** Sampling configuration and black box RPCs of AdminService; without it they answer UNIMPLEMENTED. */
+  readonly observability?: ObservabilityBackend;
   /** Run around every call after authentication (metrics, tracing). */
   readonly interceptors?: readonly CallInterceptor[];
   /** grpc-js server interceptors, run before our handlers. */
@@ -139,7 +142,8 @@ export class ApiServer {
     const { backend } = this.#deps;
     server.addService(TokenServiceService, new TokenServiceHandlers(backend, config.limits).service(env));
     server.addService(GraphServiceService, new GraphServiceHandlers(backend, config.limits).service(env));
-    server.addService(AdminServiceService, new AdminServiceHandlers(backend).service(env));
+    const observability = this.#deps.observability === undefined ? undefined : new ObservabilityServiceHandlers(this.#deps.observability).service(env);
+    server.addService(AdminServiceService, { ...new AdminServiceHandlers(backend).service(env), ...observability });
     if (this.#deps.field !== undefined) server.addService(FieldServiceService, new FieldServiceHandlers(this.#deps.field, config.limits).service(env));
     server.addService(HealthService, this.health.service(env));
     addReflection(server);

@@ -19,6 +19,7 @@ import {
   string,
   type ConfigOf,
 } from "../runtime/index.ts";
+import { obsConfigSchema } from "./obs-config.ts";
 
 const MAX_MESSAGE = 2 ** 31 - 1;
 
@@ -58,6 +59,7 @@ export const serveConfigSchema = {
     description: "ingest batches this node applies at once, per path (core NATS, JetStream)",
     parser: integer({ min: 1, max: 1024 }),
   }),
+  ...obsConfigSchema,
   nodeId: option("nodeId", {
     default: "",
     description: "name of this node in logs, stats and metrics (default: the host name)",

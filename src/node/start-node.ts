@@ -50,7 +50,11 @@ import {
   type MetricsServer,
 } from "../telemetry/index.ts";
 import type { ClusterRuntime } from "./cluster-node.ts";
+import { defaultSampling, type SamplingParams } from "../core/constitution/index.ts";
+import { SAMPLING_REASONS } from "../sampling/index.ts";
 import type { ServeConfig } from "./config.ts";
+import { NodeObservability, type NodeTracingOptions } from "./node-observability.ts";
+import { TracedShardLog } from "./traced-shard-log.ts";
 import { MetricsInterceptor, blackBoxObserver, collectNodeFigures, metricsObserver, recordShardStates } from "./observability.ts";
 import { volatileShardLogs, walShardLogs, walStatsOf, walTuningOf, type ShardLogProvider, type ShardLogSetup } from "./shard-logs.ts";
 
@@ -78,6 +82,15 @@ export interface StartNodeOptions {
   readonly apiLimits?: Partial<ApiLimits>;
   /** Writes waiting for the log, per shard, before writes get RESOURCE_EXHAUSTED (default: `--wal-queue-bytes`). */
   readonly maxPendingBytes?: number;
+  /** Tracing from code (an in-memory exporter in tests); production uses the OTEL_* variables. */
+  readonly tracing?: NodeTracingOptions;
+  /** Sampling section of the constitution in force at start (default: the default constitution's). */
+  readonly sampling?: SamplingParams;
+  /**
+   * Count gRPC calls and actor messages into the metrics (default true). The registry and its
+   * endpoint stay; only the per-call and per-message hooks go. For measuring their cost.
+   */
+  readonly metricsHooks?: boolean;
 }
 
 export interface NodeHandle {
@@ -91,6 +104,10 @@ export interface NodeHandle {
   readonly board: ShardBoard;
   readonly metrics: MetricsRegistry;
   readonly blackBox: BlackBox;
+  /** Tracing, sampling (`applyConstitution` on a constitution change) and AdminService's side of them. */
+  readonly observability: NodeObservability;
+  /** The node's actor system (to spawn further actors next to the shards). */
+  readonly system: ActorSystem;
   /** Graceful stop (idempotent); `force` skips the drain. */
   stop(options?: { force?: boolean }): Promise<{ clean: boolean }>;
 }
@@ -133,7 +150,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const S = config.shards;
   ensureDataDir(config.dataDir);
 
-  const metrics = new MetricsRegistry({ shards: S, version });
+  const metrics = new MetricsRegistry({ shards: S, version, samplingReasons: SAMPLING_REASONS });
   const board = new ShardBoard(S);
   const blackBox = new BlackBox({ dataDir: config.dataDir });
   recordShardStates(blackBox, board);
@@ -145,12 +162,28 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     const nats = natsSettings(config);
     if (nats !== undefined) cluster = await prepareCluster({ nats, shardCount: S, leaseMs: config.lease }, logger);
   }
+  const obs = NodeObservability.create({
+    mode: config.tracing,
+    traceSampleRate: config.traceSampleRate,
+    traceTail: config.traceTail,
+    traceHeaders: config.traceHeaders,
+    nodeId,
+    version,
+    adminToken: config.adminToken,
+    constitution: options.sampling ?? defaultSampling(),
+    metrics,
+    blackBox,
+    logger,
+    ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
+  });
+  const hooks = options.metricsHooks ?? true;
   const system = new ActorSystem({
     nodeId,
     ...(cluster === undefined ? {} : { transport: cluster.transport, codecs: cluster.codecs }),
     mailboxCapacity: config.mailboxCapacity,
     askTimeoutMs: config.askTimeout,
-    observer: combineObservers(metricsObserver(metrics), blackBoxObserver(blackBox)),
+    // Tracing first: the headers its beforeReceive returns are what the turn's sends carry.
+    observer: combineObservers(obs.observer(), ...(hooks ? [metricsObserver(metrics, blackBox, config.slowTurn)] : []), blackBoxObserver(blackBox)),
     onFatal: (error, address) => {
       const shard = address.kind === "shard" ? Number(address.key) : -1;
       const root = rootCause(error);
@@ -187,8 +220,12 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     {
       backend,
       field: fieldBackend(() => fieldRef(), fieldEvents),
-      interceptors: [new MetricsInterceptor(metrics)],
-      onInternalError: (error, errorId) => logger.error({ err: error, errorId }, "internal error in a gRPC call"),
+      observability: obs,
+      interceptors: [...obs.interceptors(), ...(hooks ? [new MetricsInterceptor(metrics, blackBox, config.slowTurn)] : [])],
+      onInternalError: (error, errorId) => {
+        logger.error({ err: error, errorId }, "internal error in a gRPC call");
+        blackBox.recoveredException("grpc", error, { error_id: errorId });
+      },
     },
     {
       address: config.grpcAddr.address,
@@ -224,6 +261,15 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   };
   board.onStateChange(updateHealth);
 
+  // First to start, last to stop: the spans of everything stopping before it are flushed.
+  node.add({
+    name: "tracing",
+    async start() {
+      await obs.start();
+      logger.info({ tracing: obs.tracingEnabled, sampling: obs.sampling.config }, `tracing ${obs.tracingEnabled ? "on" : "off"}: ${obs.tracingReason}`);
+    },
+    stop: () => obs.shutdown(),
+  });
   node.add({
     name: "metrics",
     async start() {
@@ -247,7 +293,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const shardEnv = (s: number, log: ShardLog): GraphShardEnv => ({
     shard: s,
     shardCount: S,
-    log,
+    // WAL commit spans (gRPC → shard → WAL commit) whatever the log is, only while tracing runs.
+    log: obs.tracingEnabled ? new TracedShardLog(log, s) : log,
     board,
     tokenLimits: DEFAULT_TOKEN_LIMITS,
     connectionLimits: DEFAULT_CONNECTION_LIMITS,
@@ -377,6 +424,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     board,
     metrics,
     blackBox,
+    observability: obs,
+    system,
     async stop(opts = {}) {
       for (const remove of stopRemovers) remove();
       const r = await node.stop(opts.force === true ? { force: true } : {});
