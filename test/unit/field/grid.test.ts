@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RAW_OFFSET } from "../../../src/core/field/geometry.ts";
-import { GridHeader, allocateCellGrid, allocateGridScratch, buildCellGrid, gridCellCount, splitCells } from "../../../src/core/field/grid.ts";
+import { BIG_TOKEN_LIMIT, GridHeader, allocateCellGrid, allocateGridScratch, buildCellGrid, gridCellCount, splitCells } from "../../../src/core/field/grid.ts";
 import { SeededRandom } from "../../../src/core/field/prng.ts";
 
 /** n tokens in space L2 (index 1) within ±extent raw, radius up to maxRadius. */
@@ -33,18 +33,26 @@ describe("cell grid", () => {
         expect(Array.from(grid.entrySlot.subarray(0, n))).toEqual(order);
         const distinct = [...new Set(order.map(key))];
         expect(Array.from(grid.cellKeys.subarray(0, gridCellCount(grid)))).toEqual(distinct);
+        // Up to BIG_TOKEN_LIMIT tokens with a larger radius than the cells are sized for go to the
+        // big list (radius negated, strength 0 in their entries); all others fit in one cell.
+        const isBig = (slot: number): boolean => attrs.radii[slot]! * 100 >= cellRaw;
+        const bigSlots = order.filter(isBig).sort((a, b) => a - b);
+        expect(bigSlots.length).toBeLessThanOrEqual(BIG_TOKEN_LIMIT);
+        expect(h[GridHeader.bigCount]).toBe(bigSlots.length);
+        expect(Array.from(grid.bigSlot.subarray(0, bigSlots.length))).toEqual(bigSlots);
         for (let e = 0; e < n; e++) {
           const slot = order[e]!;
-          expect(Array.from(grid.entryData.subarray(e * 4, e * 4 + 4))).toEqual([...attrs.positions.subarray(slot * 24 + 3, slot * 24 + 6), attrs.radii[slot]! * 100]);
-          expect(grid.entryStrength[e]).toBe(attrs.strengths[slot]);
+          const raw = attrs.radii[slot]! * 100;
+          expect(Array.from(grid.entryData.subarray(e * 4, e * 4 + 4))).toEqual([...attrs.positions.subarray(slot * 24 + 3, slot * 24 + 6), isBig(slot) ? -raw : raw]);
+          expect(grid.entryStrength[e]).toBe(isBig(slot) ? 0 : attrs.strengths[slot]);
         }
-        expect(cellRaw).toBeGreaterThan(100 * Math.max(...attrs.radii));
+        if (bigSlots.length === 0) expect(cellRaw).toBeGreaterThan(100 * Math.max(...attrs.radii));
         const bounds = splitCells(grid, 3);
         expect(bounds[0]).toBe(0);
         expect(bounds[3]).toBe(gridCellCount(grid));
         expect(bounds[1]! <= bounds[2]!).toBe(true);
       }),
-      { numRuns: 60 },
+      { numRuns: 200, examples: [[784077361, 33, 32000]] },
     );
   });
 
