@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { registerAdminCommands } from "./admin.ts";
 import { registerCreateCommand } from "./create.ts";
 import { registerGraphCommands } from "./graph.ts";
+import { registerLoadCommand } from "./load.ts";
 import { EXIT_CODES_HELP, usageExit } from "./shared.ts";
 import { registerTokenCommands } from "./tokens.ts";
 
@@ -16,6 +17,7 @@ export function registerClientCommands(program: Command): void {
   registerTokenCommands(program);
   registerGraphCommands(program);
   registerAdminCommands(program);
+  registerLoadCommand(program);
   // Usage errors at the top level (unknown command or option) exit with 2 as well.
   program.exitOverride(usageExit);
   program.addHelpText("after", EXIT_CODES_HELP);
