@@ -9,3 +9,4 @@ export { buildReport, formatReport, type LoadReport, type OpReport, type SloVerd
 export { latencyChartSvg, reportHtml } from "./chart.ts";
 export { runWorkerProcess } from "./worker-process.ts";
 export { ArrivalSchedule } from "./schedule.ts";
+export { runStress, formatStressReport, STRESS_CONFIGS, type StressConfig, type StressOptions, type StressReport, type StressRun } from "./stress.ts";

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LoadReport } from "../../src/load/index.ts";
+import type { StressReport } from "../../src/load/index.ts";
 import { BIN, cli, startServe, type ServeProcess } from "./cli-helpers.ts";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
@@ -150,5 +151,31 @@ describe("neurograph load against neurograph serve", () => {
     expect(shown.title).toContain("mix");
     // The whole curve lies under the 2 s SLO line (smaller y is higher on screen).
     expect(shown.curveTop).toBeGreaterThan(shown.sloY);
+  });
+});
+
+describe("neurograph load stress", () => {
+  it("starts its own nodes, ingests into each and reports measured figures", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ng-stress-"));
+    try {
+      const r = await cli(["load", "stress", "--tokens", "20k", "--batch", "5000", "--shards", "2", "--json", "--quiet", "--report-dir", join(dir, "load-report")], {});
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout) as StressReport;
+      expect(report.runs.map((run) => run.config)).toEqual(["full", "bare"]);
+      for (const run of report.runs) {
+        expect(run.tokens).toBe(20_000);
+        expect(run.nodeTokens).toBe(20_000);
+        expect(run.rssAtStartBytes).toBeGreaterThan(0);
+        expect(run.peakRssBytes).toBeGreaterThanOrEqual(run.rssAtStartBytes);
+        expect(run.bytesPerToken).toBeCloseTo((run.peakRssBytes - run.rssAtStartBytes) / 20_000, 6);
+        expect(run.exitCode).toBe(0);
+      }
+      expect(report.overhead).not.toBeNull();
+      expect(report.limitations.some((l) => l.includes("quota"))).toBe(true);
+      expect(JSON.parse(readFileSync(join(dir, "load-report", "stress.json"), "utf8"))).toEqual(report);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

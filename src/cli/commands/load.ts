@@ -4,10 +4,14 @@
  * closed loop (`--concurrency`); several worker processes; HDR percentiles; report files;
  * SLO flags whose miss makes the exit code 4, so CI can gate on a run.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { ValidationError } from "../../core/errors.ts";
 import { formatReport, resolveLoadPlan, runLoad, runWorkerProcess, writeReportFiles, type GrpcTarget, type LoadFlags, type LoadReport } from "../../load/index.ts";
+import { formatStressReport, runStress, STRESS_CONFIGS, type StressConfig } from "../../load/stress.ts";
+import { parseCount } from "../../load/units.ts";
 import { clientCommand, exitWith, ExitCode, failWith, loadClientConfig } from "./shared.ts";
 
 export const LOAD_EXIT_SLO_MISSED = 4;
@@ -22,6 +26,8 @@ Scenarios:
   traverse   Traverse from a random token (--depth, --max-nodes; --preload-degree connections)
   mix        weighted ops, e.g. --mix get=80,create=15,traverse=5
   nats, jetstream  NATS ingest (needs the node's NATS transport; --nats URL)
+  stress     the original's stress test, measured: starts its own nodes (full observability vs
+             bare), ingests --tokens (default 9.5M) into each; time, overhead, peak RSS, B/token
 
 Modes:
   --rate N         open loop: N ops/s arrive on schedule whatever the node does; latency is
@@ -110,12 +116,17 @@ export function registerLoadCommand(program: Command): void {
     .option("--max-error-rate <fraction>", "SLO: failed operations at most, e.g. 0.001 or 0.1%")
     .option("--nats <urls>", "NATS servers for the nats/jetstream scenarios (comma-separated) [env NG_NATS_URL]")
     .option("--cluster <name>", "cluster name of the NATS subjects [neurograph]")
+    .option("--tokens <n>", "stress: tokens per configuration [9.5M]")
+    .option("--configs <list>", "stress: configurations to run, of full, bare [full,bare]")
+    .option("--data-dir <dir>", "stress: parent of the nodes' fresh data directories [./load-report/stress-data]")
+    .option("--shards <n>", "stress: shards of the nodes [16]")
     .option("--report-dir <dir>", "where the report files go [./load-report]")
     .option("--no-report", "write no report files")
     .option("--quiet", "no progress line")
     .addHelpText("after", LOAD_HELP)
     .action(async (scenario: string) => {
       const flags = cmd.opts<LoadCommandFlags>();
+      if (scenario === "stress") return stress(flags);
       const grpc = grpcTarget(flags);
       const natsUrl = flags.nats ?? process.env["NG_NATS_URL"];
       const nats = natsUrl === undefined || natsUrl === "" ? null : { servers: natsUrl.split(",").map((s) => s.trim()), cluster: flags.cluster ?? "neurograph" };
@@ -152,6 +163,45 @@ export function registerLoadCommand(program: Command): void {
       if (report.operations === 0) exitWith(ExitCode.RequestFailed, "no operation was measured");
       if (!report.passed) exitWith(LOAD_EXIT_SLO_MISSED);
     });
+
+  async function stress(flags: LoadCommandFlags): Promise<void> {
+    const problems: string[] = [];
+    const count = (name: string, text: unknown, fallback: number, min: number, max: number): number => {
+      if (typeof text !== "string") return fallback;
+      const r = parseCount(text, min, max);
+      if (r.ok) return r.value;
+      problems.push(`  ${name} ${text}: expected ${r.expected}`);
+      return fallback;
+    };
+    const tokens = count("--tokens", flags["tokens"], 9_500_000, 1, 100_000_000);
+    const batch = count("--batch", flags.batch, 10_000, 1, 100_000);
+    const shards = count("--shards", flags["shards"], 16, 1, 4096);
+    const configs = (typeof flags["configs"] === "string" ? flags["configs"] : STRESS_CONFIGS.join(",")).split(",").map((c) => c.trim());
+    for (const c of configs) if (!(STRESS_CONFIGS as readonly string[]).includes(c)) problems.push(`  --configs ${c}: expected a list of ${STRESS_CONFIGS.join(", ")}`);
+    if (problems.length > 0) exitWith(ExitCode.Usage, `invalid stress options:\n${problems.join("\n")}`);
+    const reportDir = flags.reportDir ?? "load-report";
+    let report;
+    try {
+      report = await runStress({
+        tokens,
+        batch,
+        shards,
+        configs: configs as StressConfig[],
+        dataDir: typeof flags["dataDir"] === "string" ? flags["dataDir"] : `${reportDir}/stress-data`,
+        bin: BIN,
+        log: (line) => void (flags.quiet === true ? undefined : process.stderr.write(`${line}\n`)),
+      });
+    } catch (err) {
+      failWith(err);
+    }
+    process.stdout.write(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${formatStressReport(report)}\n`);
+    if (flags.report !== false) {
+      mkdirSync(reportDir, { recursive: true });
+      writeFileSync(join(reportDir, "stress.json"), `${JSON.stringify(report, null, 2)}\n`);
+      writeFileSync(join(reportDir, "stress.txt"), `${formatStressReport(report)}\n`);
+    }
+    if (report.runs.some((r) => r.tokens !== tokens)) exitWith(ExitCode.RequestFailed, "a configuration did not ingest every token");
+  }
 
   program
     .command("load-worker", { hidden: true })
