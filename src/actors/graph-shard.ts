@@ -158,6 +158,14 @@ export class GraphShardActor extends Actor<ShardMessage> {
       case "shard.snapshot-due":
         this.journal.maybeSnapshot(this.store, true);
         return undefined;
+      case "shard.snapshot": {
+        const reply = ctx.deferReply();
+        this.journal.snapshotNow(this.store).then(
+          (result) => reply.resolve(result),
+          (err: unknown) => reply.reject(toNeuroGraphError(err)),
+        );
+        return REPLY_DEFERRED;
+      }
     }
   }
 

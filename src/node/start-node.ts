@@ -2,14 +2,15 @@
  * `startNode`: an embedded single node. It assembles, as components of the runtime's `Node`
  * (started in order, drained and stopped in reverse, SIGINT/SIGTERM handled when asked):
  *   1. the metrics endpoint (`/metrics`, `/healthz`, `/readyz`),
- *   2. the shard logs (one `ShardLog` per shard from the `ShardLogProvider`; the WAL plugs in here),
+ *   2. the shard logs (one `ShardLog` per shard from the `ShardLogProvider`: by default the WAL in
+ *      the data directory, volatile with `--no-wal`),
  *   3. the actor system with S graph shard actors (each recovers from its log in `preStart`),
  *   4. the gRPC server (TokenService, GraphService, AdminService, health, reflection) over the
  *      coordinator (`GraphRouter`). Health says NOT_SERVING until every shard has recovered.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { GraphRouter, GraphShardActor, ShardBoard, VolatileShardLog, type ShardLog, type SnapshotPolicy } from "../actors/index.ts";
+import { GraphRouter, GraphShardActor, ShardBoard, type ShardLog, type SnapshotPolicy } from "../actors/index.ts";
 import { ApiServer, SERVICE_NAMES, ServingStatus, type ApiLimits, type NodeBackend } from "../api/index.ts";
 import { ErrorCode, FailedPreconditionError, InternalError, NeuroGraphError, toNeuroGraphError } from "../core/errors.ts";
 import { DEFAULT_CONNECTION_LIMITS, DEFAULT_TOKEN_LIMITS } from "../core/limits.ts";
@@ -25,41 +26,17 @@ import {
 } from "../telemetry/index.ts";
 import type { ServeConfig } from "./config.ts";
 import { MetricsInterceptor, blackBoxObserver, collectNodeFigures, metricsObserver, recordShardStates } from "./observability.ts";
+import { volatileShardLogs, walShardLogs, walStatsOf, walTuningOf, type ShardLogProvider, type ShardLogSetup } from "./shard-logs.ts";
 
-/** What a log provider is given to open the shards' logs. */
-export interface ShardLogContext {
-  /**
-   * The node's actor system, e.g. to spawn WAL actors. Actors spawned here stop after the shard
-   * logs were closed (the shard actors stop before).
-   */
-  readonly system: ActorSystem;
-  /** Absolute data directory (created before the provider is called). */
-  readonly dataDir: string;
-  readonly shardCount: number;
-  /** `--repair`: truncate a damaged log at its first bad record instead of refusing to start. */
-  readonly repair: boolean;
-  readonly logger: Logger;
-  readonly metrics: MetricsRegistry;
-  /** Record WAL errors here (`blackBox.walError`). */
-  readonly blackBox: BlackBox;
-}
-
-/** Opens the log of each shard (once per shard, not per actor restart) and closes shared resources. */
-export interface ShardLogProvider {
-  open(shard: number): ShardLog | Promise<ShardLog>;
-  /** Runs after every shard's log was closed. */
-  close?(): void | Promise<void>;
-}
-
-export type ShardLogSetup = (context: ShardLogContext) => ShardLogProvider | Promise<ShardLogProvider>;
-
-/** Keeps nothing: data lives in memory for the life of the process. */
-export const volatileShardLogs: ShardLogSetup = () => ({ open: () => new VolatileShardLog() });
+export { volatileShardLogs, walShardLogs, type ShardLogContext, type ShardLogProvider, type ShardLogSetup } from "./shard-logs.ts";
 
 export interface StartNodeOptions {
-  /** Where shard logs come from (default: volatile). */
+  /**
+   * Where shard logs come from. Default: the WAL in the data directory with the configuration's
+   * settings, or `volatileShardLogs` (everything lost at exit) when the configuration says `--no-wal`.
+   */
   readonly shardLogs?: ShardLogSetup;
-  /** When shards write snapshots to their logs (default: never, for volatile logs). */
+  /** When shards write snapshots to their logs (default: when the log says, e.g. the WAL's settings). */
   readonly snapshot?: SnapshotPolicy;
   /** Default: JSON lines on stderr at the configured level. */
   readonly logger?: Logger;
@@ -73,7 +50,7 @@ export interface StartNodeOptions {
   /** Called with the exit code after a signal-initiated stop (default `process.exit`). */
   readonly exit?: (code: number) => void;
   readonly apiLimits?: Partial<ApiLimits>;
-  /** Writes waiting for the log, per shard, before writes get RESOURCE_EXHAUSTED (default 256 MiB). */
+  /** Writes waiting for the log, per shard, before writes get RESOURCE_EXHAUSTED (default: `--wal-queue-bytes`). */
   readonly maxPendingBytes?: number;
 }
 
@@ -148,7 +125,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     },
   });
   collectNodeFigures(metrics, board, system);
-  const router = new GraphRouter({ system, board, shardCount: S, nodeId, version });
+  const logs: ShardLog[] = [];
+  const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, walStats: (s) => walStatsOf(logs[s]) });
   const backend: NodeBackend = router;
   const api = new ApiServer(
     {
@@ -172,7 +150,6 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const node = new Node({ shutdownTimeoutMs: config.shutdownTimeout, log: (line) => logger.info(line) });
   let metricsServer: MetricsServer | undefined;
   let provider: ShardLogProvider | undefined;
-  const logs: ShardLog[] = [];
   const refs: ActorRefBase[] = [];
   const fatal: NeuroGraphError[] = [];
   let accepting = true;
@@ -211,7 +188,10 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   node.add({
     name: "shard-logs",
     async start() {
-      const setup = options.shardLogs ?? volatileShardLogs;
+      const setup = options.shardLogs ?? (config.wal ? walShardLogs(walTuningOf(config)) : volatileShardLogs);
+      if (options.shardLogs === undefined && !config.wal) {
+        logger.warn({ dataDir: config.dataDir }, "running WITHOUT a write-ahead log (--no-wal): every token and connection is lost when the process stops");
+      }
       provider = await setup({ system, dataDir: config.dataDir, shardCount: S, repair: config.repair, logger, metrics, blackBox });
       for (let s = 0; s < S; s++) logs.push(await provider.open(s));
     },
@@ -238,7 +218,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
           tokenLimits: DEFAULT_TOKEN_LIMITS,
           connectionLimits: DEFAULT_CONNECTION_LIMITS,
           stashCapacity: config.mailboxCapacity,
-          maxPendingBytes: options.maxPendingBytes ?? 256 * 2 ** 20,
+          maxPendingBytes: options.maxPendingBytes ?? config.walQueueBytes,
           logger,
           ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
         };

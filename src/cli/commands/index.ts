@@ -9,6 +9,7 @@ import { registerGraphCommands } from "./graph.ts";
 import { registerLoadCommand } from "./load.ts";
 import { EXIT_CODES_HELP, usageExit } from "./shared.ts";
 import { registerTokenCommands } from "./tokens.ts";
+import { registerSnapshotCommand, registerWalCommands } from "./wal.ts";
 
 export { EXIT_CODES_HELP, ExitCode } from "./shared.ts";
 
@@ -17,6 +18,8 @@ export function registerClientCommands(program: Command): void {
   registerTokenCommands(program);
   registerGraphCommands(program);
   registerAdminCommands(program);
+  registerSnapshotCommand(program);
+  registerWalCommands(program);
   registerLoadCommand(program);
   // Usage errors at the top level (unknown command or option) exit with 2 as well.
   program.exitOverride(usageExit);
