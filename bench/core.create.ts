@@ -4,13 +4,17 @@
  * pre-sized store (core.create_presized), and a store whose memory is already resident
  * (core.create_warm: re-create after deleting everything), which separates the store's own cost
  * from the kernel's cost of faulting in fresh pages (reported as fresh_memory_ns_per_64b).
- * Also core.connect / core.connect_update: connection upserts, degree 8, batches of 10 000.
+ * Also core.connect / core.connect_update: connection create and upsert of existing keys,
+ * 1 M tokens × out-degree 8 = 8 M connections, batches of 10 000.
+ *
+ * Every line carries wall `seconds` and `cpu_seconds` (best of several runs each) and
+ * `per_cpu_second` (items per CPU second): on a shared machine the CPU figure is the steadier.
  */
 import { ShardStore } from "../src/core/store/index.ts";
 import { CONNECTION_RECORD_SIZE } from "../src/core/connection/index.ts";
 import { TOKEN_RECORD_SIZE } from "../src/core/token/index.ts";
 import { connectionRecords, probes, tokenRecords } from "./lib/core-data.ts";
-import { bestOf, emit, gc, machine } from "./lib/report.ts";
+import { bestTiming, emit, gc, machine, timingDetails } from "./lib/report.ts";
 
 const TOKENS = Number(process.env.CORE_CREATE_TOKENS ?? 1_000_000);
 const BATCH = 10_000;
@@ -32,36 +36,38 @@ function fill(store: ShardStore): ShardStore {
 const env = { tokens: TOKENS, batch: BATCH, ...probes(), ...machine() };
 for (const presized of [false, true]) {
   gc();
-  const s = bestOf(5, 2, () => {
+  const t = bestTiming(5, 2, () => {
     fill(new ShardStore(presized ? { initialCapacity: TOKENS } : {}));
   });
-  emit(presized ? "core.create_presized" : "core.create", TOKENS / s, "tokens/s", { presized, seconds: s, ...env });
+  emit(presized ? "core.create_presized" : "core.create", TOKENS / t.seconds, "tokens/s", { presized, ...timingDetails(t, TOKENS), ...env });
 }
 
 const warm = fill(new ShardStore({ initialCapacity: TOKENS }));
 gc();
-let sw = Infinity;
-for (let r = 0; r < 6; r++) {
-  warm.deleteIds(allIds);
-  const t0 = process.hrtime.bigint();
-  fill(warm);
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r > 0) sw = Math.min(sw, s);
-}
-emit("core.create_warm", TOKENS / sw, "tokens/s", { seconds: sw, ...env });
+const tw = bestTiming(5, 1, () => fill(warm), () => warm.deleteIds(allIds));
+emit("core.create_warm", TOKENS / tw.seconds, "tokens/s", { ...timingDetails(tw, TOKENS), ...env });
 
 const edgeRecords = connectionRecords(TOKENS, DEGREE);
 const EDGES = TOKENS * DEGREE;
-const store = fill(new ShardStore({ initialCapacity: TOKENS }));
-gc();
-for (const [name, note] of [
-  ["core.connect", "create"],
-  ["core.connect_update", "upsert of existing keys"],
-] as const) {
-  const t0 = process.hrtime.bigint();
-  for (let off = 0; off < EDGES; off += BATCH) {
-    store.connectRecords(edgeRecords.subarray(off * CONNECTION_RECORD_SIZE, Math.min(EDGES, off + BATCH) * CONNECTION_RECORD_SIZE));
-  }
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  emit(name, EDGES / s, "connections/s", { connections: EDGES, degree: DEGREE, seconds: s, note, ...env });
+const edgeBatches: Uint8Array[] = [];
+for (let off = 0; off < EDGES; off += BATCH) {
+  edgeBatches.push(edgeRecords.subarray(off * CONNECTION_RECORD_SIZE, Math.min(EDGES, off + BATCH) * CONNECTION_RECORD_SIZE));
 }
+function connectAll(store: ShardStore): void {
+  for (const b of edgeBatches) store.connectRecords(b);
+}
+const cenv = { connections: EDGES, degree: DEGREE, ...env };
+
+// Create: a fresh token store each run (untimed), every key new.
+let store = new ShardStore();
+const tc = bestTiming(3, 0, () => connectAll(store), () => {
+  store = new ShardStore();
+  gc();
+  fill(store);
+});
+if (store.connectionCount !== EDGES) throw new Error(`expected ${EDGES} connections, got ${store.connectionCount}`);
+emit("core.connect", EDGES / tc.seconds, "connections/s", { note: "create", ...timingDetails(tc, EDGES), ...cenv });
+
+// Upsert: every key exists, every record replaces one.
+const tu = bestTiming(3, 0, () => connectAll(store));
+emit("core.connect_update", EDGES / tu.seconds, "connections/s", { note: "upsert of existing keys", ...timingDetails(tu, EDGES), ...cenv });

@@ -59,3 +59,46 @@ export function heapAndExternal(): number {
   const m = process.memoryUsage();
   return m.heapUsed + m.external;
 }
+
+/** Wall and CPU (user + system) seconds of one run. */
+export interface Timing {
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+}
+
+/** Wall and CPU seconds of `fn` (CPU ≪ wall means the process waited for a core). */
+export function timeOnce(fn: () => void): Timing {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  fn();
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(c0);
+  return { seconds, cpuSeconds: (c.user + c.system) / 1e6 };
+}
+
+/**
+ * Best wall and best CPU seconds of `fn` over `repeat` runs after `warmup` runs (each minimum
+ * taken separately). On a shared machine the CPU figure is the steadier one: it does not count
+ * time spent waiting for a core, though cache and memory-bandwidth contention still inflate it.
+ * `before` runs untimed ahead of every run (e.g. to reset state).
+ */
+export function bestTiming(repeat: number, warmup: number, fn: () => void, before?: () => void): Timing {
+  for (let i = 0; i < warmup; i++) {
+    before?.();
+    fn();
+  }
+  let seconds = Infinity;
+  let cpuSeconds = Infinity;
+  for (let i = 0; i < repeat; i++) {
+    before?.();
+    const t = timeOnce(fn);
+    seconds = Math.min(seconds, t.seconds);
+    cpuSeconds = Math.min(cpuSeconds, t.cpuSeconds);
+  }
+  return { seconds, cpuSeconds };
+}
+
+/** Details of a timing for a bench line: wall seconds, CPU seconds and the rate by CPU time. */
+export function timingDetails(t: Timing, items: number): { seconds: number; cpu_seconds: number; per_cpu_second: number } {
+  return { seconds: Number(t.seconds.toFixed(6)), cpu_seconds: Number(t.cpuSeconds.toFixed(6)), per_cpu_second: Math.round(items / t.cpuSeconds) };
+}

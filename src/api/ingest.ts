@@ -34,6 +34,13 @@ interface InFlight {
 
 /** True when every record's id is 0 (ids to be allocated). */
 function allFresh(records: Uint8Array): boolean {
+  const n = records.byteLength >>> 6;
+  if ((records.byteOffset & 3) === 0) {
+    // Aligned (the usual case): one 32-bit load per record, no DataView.
+    const words = new Uint32Array(records.buffer, records.byteOffset, n * 16);
+    for (let i = TOKEN_ID_OFFSET >>> 2; i < words.length; i += 16) if (words[i] !== 0) return false;
+    return true;
+  }
   const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
   for (let o = TOKEN_ID_OFFSET; o < records.byteLength; o += 64) if (view.getUint32(o, true) !== 0) return false;
   return true;

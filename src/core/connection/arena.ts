@@ -4,6 +4,14 @@
  * token slots of whoever owns the arena), and an open-addressing (source, target, type) → entry
  * table. No object per edge anywhere.
  *
+ * Key table. Linear probing with backward-shift deletion (see store/id-table.ts for why). An
+ * entry holds e + 1 in its low bits and a fingerprint of the key — bits of a second hash — in the
+ * bits the arena's capacity leaves free (8 bits at 2^23 connections). A probe compares the
+ * fingerprint first and reads the key columns (three arrays, three cache misses at random
+ * entries) only when it matches, so probing past other keys costs no column reads. Keys are not
+ * stored: 4 bytes per table entry at ≤ 0.7 load. The table is rebuilt when the capacity needs
+ * another bit (growth doubles, so that is once per doubling) or the load would pass 0.7.
+ *
  * Two in-memory-only columns support time-based decay (see learning.ts): `decayBase` is the
  * confidence at `decayAnchor` (the last activity), so decay is a pure function of elapsed time.
  */
@@ -20,15 +28,24 @@ export type EdgeState = (typeof EdgeState)[keyof typeof EdgeState];
 
 const MAX_KEY_LOAD = 0.7;
 
-function keyHash(source: number, target: number, type: number, shift: number): number {
-  const h = source ^ Math.imul(target ^ (target >>> 16), 0x85ebca6b) ^ Math.imul(type + 1, 0xc2b2ae35);
-  return Math.imul(h, 0x9e3779b9) >>> shift;
+/**
+ * 32-bit mix of a connection key: the input of both the table position (its Fibonacci product's
+ * top bits) and the fingerprint (a second product's top bits). Callers that look up and then
+ * insert the same key compute it once.
+ */
+export function connectionKeyMix(source: number, target: number, type: number): number {
+  return source ^ Math.imul(target ^ (target >>> 16), 0x85ebca6b) ^ Math.imul(type + 1, 0xc2b2ae35);
 }
 
 function pow2For(n: number): number {
   let c = 16;
   while (c * MAX_KEY_LOAD < n + 1) c *= 2;
   return c;
+}
+
+/** Bits needed for e + 1 with e < capacity. */
+function entryBitsFor(capacity: number): number {
+  return Math.min(31, 32 - Math.clz32(Math.max(1, capacity)));
 }
 
 interface MutableColumns extends ConnectionColumns {
@@ -50,6 +67,9 @@ export class ConnectionArena {
   private keys: Uint32Array;
   private keyShift: number;
   private keyMask: number;
+  /** Low `entryBits` bits of a key entry: e + 1; the rest: fingerprint. */
+  private entryBits: number;
+  private entryMask: number;
   private freeHead = NO_EDGE;
   private live = 0;
 
@@ -68,6 +88,8 @@ export class ConnectionArena {
     this.keys = new Uint32Array(size);
     this.keyShift = 32 - Math.log2(size);
     this.keyMask = size - 1;
+    this.entryBits = entryBitsFor(cap);
+    this.entryMask = this.entryBits >= 31 ? 0x7fffffff : (1 << this.entryBits) - 1;
   }
 
   /** Live connections (owned + mirrors). */
@@ -104,16 +126,46 @@ export class ConnectionArena {
 
   /** Entry of (source, target, type), or NO_EDGE. */
   find(source: number, target: number, type: number): number {
+    return this.findMixed(connectionKeyMix(source, target, type), source, target, type);
+  }
+
+  /** `find` with the key's `connectionKeyMix` already computed. */
+  findMixed(mix: number, source: number, target: number, type: number): number {
     const keys = this.keys;
+    const mask = this.keyMask;
+    const eMask = this.entryMask;
+    const fp = this.fingerprint(mix);
     const c = this.cols;
-    let p = keyHash(source, target, type, this.keyShift);
+    let p = Math.imul(mix, 0x9e3779b9) >>> this.keyShift;
     for (;;) {
       const v = keys[p]!;
       if (v === 0) return NO_EDGE;
-      const e = v - 1;
-      if (c.sources[e] === source && c.targets[e] === target && c.types[e] === type) return e;
-      p = (p + 1) & this.keyMask;
+      if ((v & ~eMask) >>> 0 === fp) {
+        const e = (v & eMask) - 1;
+        if (c.sources[e] === source && c.targets[e] === target && c.types[e] === type) return e;
+      }
+      p = (p + 1) & mask;
     }
+  }
+
+  /**
+   * The key table and its shift (read-only by contract; replaced on rebuild): a key's probe
+   * starts at `Math.imul(mix, 0x9e3779b9) >>> keyTableShift`. For touching positions ahead of a
+   * batch of finds.
+   */
+  get keyTable(): Uint32Array {
+    return this.keys;
+  }
+
+  get keyTableShift(): number {
+    return this.keyShift;
+  }
+
+  /** Fingerprint bits of a key entry (already in place above the entry bits). */
+  private fingerprint(mix: number): number {
+    const b = this.entryBits;
+    if (b >= 31) return 0;
+    return ((Math.imul(mix ^ (mix >>> 15), 0x2c1b3c6d) >>> b) << b) >>> 0;
   }
 
   /** Makes room for `n` more entries without reallocating during the next adds. */
@@ -122,11 +174,18 @@ export class ConnectionArena {
     let needed = n;
     for (let e = this.freeHead; e !== NO_EDGE && needed > free; e = this.nextOut[e]!) needed--;
     if (needed > free) this.grow(this.cols.size + needed);
-    if (this.live + n + 1 > this.keys.length * MAX_KEY_LOAD) this.rebuildKeys(this.live + n);
+    if (this.live + n + 1 > this.keys.length * MAX_KEY_LOAD) this.rebuildKeys(pow2For(Math.max(this.live + n, this.keys.length)));
   }
 
   /** Stores record `r` as a new entry (links unset: NO_EDGE). The key must be absent. */
   add(rec: RecordViews, r: number, state: EdgeState): number {
+    const u32 = rec.u32;
+    const w = r << 4;
+    return this.addMixed(rec, r, state, connectionKeyMix(u32[w]!, u32[w + 1]!, u32[w + 2]! & 0xff));
+  }
+
+  /** `add` with the record key's `connectionKeyMix` already computed. */
+  addMixed(rec: RecordViews, r: number, state: EdgeState, mix: number): number {
     let e = this.freeHead;
     if (e !== NO_EDGE) {
       this.freeHead = this.nextOut[e]!;
@@ -134,7 +193,7 @@ export class ConnectionArena {
       if (this.cols.size === this.capacity) this.grow(this.cols.size + 1);
       e = this.cols.size++;
     }
-    if (this.live + 1 > this.keys.length * MAX_KEY_LOAD) this.rebuildKeys(this.live + 1);
+    if (this.live + 1 > this.keys.length * MAX_KEY_LOAD) this.rebuildKeys(pow2For(Math.max(this.live + 1, this.keys.length)));
     copyRecordToConnection(rec, r, this.cols, this.floats, e);
     this.state[e] = state;
     this.nextOut[e] = NO_EDGE;
@@ -142,7 +201,7 @@ export class ConnectionArena {
     this.nextIn[e] = NO_EDGE;
     this.prevIn[e] = NO_EDGE;
     this.resetDecay(e);
-    this.insertKey(e);
+    this.insertKeyMixed(e, mix);
     this.live++;
     return e;
   }
@@ -176,30 +235,33 @@ export class ConnectionArena {
     this.decayAnchor[e] = Math.max(c.updatedAt[e]!, c.lastActivation[e]!);
   }
 
-  private insertKey(e: number): void {
+  private mixOf(e: number): number {
     const c = this.cols;
-    let p = keyHash(c.sources[e]!, c.targets[e]!, c.types[e]!, this.keyShift);
-    while (this.keys[p] !== 0) p = (p + 1) & this.keyMask;
-    this.keys[p] = e + 1;
+    return connectionKeyMix(c.sources[e]!, c.targets[e]!, c.types[e]!);
   }
 
-  private homeOf(e: number): number {
-    const c = this.cols;
-    return keyHash(c.sources[e]!, c.targets[e]!, c.types[e]!, this.keyShift);
+  private insertKeyMixed(e: number, mix: number): void {
+    const keys = this.keys;
+    const mask = this.keyMask;
+    let p = Math.imul(mix, 0x9e3779b9) >>> this.keyShift;
+    while (keys[p] !== 0) p = (p + 1) & mask;
+    keys[p] = (this.fingerprint(mix) | (e + 1)) >>> 0;
   }
 
   /** Backward-shift deletion (see store/id-table.ts for why). */
   private removeKey(e: number): void {
     const keys = this.keys;
     const mask = this.keyMask;
-    let i = this.homeOf(e);
-    while (keys[i] !== e + 1) i = (i + 1) & mask;
+    const eMask = this.entryMask;
+    const shift = this.keyShift;
+    let i = Math.imul(this.mixOf(e), 0x9e3779b9) >>> shift;
+    while ((keys[i]! & eMask) !== e + 1) i = (i + 1) & mask;
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
       const v = keys[j]!;
       if (v === 0) break;
-      const k = this.homeOf(v - 1);
+      const k = Math.imul(this.mixOf((v & eMask) - 1), 0x9e3779b9) >>> shift;
       const homeInRange = i <= j ? k > i && k <= j : k > i || k <= j;
       if (!homeInRange) {
         keys[i] = v;
@@ -209,13 +271,15 @@ export class ConnectionArena {
     keys[i] = 0;
   }
 
-  private rebuildKeys(n: number): void {
-    const size = pow2For(Math.max(n, this.keys.length));
+  /** Rebuilds the key table with `size` entries (a power of two) for the current capacity. */
+  private rebuildKeys(size: number): void {
     this.keys = new Uint32Array(size);
     this.keyShift = 32 - Math.log2(size);
     this.keyMask = size - 1;
+    this.entryBits = entryBitsFor(this.capacity);
+    this.entryMask = this.entryBits >= 31 ? 0x7fffffff : (1 << this.entryBits) - 1;
     const hwm = this.cols.size;
-    for (let e = 0; e < hwm; e++) if (this.state[e] !== EdgeState.Free) this.insertKey(e);
+    for (let e = 0; e < hwm; e++) if (this.state[e] !== EdgeState.Free) this.insertKeyMixed(e, this.mixOf(e));
   }
 
   private grow(min: number): void {
@@ -236,6 +300,29 @@ export class ConnectionArena {
     const anchor = new Uint32Array(cap);
     anchor.set(this.decayAnchor);
     this.decayAnchor = anchor;
+    // Entry numbers may need more bits: re-encode the key table in place.
+    const bits = entryBitsFor(cap);
+    if (bits !== this.entryBits) this.widenEntries(bits);
+  }
+
+  /**
+   * Re-encodes every key entry for `bits` entry bits (more than now). A fingerprint is a hash's
+   * bits from `entryBits` up, so the wider encoding's fingerprint is the same hash's bits from
+   * `bits` up: clearing bits [entryBits, bits) re-encodes an entry where it stands. A sequential
+   * pass, where a rebuild would rehash every key into random positions.
+   */
+  private widenEntries(bits: number): void {
+    const oldMask = this.entryMask;
+    const newMask = bits >= 31 ? 0x7fffffff : (1 << bits) - 1;
+    // At 31 bits there is no fingerprint (bit 31 must be clear too).
+    const keepFp = bits >= 31 ? 0 : ~newMask;
+    const keys = this.keys;
+    for (let i = 0; i < keys.length; i++) {
+      const v = keys[i]!;
+      if (v !== 0) keys[i] = ((v & keepFp) | (v & oldMask)) >>> 0;
+    }
+    this.entryBits = bits;
+    this.entryMask = newMask;
   }
 }
 

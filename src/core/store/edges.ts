@@ -5,34 +5,28 @@
  * shard, linked only into the target's in-list, so `in`/`both` traversals work per shard. The
  * actor layer keeps mirrors in step by sending the owner's record to the target's shard.
  */
-import { CONNECTION_FLAGS } from "../connection/layout.ts";
 import { ConnectionArena, EdgeState, NO_EDGE } from "../connection/arena.ts";
-import { checkConnectionRecordLength } from "../connection/codec.ts";
-// The format's one validator lives with the constitution (structure + limits; rejects self-loops).
-import { validateConnectionRecords } from "../constitution/records.ts";
 import type { FieldViolation } from "../errors.ts";
 import { ValidationError } from "../errors.ts";
 import type { Expansion, ExpandRequest } from "../graph/expansion.ts";
-import { Direction } from "../graph/expansion.ts";
 import type { ConnectionLimits } from "../limits.ts";
-import { recordViews } from "../token/views.ts";
 import { Adjacency } from "./adjacency.ts";
-import { BatchCounter, BatchKeySet } from "./hash.ts";
+import { expandAdjacency } from "./expand.ts";
+import { connectRecords } from "./connect.ts";
+import { BatchKeySet } from "./hash.ts";
 import type { KeyBuffer } from "./key-buffer.ts";
 import type { TokenTable } from "./token-table.ts";
 import type { ConnectOptions, ConnectResult, WriteOptions, WriteResult } from "./types.ts";
 import { StoreRule } from "./types.ts";
-
-const BIDIRECTIONAL = CONNECTION_FLAGS.BIDIRECTIONAL;
 
 export class EdgeSet {
   readonly arena: ConnectionArena;
   readonly adj = new Adjacency();
 
   constructor(
-    private readonly tokens: TokenTable,
-    private readonly shard: number,
-    private readonly shardCount: number,
+    readonly tokens: TokenTable,
+    readonly shard: number,
+    readonly shardCount: number,
     capacity: number,
   ) {
     this.arena = new ConnectionArena(capacity);
@@ -52,90 +46,7 @@ export class EdgeSet {
   }
 
   connect(records: Uint8Array, opts: ConnectOptions, storeLimits: ConnectionLimits): ConnectResult {
-    const n = checkConnectionRecordLength(records);
-    const strict = opts.strict ?? true;
-    const limits = opts.limits === undefined ? storeLimits : opts.limits;
-    const skip = opts.skip;
-    const invalid = new Uint8Array(n);
-    const violations = validateConnectionRecords(records, limits ?? undefined, { invalid, skip });
-    const reject = (i: number, field: string, value: number, rule: string, description: string): void => {
-      invalid[i] = 1;
-      violations.push({ index: i, field, value: String(value), rule, description });
-    };
-    const rec = recordViews(records);
-    const { u8, u32 } = rec;
-    const dups = new BatchKeySet(n);
-    const maxOut = limits?.maxOutDegree ?? 0;
-    const maxIn = limits?.maxInDegree ?? 0;
-    const outAdded = maxOut > 0 ? new BatchCounter(n) : undefined;
-    const inAdded = maxIn > 0 ? new BatchCounter(n) : undefined;
-    const existing = new Int32Array(n);
-    const srcSlots = new Int32Array(n);
-    const tgtSlots = new Int32Array(n);
-    const { outDegree, inDegree } = this.adj;
-    for (let i = 0; i < n; i++) {
-      if (skip !== undefined && (skip[i] ?? 0) !== 0) continue;
-      const source = u32[i << 4]!;
-      const target = u32[(i << 4) + 1]!;
-      const type = u8[(i << 6) + 8]!;
-      const srcLocal = this.owns(source);
-      const tgtLocal = this.owns(target);
-      const srcSlot = srcLocal ? this.tokens.slotOf(source) : -1;
-      const tgtSlot = tgtLocal ? this.tokens.slotOf(target) : -1;
-      srcSlots[i] = srcSlot;
-      tgtSlots[i] = tgtSlot;
-      if (!srcLocal && !tgtLocal) {
-        reject(i, "source", source, StoreRule.notOwned, `neither source nor target belongs to shard ${this.shard} of ${this.shardCount}`);
-      }
-      if (srcLocal && source !== 0 && srcSlot < 0) reject(i, "source", source, StoreRule.notFound, `source token ${source} does not exist`);
-      if (tgtLocal && target !== 0 && tgtSlot < 0) reject(i, "target", target, StoreRule.notFound, `target token ${target} does not exist`);
-      if (dups.addOrGet(source, target, type, i) >= 0) {
-        reject(i, "key", source, StoreRule.duplicateInBatch, `connection ${source} → ${target} type ${type} appears more than once in the batch`);
-      }
-      if (invalid[i] !== 0) continue;
-      const e = this.arena.find(source, target, type);
-      existing[i] = e;
-      if (e !== NO_EDGE) continue;
-      const outNow = srcLocal && outAdded !== undefined ? (outDegree[srcSlot] ?? 0) + outAdded.get(srcSlot) : 0;
-      const inNow = tgtLocal && inAdded !== undefined ? (inDegree[tgtSlot] ?? 0) + inAdded.get(tgtSlot) : 0;
-      if (srcLocal && outAdded !== undefined && outNow + 1 > maxOut) {
-        reject(i, "source", source, StoreRule.maxOutDegree, `token ${source} would exceed the maximum out-degree ${maxOut}`);
-      }
-      if (tgtLocal && inAdded !== undefined && inNow + 1 > maxIn) {
-        reject(i, "target", target, StoreRule.maxInDegree, `token ${target} would exceed the maximum in-degree ${maxIn}`);
-      }
-      if (invalid[i] !== 0) continue;
-      if (srcLocal) outAdded?.increment(srcSlot);
-      if (tgtLocal) inAdded?.increment(tgtSlot);
-    }
-    if (strict && violations.length > 0) throw ValidationError.of("connection batch", violations);
-    const accepted = new Uint8Array(n);
-    let created = 0;
-    let updated = 0;
-    for (let i = 0; i < n; i++) {
-      if ((skip !== undefined && (skip[i] ?? 0) !== 0) || invalid[i] !== 0) continue;
-      accepted[i] = 1;
-      if (existing[i] === NO_EDGE) created++;
-    }
-    if (created > 0) {
-      if (!this.adj.allocated) this.adj.ensure(Math.max(this.tokens.capacity, 1));
-      this.arena.reserve(created);
-    }
-    for (let i = 0; i < n; i++) {
-      if (accepted[i] === 0) continue;
-      const e = existing[i]!;
-      if (e !== NO_EDGE) {
-        this.arena.overwrite(e, rec, i);
-        updated++;
-        continue;
-      }
-      const srcSlot = srcSlots[i]!;
-      const tgtSlot = tgtSlots[i]!;
-      const ne = this.arena.add(rec, i, srcSlot >= 0 ? EdgeState.Owned : EdgeState.Mirror);
-      if (srcSlot >= 0) this.adj.linkOut(this.arena, ne, srcSlot);
-      if (tgtSlot >= 0) this.adj.linkIn(this.arena, ne, tgtSlot);
-    }
-    return { applied: created + updated, created, updated, accepted, violations };
+    return connectRecords(this, records, opts, storeLimits);
   }
 
   /** Removes connections by key; a missing key is a NOT_FOUND violation. */
@@ -196,7 +107,7 @@ export class EdgeSet {
     const a = this.arena;
     const c = a.columns;
     let dropped = 0;
-    for (let e = this.adj.outHead[slot]!; e !== NO_EDGE; ) {
+    for (let e = this.adj.outHead(slot); e !== NO_EDGE; ) {
       const next = a.nextOut[e]!;
       const target = c.targets[e]!;
       if (this.owns(target)) this.adj.unlinkIn(a, e, target === id ? slot : this.tokens.slotOf(target));
@@ -205,7 +116,7 @@ export class EdgeSet {
       dropped++;
       e = next;
     }
-    for (let e = this.adj.inHead[slot]!; e !== NO_EDGE; ) {
+    for (let e = this.adj.inHead(slot); e !== NO_EDGE; ) {
       const next = a.nextIn[e]!;
       const source = c.sources[e]!;
       if (a.state[e] === EdgeState.Mirror) remoteIn.push(source, id, c.types[e]!);
@@ -223,65 +134,8 @@ export class EdgeSet {
     if (this.adj.allocated) this.adj.moveSlot(from, to);
   }
 
-  /**
-   * Neighbours per requested node. Out: out-edges plus in-edges flagged BIDIRECTIONAL; In: the
-   * reverse; Both: every out- and in-edge. Weight = confidence. Lists are newest first.
-   */
+  /** Neighbours per requested node (see expand.ts). */
   expand(req: ExpandRequest): Expansion {
-    const nodes = req.nodes;
-    const n = nodes.length;
-    const dir = req.direction;
-    const offsets = new Uint32Array(n + 1);
-    const exists = new Uint8Array(n);
-    const slots = new Int32Array(n);
-    const a = this.arena;
-    const c = a.columns;
-    const allocated = this.adj.allocated;
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      const slot = this.tokens.slotOf(nodes[i]!);
-      slots[i] = slot;
-      offsets[i] = total;
-      if (slot < 0) continue;
-      exists[i] = 1;
-      if (!allocated) continue;
-      if (dir === Direction.Both) {
-        total += this.adj.outDegree[slot]! + this.adj.inDegree[slot]!;
-        continue;
-      }
-      for (let e = this.adj.outHead[slot]!; e !== NO_EDGE; e = a.nextOut[e]!) {
-        if (dir === Direction.Out || (c.flags[e]! & BIDIRECTIONAL) !== 0) total++;
-      }
-      for (let e = this.adj.inHead[slot]!; e !== NO_EDGE; e = a.nextIn[e]!) {
-        if (dir === Direction.In || (c.flags[e]! & BIDIRECTIONAL) !== 0) total++;
-      }
-    }
-    offsets[n] = total;
-    const neighbors = new Uint32Array(total);
-    const weights = new Float32Array(total);
-    const types = new Uint8Array(total);
-    const outgoing = new Uint8Array(total);
-    if (allocated) {
-      let k = 0;
-      for (let i = 0; i < n; i++) {
-        const slot = slots[i]!;
-        if (slot < 0) continue;
-        for (let e = this.adj.outHead[slot]!; e !== NO_EDGE; e = a.nextOut[e]!) {
-          if (dir === Direction.In && (c.flags[e]! & BIDIRECTIONAL) === 0) continue;
-          neighbors[k] = c.targets[e]!;
-          weights[k] = c.confidence[e]!;
-          types[k] = c.types[e]!;
-          outgoing[k++] = 1;
-        }
-        for (let e = this.adj.inHead[slot]!; e !== NO_EDGE; e = a.nextIn[e]!) {
-          if (dir === Direction.Out && (c.flags[e]! & BIDIRECTIONAL) === 0) continue;
-          neighbors[k] = c.sources[e]!;
-          weights[k] = c.confidence[e]!;
-          types[k] = c.types[e]!;
-          outgoing[k++] = 0;
-        }
-      }
-    }
-    return { offsets, neighbors, weights, types, outgoing, exists };
+    return expandAdjacency(this.tokens, this.arena, this.adj, req);
   }
 }

@@ -7,6 +7,7 @@
  * uniformly over the table (three-distance theorem), costs one multiply, and its top bits depend
  * on every bit of the id, including the domain bits 28-31.
  */
+import { connectionKeyMix } from "../connection/arena.ts";
 
 export const FIB32 = 0x9e3779b9;
 
@@ -15,11 +16,6 @@ export function fibHash(key: number, shift: number): number {
   return Math.imul(key, FIB32) >>> shift;
 }
 
-/** Mixes a connection key (source, target, type) into 32 bits before Fibonacci hashing. */
-export function edgeKeyHash(source: number, target: number, type: number, shift: number): number {
-  const h = source ^ Math.imul(target ^ (target >>> 16), 0x85ebca6b) ^ Math.imul(type + 1, 0xc2b2ae35);
-  return Math.imul(h, FIB32) >>> shift;
-}
 
 /** Smallest power of two ≥ max(n, 16). */
 export function pow2AtLeast(n: number): number {
@@ -61,7 +57,12 @@ export class BatchKeySet {
 
   /** Adds the key with batch index `index`; returns the earlier index when present, else −1. */
   addOrGet(a: number, b: number, c: number, index: number): number {
-    let p = edgeKeyHash(a, b, c, this.shift);
+    return this.addOrGetMixed(connectionKeyMix(a, b, c), a, b, c, index);
+  }
+
+  /** `addOrGet` with the key's `connectionKeyMix` already computed. */
+  addOrGetMixed(mix: number, a: number, b: number, c: number, index: number): number {
+    let p = Math.imul(mix, FIB32) >>> this.shift;
     for (;;) {
       const f = this.first[p]!;
       if (f === 0) {

@@ -22,11 +22,12 @@ import { FailedPreconditionError, NotFoundError, ValidationError } from "../erro
 import type { Expansion, ExpandRequest } from "../graph/expansion.ts";
 import type { ConnectionLimits } from "../limits.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../limits.ts";
-import { copySlotToRecord, encodeTokens, gatherSlotsToRecords } from "../token/batch.ts";
+import { copySlotToRecord, encodeTokens } from "../token/batch.ts";
 import type { TokenColumns } from "../token/columns.ts";
 import { TOKEN_RECORD_SIZE } from "../token/layout.ts";
 import { recordViews } from "../token/views.ts";
 import { EdgeSet } from "./edges.ts";
+import { gatherRecords } from "./gather.ts";
 import { TokenTable } from "./token-table.ts";
 import type { TokenStoreState } from "./token-writes.ts";
 import { deleteTokens, insertTokens, updateTokens } from "./token-writes.ts";
@@ -196,16 +197,9 @@ export class ShardStore {
     const found = new Uint8Array(n);
     const slots = new Int32Array(n);
     const tt = this.tokens;
-    let count = 0;
-    for (let i = 0; i < n; i++) {
-      const slot = tt.slotOf(ids[i]!);
-      slots[i] = slot;
-      if (slot >= 0) {
-        found[i] = 1;
-        count++;
-      }
-    }
-    gatherSlotsToRecords(tt.cols, tt.alias, slots, recordViews(records));
+    const count = tt.table.findMany(ids, n, tt.cols.ids, slots);
+    for (let i = 0; i < n; i++) found[i] = slots[i]! >= 0 ? 1 : 0;
+    gatherRecords(tt.cols, tt.alias, ids, slots, recordViews(records));
     return { records, found, count };
   }
 
@@ -266,18 +260,18 @@ export class ShardStore {
 
   outDegree(id: number): number {
     const slot = this.tokens.slotOf(id);
-    return slot < 0 ? 0 : (this.edges.adj.outDegree[slot] ?? 0);
+    return slot < 0 ? 0 : this.edges.adj.outDegree(slot);
   }
 
   inDegree(id: number): number {
     const slot = this.tokens.slotOf(id);
-    return slot < 0 ? 0 : (this.edges.adj.inDegree[slot] ?? 0);
+    return slot < 0 ? 0 : this.edges.adj.inDegree(slot);
   }
 
   /** Cursor over out-edges of `id` (owned connections): first entry or −1; then `nextOutEdge`. */
   firstOutEdge(id: number): number {
     const slot = this.tokens.slotOf(id);
-    return slot < 0 ? NO_EDGE : (this.edges.adj.outHead[slot] ?? NO_EDGE);
+    return slot < 0 ? NO_EDGE : this.edges.adj.outHead(slot);
   }
 
   nextOutEdge(e: number): number {
@@ -287,7 +281,7 @@ export class ShardStore {
   /** Cursor over in-edges of `id` (local and mirrors): first entry or −1; then `nextInEdge`. */
   firstInEdge(id: number): number {
     const slot = this.tokens.slotOf(id);
-    return slot < 0 ? NO_EDGE : (this.edges.adj.inHead[slot] ?? NO_EDGE);
+    return slot < 0 ? NO_EDGE : this.edges.adj.inHead(slot);
   }
 
   nextInEdge(e: number): number {

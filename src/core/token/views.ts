@@ -2,6 +2,11 @@
  * Aligned typed-array views over a buffer of 64-byte records. Records arrive from sockets and
  * files at arbitrary byte offsets; typed views need 4-byte alignment, so a misaligned input is
  * copied once into a fresh buffer (one copy per batch, never per record).
+ *
+ * The copy is made explicitly (new Uint8Array + set), never with `bytes.slice()`: on a Node
+ * Buffer — what sockets, gRPC and LMDB hand over, at arbitrary offsets into a shared pool —
+ * `slice` returns a view of the same memory at the same misaligned offset, so the 32-bit view
+ * would throw and writes through `u8` would reach the caller's pool.
  */
 
 export interface RecordViews {
@@ -14,7 +19,11 @@ export interface RecordViews {
 
 export function recordViews(bytes: Uint8Array): RecordViews {
   const copied = bytes.byteOffset % 4 !== 0;
-  const u8 = copied ? bytes.slice() : bytes;
+  let u8 = bytes;
+  if (copied) {
+    u8 = new Uint8Array(bytes.byteLength);
+    u8.set(bytes);
+  }
   const words = u8.byteLength >>> 2;
   return {
     u8,
