@@ -7,6 +7,7 @@ import { registerAdminCommands } from "./admin.ts";
 import { registerCreateCommand } from "./create.ts";
 import { registerFieldCommands } from "./field.ts";
 import { registerGraphCommands } from "./graph.ts";
+import { registerLoadCommand } from "./load.ts";
 import { EXIT_CODES_HELP, usageExit } from "./shared.ts";
 import { registerTokenCommands } from "./tokens.ts";
 import { registerSnapshotCommand, registerWalCommands } from "./wal.ts";
@@ -21,6 +22,7 @@ export function registerClientCommands(program: Command): void {
   registerSnapshotCommand(program);
   registerWalCommands(program);
   registerFieldCommands(program);
+  registerLoadCommand(program);
   // Usage errors at the top level (unknown command or option) exit with 2 as well.
   program.exitOverride(usageExit);
   program.addHelpText("after", EXIT_CODES_HELP);
