@@ -20,12 +20,14 @@ import { ShardStore } from "../core/store/index.ts";
 import { SPACES } from "../core/token/columns.ts";
 import { Actor, REPLY_DEFERRED, defaultDecider, type ActorContext, type ReplyDeferred, type ReplyHandle, type ReplyOf } from "../runtime/index.ts";
 import type { Logger } from "../telemetry/index.ts";
+import { decodeFieldResult, encodeFieldResult } from "../core/field/result-codec.ts";
 import { applyMutation } from "./apply-mutation.ts";
+import { applyFieldPositions, fieldSnapshot, replayFieldResult } from "./shard-field.ts";
 import type { ShardBoard } from "./shard-board.ts";
 import { checkConnect, checkDelete, checkDisconnect, checkInsert, checkUpdate, type CheckLimits } from "./shard-checks.ts";
 import { ShardJournal, opBytes, type SnapshotPolicy } from "./shard-journal.ts";
 import type { ShardLog } from "./shard-log.ts";
-import type { CheckReport, PrepareReply, ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
+import type { CheckReport, FieldApplyReply, PrepareReply, ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
 import { expandNodes, getTokens, listConnections, spatialQuery } from "./shard-reads.ts";
 import { executeOp, type WriteOutcome } from "./shard-writes.ts";
 
@@ -69,6 +71,8 @@ export class GraphShardActor extends Actor<ShardMessage> {
   private journal: ShardJournal;
   private fence: Fence | undefined;
   private stash: Stashed[] = [];
+  /** The field engine's latest persisted state (kept by the shard it writes it to). */
+  private fieldState: Uint8Array | undefined;
 
   constructor(private readonly env: GraphShardEnv) {
     super();
@@ -85,6 +89,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
     const { env } = this;
     env.board.setState(env.shard, "starting");
     let store = this.emptyStore();
+    let fieldState: Uint8Array | undefined;
     const report = await env.log.recover({
       loadSnapshot: (snap) => {
         store = ShardStore.fromSnapshot(snap.tokens, snap.connections, {
@@ -94,10 +99,12 @@ export class GraphShardActor extends Actor<ShardMessage> {
         });
       },
       apply: (mutation) => {
-        applyMutation(store, mutation);
+        if (mutation.kind === "field.result") fieldState = replayFieldResult(store, mutation.payload).state ?? fieldState;
+        else applyMutation(store, mutation);
       },
     });
     this.store = store;
+    this.fieldState = fieldState;
     this.spatial = new SpatialIndex(store);
     this.journal = new ShardJournal(env, report.lastLsn);
     for (const w of report.warnings) env.logger?.warn({ shard: env.shard }, w);
@@ -148,6 +155,10 @@ export class GraphShardActor extends Actor<ShardMessage> {
         if (released) this.drainStash(ctx);
         return reply;
       }
+      case "shard.field-snapshot":
+        return this.answer(ctx, () => fieldSnapshot(this.store, this.journal.wait.appliedLsn, this.fieldState));
+      case "shard.field-apply":
+        return this.answer(ctx, () => this.applyField(m.payload, m.expectLsn));
       case "shard.fence-expired":
         if (this.fence?.txn === m.txn) {
           this.env.logger?.warn({ shard: this.env.shard, txn: m.txn }, "prepared transaction expired without commit or abort; released");
@@ -156,7 +167,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
         }
         return undefined;
       case "shard.snapshot-due":
-        this.journal.maybeSnapshot(this.store, true);
+        this.snapshotted(this.journal.maybeSnapshot(this.store, true));
         return undefined;
       case "shard.snapshot": {
         const reply = ctx.deferReply();
@@ -164,6 +175,8 @@ export class GraphShardActor extends Actor<ShardMessage> {
           (result) => reply.resolve(result),
           (err: unknown) => reply.reject(toNeuroGraphError(err)),
         );
+        // The snapshot started in this turn (or was refused; an extra state record is harmless).
+        this.snapshotted(!this.journal.volatile && this.journal.degraded === undefined);
         return REPLY_DEFERRED;
       }
     }
@@ -297,7 +310,33 @@ export class GraphShardActor extends Actor<ShardMessage> {
     if (outcome.mutation === undefined) return;
     this.journal.append(outcome.mutation);
     this.publish();
-    this.journal.maybeSnapshot(this.store, false);
+    this.snapshotted(this.journal.maybeSnapshot(this.store, false));
+  }
+
+  // ---- field engine --------------------------------------------------------------------------
+
+  /**
+   * Applies and logs a field result unless a write came in since the engine's snapshot (or a
+   * transaction holds the shard): the engine then reloads, so a user's write always wins.
+   */
+  private applyField(bytes: Uint8Array, expectLsn: number): FieldApplyReply {
+    const lsn = this.journal.wait.appliedLsn;
+    if (this.fence !== undefined || (expectLsn >= 0 && lsn !== expectLsn)) return { applied: false, lsn };
+    const payload = decodeFieldResult(bytes);
+    this.journal.ensureWritable(bytes.byteLength);
+    const ids = applyFieldPositions(this.store, payload);
+    if (payload.state !== undefined) this.fieldState = payload.state;
+    if (ids !== undefined && ids.length > 0 && this.spatialBuilt()) this.spatial.invalidate();
+    this.journal.append({ kind: "field.result", payload: bytes });
+    this.publish();
+    this.snapshotted(this.journal.maybeSnapshot(this.store, false));
+    return { applied: true, lsn: this.journal.wait.appliedLsn };
+  }
+
+  /** The snapshot does not hold the field engine's state: log it again after the snapshot's LSN. */
+  private snapshotted(started: boolean): void {
+    if (!started || this.fieldState === undefined) return;
+    this.journal.append({ kind: "field.result", payload: encodeFieldResult({ state: this.fieldState }) }, false);
   }
 
   /** Whether any space has an index to keep up to date (spaces are built by their first query). */

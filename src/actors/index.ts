@@ -19,3 +19,6 @@ export { ShardJournal, type SnapshotPolicy } from "./shard-journal.ts";
 export { GraphRouter, type GraphRouterOptions } from "./graph-router.ts";
 export { ShardBoard, SHARD_STATES, type ShardRow, type ShardStateName } from "./shard-board.ts";
 export type * from "./shard-protocol.ts";
+export { FieldEngineActor, type FieldEngineEnv, type FieldEngineMessage, type HierarchyView, type RunStatus, type StepReport } from "./field-engine.ts";
+export { FieldEventHub, type FieldEvent, type FieldEventKind } from "./field-events.ts";
+export type { FieldWriter } from "./field-plan-writes.ts";

@@ -118,6 +118,40 @@ export interface SpatialReply {
   readonly records?: Uint8Array;
 }
 
+/** Owned connections of a shard as spring columns (endpoints as token ids). */
+export interface SpringColumns {
+  readonly count: number;
+  readonly source: Uint32Array;
+  readonly target: Uint32Array;
+  readonly rigidity: Float32Array;
+  readonly confidence: Float32Array;
+  readonly pull: Float32Array;
+  readonly preferredDistance: Float32Array;
+  readonly activeSpaces: Uint8Array;
+}
+
+/** What the field engine needs of a shard for a batch of steps (copies, slot order). */
+export interface FieldSnapshotReply {
+  /** The shard's applied LSN when the copy was taken (the engine's apply expects it). */
+  readonly lsn: number;
+  readonly count: number;
+  readonly ids: Uint32Array;
+  /** Raw coordinates, 24 per token. */
+  readonly positions: Int16Array;
+  readonly flags: Uint16Array;
+  readonly radii: Uint8Array;
+  readonly strengths: Uint8Array;
+  readonly springs: SpringColumns;
+  /** The field engine's latest persisted state, if this shard keeps it (shard 0). */
+  readonly state?: Uint8Array;
+}
+
+export interface FieldApplyReply {
+  /** false: the shard changed since `expectLsn` (a write came in); nothing was applied. */
+  readonly applied: boolean;
+  readonly lsn: number;
+}
+
 export type ShardMessage =
   | Ask<{ readonly type: "shard.write"; readonly op: ShardOp; readonly partial: boolean }, WriteReply>
   | Ask<
@@ -149,6 +183,13 @@ export type ShardMessage =
       ConnectionsReply
     >
   | Ask<{ readonly type: "shard.spatial"; readonly query: SpatialQuery }, SpatialReply>
+  /** Field engine: a copy of the tokens and owned connections. */
+  | Ask<{ readonly type: "shard.field-snapshot" }, FieldSnapshotReply>
+  /**
+   * Field engine: an encoded `field.result` payload (positions and/or engine state), applied and
+   * logged when the shard's applied LSN still equals `expectLsn` (−1: apply unconditionally).
+   */
+  | Ask<{ readonly type: "shard.field-apply"; readonly payload: Uint8Array; readonly expectLsn: number }, FieldApplyReply>
   /** Timer: the prepared transaction's deadline passed without a commit or abort. */
   | { readonly type: "shard.fence-expired"; readonly txn: number }
   /** Timer: time to consider a snapshot. */

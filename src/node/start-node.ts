@@ -10,11 +10,36 @@
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { GraphRouter, GraphShardActor, ShardBoard, type ShardLog, type SnapshotPolicy } from "../actors/index.ts";
+import {
+  FieldEngineActor,
+  FieldEventHub,
+  GraphRouter,
+  GraphShardActor,
+  ShardBoard,
+  type GraphShardEnv,
+  type FieldEngineMessage,
+  type ShardLog,
+  type SnapshotPolicy,
+} from "../actors/index.ts";
+import { DEFAULT_HIERARCHY_PARAMS } from "../core/field/hierarchy-types.ts";
+import { DEFAULT_FIELD_DETECTION_PARAMS, DEFAULT_FORCE_PARAMS } from "../core/field/params.ts";
+import { FieldPool } from "../runtime/field/index.ts";
+import { fieldBackend } from "./field-backend.ts";
 import { ApiServer, SERVICE_NAMES, ServingStatus, type ApiLimits, type NodeBackend } from "../api/index.ts";
 import { ErrorCode, FailedPreconditionError, InternalError, NeuroGraphError, toNeuroGraphError } from "../core/errors.ts";
 import { DEFAULT_CONNECTION_LIMITS, DEFAULT_TOKEN_LIMITS } from "../core/limits.ts";
-import { ActorSystem, Node, actorSystemComponent, combineObservers, defaultDecider, shardAddress, type ActorRefBase, type Directive } from "../runtime/index.ts";
+import {
+  ActorSystem,
+  Node,
+  actorAddress,
+  actorSystemComponent,
+  combineObservers,
+  defaultDecider,
+  shardAddress,
+  type ActorRef,
+  type ActorRefBase,
+  type Directive,
+} from "../runtime/index.ts";
 import {
   BlackBox,
   MetricsRegistry,
@@ -24,7 +49,12 @@ import {
   type Logger,
   type MetricsServer,
 } from "../telemetry/index.ts";
+import type { ClusterRuntime } from "./cluster-node.ts";
+import { defaultSampling, type SamplingParams } from "../core/constitution/index.ts";
+import { SAMPLING_REASONS } from "../sampling/index.ts";
 import type { ServeConfig } from "./config.ts";
+import { NodeObservability, type NodeTracingOptions } from "./node-observability.ts";
+import { TracedShardLog } from "./traced-shard-log.ts";
 import { MetricsInterceptor, blackBoxObserver, collectNodeFigures, metricsObserver, recordShardStates } from "./observability.ts";
 import { volatileShardLogs, walShardLogs, walStatsOf, walTuningOf, type ShardLogProvider, type ShardLogSetup } from "./shard-logs.ts";
 
@@ -52,6 +82,15 @@ export interface StartNodeOptions {
   readonly apiLimits?: Partial<ApiLimits>;
   /** Writes waiting for the log, per shard, before writes get RESOURCE_EXHAUSTED (default: `--wal-queue-bytes`). */
   readonly maxPendingBytes?: number;
+  /** Tracing from code (an in-memory exporter in tests); production uses the OTEL_* variables. */
+  readonly tracing?: NodeTracingOptions;
+  /** Sampling section of the constitution in force at start (default: the default constitution's). */
+  readonly sampling?: SamplingParams;
+  /**
+   * Count gRPC calls and actor messages into the metrics (default true). The registry and its
+   * endpoint stay; only the per-call and per-message hooks go. For measuring their cost.
+   */
+  readonly metricsHooks?: boolean;
 }
 
 export interface NodeHandle {
@@ -65,6 +104,10 @@ export interface NodeHandle {
   readonly board: ShardBoard;
   readonly metrics: MetricsRegistry;
   readonly blackBox: BlackBox;
+  /** Tracing, sampling (`applyConstitution` on a constitution change) and AdminService's side of them. */
+  readonly observability: NodeObservability;
+  /** The node's actor system (to spawn further actors next to the shards). */
+  readonly system: ActorSystem;
   /** Graceful stop (idempotent); `force` skips the drain. */
   stop(options?: { force?: boolean }): Promise<{ clean: boolean }>;
 }
@@ -107,15 +150,40 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const S = config.shards;
   ensureDataDir(config.dataDir);
 
-  const metrics = new MetricsRegistry({ shards: S, version });
+  const metrics = new MetricsRegistry({ shards: S, version, samplingReasons: SAMPLING_REASONS });
   const board = new ShardBoard(S);
   const blackBox = new BlackBox({ dataDir: config.dataDir });
   recordShardStates(blackBox, board);
+  // Cluster mode (--nats): the NATS transport, and shards owned by lease (cluster-node.ts).
+  let cluster: ClusterRuntime | undefined;
+  if (config.nats !== undefined) {
+    const { prepareCluster } = await import("./cluster-node.ts");
+    const { natsSettings } = await import("../runtime/nats/index.ts");
+    const nats = natsSettings(config);
+    if (nats !== undefined) cluster = await prepareCluster({ nats, shardCount: S, leaseMs: config.lease }, logger);
+  }
+  const obs = NodeObservability.create({
+    mode: config.tracing,
+    traceSampleRate: config.traceSampleRate,
+    traceTail: config.traceTail,
+    traceHeaders: config.traceHeaders,
+    nodeId,
+    version,
+    adminToken: config.adminToken,
+    constitution: options.sampling ?? defaultSampling(),
+    metrics,
+    blackBox,
+    logger,
+    ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
+  });
+  const hooks = options.metricsHooks ?? true;
   const system = new ActorSystem({
     nodeId,
+    ...(cluster === undefined ? {} : { transport: cluster.transport, codecs: cluster.codecs }),
     mailboxCapacity: config.mailboxCapacity,
     askTimeoutMs: config.askTimeout,
-    observer: combineObservers(metricsObserver(metrics), blackBoxObserver(blackBox)),
+    // Tracing first: the headers its beforeReceive returns are what the turn's sends carry.
+    observer: combineObservers(obs.observer(), ...(hooks ? [metricsObserver(metrics, blackBox, config.slowTurn)] : []), blackBoxObserver(blackBox)),
     onFatal: (error, address) => {
       const shard = address.kind === "shard" ? Number(address.key) : -1;
       const root = rootCause(error);
@@ -128,11 +196,36 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const logs: ShardLog[] = [];
   const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, walStats: (s) => walStatsOf(logs[s]) });
   const backend: NodeBackend = router;
+  // The field engine: one pool of worker threads per node, one engine actor over every shard.
+  const fieldPool = new FieldPool(config.fieldThreads > 0 ? { threads: config.fieldThreads } : {});
+  const fieldEvents = new FieldEventHub();
+  let fieldEngine: ActorRef<FieldEngineMessage> | undefined;
+  const fieldRef = (): ActorRef<FieldEngineMessage> => {
+    fieldEngine ??= system.spawn(actorAddress("field", "node"), () =>
+      new FieldEngineActor({
+        shardCount: S,
+        pool: fieldPool,
+        writer: router,
+        force: DEFAULT_FORCE_PARAMS,
+        detection: DEFAULT_FIELD_DETECTION_PARAMS,
+        hierarchy: DEFAULT_HIERARCHY_PARAMS,
+        detectEvery: config.fieldBatch,
+        events: fieldEvents,
+        logger,
+      }),
+    );
+    return fieldEngine;
+  };
   const api = new ApiServer(
     {
       backend,
-      interceptors: [new MetricsInterceptor(metrics)],
-      onInternalError: (error, errorId) => logger.error({ err: error, errorId }, "internal error in a gRPC call"),
+      field: fieldBackend(() => fieldRef(), fieldEvents),
+      observability: obs,
+      interceptors: [...obs.interceptors(), ...(hooks ? [new MetricsInterceptor(metrics, blackBox, config.slowTurn)] : [])],
+      onInternalError: (error, errorId) => {
+        logger.error({ err: error, errorId }, "internal error in a gRPC call");
+        blackBox.recoveredException("grpc", error, { error_id: errorId });
+      },
     },
     {
       address: config.grpcAddr.address,
@@ -154,10 +247,13 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const fatal: NeuroGraphError[] = [];
   let accepting = true;
 
-  const allServing = (): boolean => board.count("serving") === S;
+  let clusterReady = false;
+  /** Shards this node serves: all of them, or in cluster mode the ones it holds leases for. */
+  const localShards = (): number[] => cluster?.owned() ?? Array.from({ length: S }, (_, s) => s);
+  const allServing = (): boolean => (cluster === undefined || clusterReady) && localShards().every((s) => board.state(s) === "serving");
   const updateHealth = (): void => {
     if (!accepting || api.address === undefined) return;
-    const usable = board.count("serving") + board.count("read_only") === S;
+    const usable = (cluster === undefined || clusterReady) && localShards().every((s) => board.state(s) === "serving" || board.state(s) === "read_only");
     api.health.setStatus("", usable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
     for (const name of [SERVICE_NAMES.token, SERVICE_NAMES.graph, SERVICE_NAMES.admin]) {
       api.health.setStatus(name, usable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
@@ -165,6 +261,15 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   };
   board.onStateChange(updateHealth);
 
+  // First to start, last to stop: the spans of everything stopping before it are flushed.
+  node.add({
+    name: "tracing",
+    async start() {
+      await obs.start();
+      logger.info({ tracing: obs.tracingEnabled, sampling: obs.sampling.config }, `tracing ${obs.tracingEnabled ? "on" : "off"}: ${obs.tracingReason}`);
+    },
+    stop: () => obs.shutdown(),
+  });
   node.add({
     name: "metrics",
     async start() {
@@ -185,7 +290,21 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   });
   // The actor system stops last (after the logs closed), the shard actors first (before them).
   node.add(actorSystemComponent(system));
-  node.add({
+  const shardEnv = (s: number, log: ShardLog): GraphShardEnv => ({
+    shard: s,
+    shardCount: S,
+    // WAL commit spans (gRPC → shard → WAL commit) whatever the log is, only while tracing runs.
+    log: obs.tracingEnabled ? new TracedShardLog(log, s) : log,
+    board,
+    tokenLimits: DEFAULT_TOKEN_LIMITS,
+    connectionLimits: DEFAULT_CONNECTION_LIMITS,
+    stashCapacity: config.mailboxCapacity,
+    maxPendingBytes: options.maxPendingBytes ?? config.walQueueBytes,
+    logger,
+    ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+  });
+  if (cluster !== undefined) node.add(cluster.shards({ system, board, env: shardEnv, mailboxCapacity: config.mailboxCapacity, decide: shardDecider, logger }));
+  else node.add({
     name: "shard-logs",
     async start() {
       const setup = options.shardLogs ?? (config.wal ? walShardLogs(walTuningOf(config)) : volatileShardLogs);
@@ -206,22 +325,11 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
       await provider?.close?.();
     },
   });
-  node.add({
+  if (cluster === undefined) node.add({
     name: "shards",
     start() {
       for (let s = 0; s < S; s++) {
-        const env = {
-          shard: s,
-          shardCount: S,
-          log: logs[s]!,
-          board,
-          tokenLimits: DEFAULT_TOKEN_LIMITS,
-          connectionLimits: DEFAULT_CONNECTION_LIMITS,
-          stashCapacity: config.mailboxCapacity,
-          maxPendingBytes: options.maxPendingBytes ?? config.walQueueBytes,
-          logger,
-          ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
-        };
+        const env = shardEnv(s, logs[s]!);
         refs.push(
           system.spawn(shardAddress(s), () => new GraphShardActor(env), { mailboxCapacity: config.mailboxCapacity, supervision: { decide: shardDecider } }),
         );
@@ -232,6 +340,32 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     },
     async stop(ctx) {
       await Promise.all(refs.map((r) => system.stop(r, { force: ctx.force })));
+    },
+  });
+  if (config.nats !== undefined) {
+    // Loaded only in NATS mode: a single embedded node never loads the NATS client.
+    const { natsIngestComponent } = await import("./nats-ingest.ts");
+    const { natsSettings } = await import("../runtime/nats/index.ts");
+    const nats = natsSettings(config);
+    if (nats !== undefined) {
+      const settings = {
+        nats,
+        jetstream: config.ingestJetstream,
+        maxAckPending: config.ingestMaxAckPending,
+        duplicateWindowMs: config.ingestDuplicateWindow,
+        concurrency: config.ingestConcurrency,
+      };
+      node.add(natsIngestComponent(settings, router, logger, metrics));
+    }
+  }
+  node.add({
+    name: "field-engine",
+    start() {
+      fieldRef();
+    },
+    async stop(ctx) {
+      if (fieldEngine !== undefined) await system.stop(fieldEngine, { force: ctx.force });
+      await fieldPool.close();
     },
   });
   node.add({
@@ -261,7 +395,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     stopRemovers.push(blackBox.installSignalHandler({ logger }));
     stopRemovers.push(installFatalHandlers({ blackBox, logger, onFatal: async () => void (await node.stop({ force: true })) }));
   }
-  const ready = Promise.all(refs.map((r) => system.started(r))).then(
+  const started = cluster === undefined ? Promise.all(refs.map((r) => system.started(r))) : cluster.ready.then(() => void (clusterReady = true));
+  const ready = started.then(
     () => {
       logger.info({ shards: S, tokens: board.tokens.reduce((a, b) => a + b, 0) }, "every shard recovered");
       updateHealth();
@@ -289,6 +424,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     board,
     metrics,
     blackBox,
+    observability: obs,
+    system,
     async stop(opts = {}) {
       for (const remove of stopRemovers) remove();
       const r = await node.stop(opts.force === true ? { force: true } : {});
