@@ -1,0 +1,112 @@
+/**
+ * Token columns (structure of arrays, DESIGN §3.1) growing by doubling, plus the id → slot
+ * table. Slots 0..size-1 are live and dense; deletion swap-removes the last slot into the hole.
+ */
+import type { TokenColumns } from "../token/columns.ts";
+import { COORDS_PER_TOKEN } from "../token/columns.ts";
+import type { TokenColumnAliases } from "../token/batch.ts";
+import { allocateTokenColumns, columnAliases } from "../token/batch.ts";
+import { IdTable } from "./id-table.ts";
+
+export interface MutableTokenColumns extends TokenColumns {
+  size: number;
+}
+
+export const MIN_TOKEN_CAPACITY = 1024;
+
+export class TokenTable {
+  cols: MutableTokenColumns;
+  alias: TokenColumnAliases;
+  table: IdTable;
+
+  constructor(capacity: number, divisor: number) {
+    const cap = Math.max(capacity, 0);
+    this.cols = allocateTokenColumns(cap);
+    this.alias = columnAliases(this.cols);
+    this.table = new IdTable(cap, divisor);
+  }
+
+  get size(): number {
+    return this.cols.size;
+  }
+
+  get capacity(): number {
+    return this.cols.ids.length;
+  }
+
+  slotOf(id: number): number {
+    return this.table.find(id, this.cols.ids);
+  }
+
+  byteSize(): number {
+    const c = this.cols;
+    return (
+      c.coords.byteLength +
+      c.ids.byteLength +
+      c.flags.byteLength +
+      c.weights.byteLength +
+      c.radii.byteLength +
+      c.strengths.byteLength +
+      c.timestamps.byteLength +
+      this.table.byteLength
+    );
+  }
+
+  /** Grows (by doubling) to hold `n` tokens; true when the columns were reallocated. */
+  ensureCapacity(n: number): boolean {
+    if (n <= this.capacity) return false;
+    let cap = Math.max(MIN_TOKEN_CAPACITY, this.capacity * 2);
+    while (cap < n) cap *= 2;
+    this.reallocate(cap);
+    return true;
+  }
+
+  /** Reallocates the columns to exactly `cap` slots (≥ size) and rebuilds the id table for them. */
+  resize(cap: number): void {
+    this.reallocate(Math.max(cap, this.size));
+    this.table = IdTable.build(this.cols.ids, this.size, this.capacity, this.table.divisor);
+  }
+
+  private reallocate(cap: number): void {
+    const old = this.cols;
+    const g = allocateTokenColumns(cap, old.size) as MutableTokenColumns;
+    const s = old.size;
+    // Same-type set() is a bit-exact memory copy.
+    g.coords.set(old.coords.subarray(0, s * COORDS_PER_TOKEN));
+    g.ids.set(old.ids.subarray(0, s));
+    g.flags.set(old.flags.subarray(0, s));
+    g.weights.set(old.weights.subarray(0, s));
+    g.radii.set(old.radii.subarray(0, s));
+    g.strengths.set(old.strengths.subarray(0, s));
+    g.timestamps.set(old.timestamps.subarray(0, s));
+    this.cols = g;
+    this.alias = columnAliases(g);
+  }
+
+  /**
+   * Removes the token in `slot`; the last slot moves into it. Returns the slot that moved
+   * (the old last slot) or −1 when `slot` was the last.
+   */
+  removeSlot(slot: number): number {
+    const c = this.cols;
+    const last = c.size - 1;
+    this.table.remove(c.ids[slot]!, slot, c.ids);
+    let moved = -1;
+    if (slot !== last) {
+      this.table.moveSlot(c.ids[last]!, c.ids, last, slot);
+      const w = this.alias.coordWords;
+      w.copyWithin(slot * 12, last * 12, last * 12 + 12);
+      c.ids[slot] = c.ids[last]!;
+      c.flags[slot] = c.flags[last]!;
+      const wb = this.alias.weightBits;
+      wb[slot] = wb[last]!;
+      c.radii[slot] = c.radii[last]!;
+      c.strengths[slot] = c.strengths[last]!;
+      c.timestamps[slot] = c.timestamps[last]!;
+      moved = last;
+    }
+    c.ids[last] = 0;
+    c.size = last;
+    return moved;
+  }
+}

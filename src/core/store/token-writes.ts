@@ -1,0 +1,244 @@
+/**
+ * Token writes of a shard store: batch insert (with id allocation), update and delete. Each
+ * validates the whole batch before changing anything (strict) or applies exactly the valid items.
+ */
+import type { FieldViolation } from "../errors.ts";
+import { ValidationError } from "../errors.ts";
+import { checkRecordLength, copyRecordsToColumns } from "../token/batch.ts";
+import { DOMAIN_ZERO_LIMIT } from "../token/flags.ts";
+import { TOKEN_RECORD_SIZE, TokenOffset } from "../token/layout.ts";
+import { validateTokenRecords } from "../token/validate.ts";
+import { recordViews } from "../token/views.ts";
+import type { EdgeSet } from "./edges.ts";
+import { BatchIdSet } from "./hash.ts";
+import { IdTable } from "./id-table.ts";
+import { KeyBuffer } from "./key-buffer.ts";
+import type { TokenTable } from "./token-table.ts";
+import type { DeleteResult, InsertOptions, InsertResult, TokenWriteOptions, WriteOptions, WriteResult } from "./types.ts";
+import { StoreRule } from "./types.ts";
+
+/** The parts of a shard store token writes need. */
+export interface TokenStoreState {
+  readonly tokens: TokenTable;
+  readonly edges: EdgeSet;
+  readonly shard: number;
+  readonly shardCount: number;
+  /** Largest domain-0 id ever stored; allocation continues above it (ids are never reused). */
+  maxLocalId: number;
+}
+
+/**
+ * Creates tokens from packed records. Id 0 gets a fresh id (> every domain-0 id stored so far,
+ * ≡ shard mod shardCount, < 2^28), written back into `records` and returned in `ids`.
+ * Existing ids are ALREADY_EXISTS, repeated ids duplicate_in_batch, foreign ids not_owned.
+ */
+export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: InsertOptions = {}): InsertResult {
+  const n = checkRecordLength(records);
+  const strict = opts.strict ?? true;
+  const allocate = opts.allocateIds ?? true;
+  const skip = opts.skip;
+  const accepted = new Uint8Array(n);
+  const ids = new Uint32Array(n);
+  const violations = valueViolations(records, opts, allocate, n);
+  const invalid = violations.invalid;
+  const list = violations.list;
+  const rec = recordViews(records);
+  const u32 = rec.u32;
+  const S = st.shardCount;
+  const shard = st.shard;
+
+  let batchMax = st.maxLocalId;
+  for (let i = 0; i < n; i++) {
+    const id = u32[(i << 4) + 12]!;
+    if (id < DOMAIN_ZERO_LIMIT && id > batchMax) batchMax = id;
+  }
+  let nextId = batchMax + 1 + ((((shard - ((batchMax + 1) % S)) % S) + S) % S);
+
+  const tt = st.tokens;
+  const size = tt.size;
+  const colIds = tt.cols.ids;
+  const fresh = size + n > tt.table.limit;
+  const table = fresh ? IdTable.build(colIds, size, size + n, S) : tt.table;
+  const entries = table.entries;
+  const mask = table.mask;
+  const slotIds = new Uint32Array(n);
+  let k = 0;
+  let allocated = 0;
+  let acceptedMax = st.maxLocalId;
+  for (let i = 0; i < n; i++) {
+    if ((skip !== undefined && (skip[i] ?? 0) !== 0) || (invalid !== undefined && invalid[i] !== 0)) continue;
+    let id = u32[(i << 4) + 12]!;
+    if (id === 0) {
+      if (!allocate) {
+        list.push({ index: i, field: "id", value: "0", rule: StoreRule.idNonzero, description: "id must not be 0 here" });
+        continue;
+      }
+      if (nextId >= DOMAIN_ZERO_LIMIT) {
+        list.push({ index: i, field: "id", value: "0", rule: StoreRule.idSpaceExhausted, description: `no free id below 2^28 on shard ${shard}` });
+        continue;
+      }
+      id = nextId;
+      nextId += S;
+      allocated++;
+    } else if (S !== 1 && id % S !== shard) {
+      list.push({ index: i, field: "id", value: String(id), rule: StoreRule.notOwned, description: `id ${id} belongs to shard ${id % S}, not ${shard} (of ${S})` });
+      continue;
+    }
+    let p = table.home(id);
+    let clash = -1;
+    for (;;) {
+      const v = entries[p]!;
+      if (v === 0) break;
+      const s = v - 1;
+      if ((s < size ? colIds[s] : slotIds[s - size]) === id) {
+        clash = s;
+        break;
+      }
+      p = (p + 1) & mask;
+    }
+    if (clash >= 0) {
+      list.push(
+        clash < size
+          ? { index: i, field: "id", value: String(id), rule: StoreRule.alreadyExists, description: `token ${id} already exists; use update` }
+          : { index: i, field: "id", value: String(id), rule: StoreRule.duplicateInBatch, description: `id ${id} appears more than once in the batch` },
+      );
+      continue;
+    }
+    entries[p] = size + k + 1;
+    slotIds[k] = id;
+    if (id < DOMAIN_ZERO_LIMIT && id > acceptedMax) acceptedMax = id;
+    ids[i] = id;
+    accepted[i] = 1;
+    k++;
+  }
+  if (strict && list.length > 0) {
+    // Undo in reverse order: each provisional entry filled an empty position and moved
+    // nothing, so clearing them restores the table bit for bit.
+    if (!fresh) {
+      for (let j = k - 1; j >= 0; j--) {
+        let p = table.home(slotIds[j]!);
+        while (entries[p] !== size + j + 1) p = (p + 1) & mask;
+        entries[p] = 0;
+      }
+    }
+    throw ValidationError.of("token batch", list);
+  }
+  if (fresh) tt.table = table;
+  if (tt.ensureCapacity(size + k)) st.edges.tokenCapacityChanged();
+  const cols = tt.cols;
+  if (k === n) {
+    copyRecordsToColumns(rec, 0, n, cols, tt.alias, size);
+  } else {
+    for (let i = 0, j = size; i < n; i++) if (accepted[i] === 1) copyRecordsToColumns(rec, i, 1, cols, tt.alias, j++);
+  }
+  if (allocated > 0) {
+    cols.ids.set(slotIds.subarray(0, k), size);
+    const out = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    for (let i = 0; i < n; i++) {
+      if (accepted[i] === 1 && u32[(i << 4) + 12] === 0) out.setUint32(i * TOKEN_RECORD_SIZE + TokenOffset.id, ids[i]!, true);
+    }
+  }
+  cols.size = size + k;
+  st.maxLocalId = acceptedMax;
+  return { applied: k, accepted, ids, violations: list };
+}
+
+/** Replaces existing tokens (every field) by id; a missing id is NOT_FOUND. */
+export function updateTokens(st: TokenStoreState, records: Uint8Array, opts: TokenWriteOptions = {}): WriteResult {
+  const n = checkRecordLength(records);
+  const strict = opts.strict ?? true;
+  const skip = opts.skip;
+  const { invalid, list } = valueViolations(records, opts, false, n);
+  const rec = recordViews(records);
+  const u32 = rec.u32;
+  const slots = new Int32Array(n).fill(-1);
+  const dups = new BatchIdSet(n);
+  for (let i = 0; i < n; i++) {
+    if ((skip !== undefined && (skip[i] ?? 0) !== 0) || (invalid !== undefined && invalid[i] !== 0)) continue;
+    const id = u32[(i << 4) + 12]!;
+    const v = lookupViolation(st, id, i);
+    if (v !== undefined) list.push(v);
+    else if (dups.addOrGet(id, i) >= 0) {
+      list.push({ index: i, field: "id", value: String(id), rule: StoreRule.duplicateInBatch, description: `id ${id} appears more than once in the batch` });
+    } else slots[i] = st.tokens.slotOf(id);
+  }
+  if (strict && list.length > 0) throw ValidationError.of("token update batch", list);
+  const accepted = new Uint8Array(n);
+  let applied = 0;
+  const tt = st.tokens;
+  for (let i = 0; i < n; i++) {
+    const s = slots[i]!;
+    if (s < 0) continue;
+    copyRecordsToColumns(rec, i, 1, tt.cols, tt.alias, s);
+    accepted[i] = 1;
+    applied++;
+  }
+  return { applied, accepted, violations: list };
+}
+
+/** Deletes tokens and every connection touching them; see DeleteResult for the remote keys. */
+export function deleteTokens(st: TokenStoreState, ids: ArrayLike<number>, opts: WriteOptions = {}): DeleteResult {
+  const n = ids.length;
+  const strict = opts.strict ?? true;
+  const skip = opts.skip;
+  const list: FieldViolation[] = [];
+  const ok = new Uint8Array(n);
+  const dups = new BatchIdSet(n);
+  for (let i = 0; i < n; i++) {
+    if (skip !== undefined && (skip[i] ?? 0) !== 0) continue;
+    const id = ids[i]!;
+    const v = lookupViolation(st, id, i);
+    if (v !== undefined) list.push(v);
+    else if (dups.addOrGet(id, i) >= 0) {
+      list.push({ index: i, field: "id", value: String(id), rule: StoreRule.duplicateInBatch, description: `id ${id} appears more than once in the batch` });
+    } else ok[i] = 1;
+  }
+  if (strict && list.length > 0) throw ValidationError.of("token delete batch", list);
+  const remoteIn = new KeyBuffer();
+  const remoteOut = new KeyBuffer();
+  let dropped = 0;
+  let applied = 0;
+  for (let i = 0; i < n; i++) {
+    if (ok[i] === 0) continue;
+    const id = ids[i]!;
+    const slot = st.tokens.slotOf(id);
+    dropped += st.edges.dropToken(slot, id, remoteIn, remoteOut);
+    const moved = st.tokens.removeSlot(slot);
+    if (moved >= 0) st.edges.slotMoved(moved, slot);
+    applied++;
+  }
+  return {
+    applied,
+    accepted: ok,
+    violations: list,
+    droppedConnections: dropped,
+    remoteIn: remoteIn.toKeys(),
+    remoteOut: remoteOut.toKeys(),
+  };
+}
+
+function valueViolations(
+  records: Uint8Array,
+  opts: TokenWriteOptions,
+  allowZeroId: boolean,
+  n: number,
+): { invalid: Uint8Array | undefined; list: FieldViolation[] } {
+  if (opts.validate === undefined) return { invalid: undefined, list: [] };
+  const invalid = new Uint8Array(n);
+  const list = validateTokenRecords(records, opts.validate.limits, opts.validate.nowSeconds, {
+    allowZeroId,
+    invalid,
+    ...(opts.skip === undefined ? {} : { skip: opts.skip }),
+  });
+  return { invalid, list };
+}
+
+/** Why `id` cannot be updated or deleted here, or undefined when it exists. */
+function lookupViolation(st: TokenStoreState, id: number, index: number): FieldViolation | undefined {
+  if (id === 0) return { index, field: "id", value: "0", rule: StoreRule.idNonzero, description: "id must not be 0" };
+  if (id % st.shardCount !== st.shard) {
+    return { index, field: "id", value: String(id), rule: StoreRule.notOwned, description: `id ${id} belongs to shard ${id % st.shardCount}, not ${st.shard}` };
+  }
+  if (st.tokens.slotOf(id) < 0) return { index, field: "id", value: String(id), rule: StoreRule.notFound, description: `token ${id} does not exist` };
+  return undefined;
+}
