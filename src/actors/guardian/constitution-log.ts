@@ -11,8 +11,8 @@
  *   must still return at least the latest one, ideally the last `history capacity` ones;
  * - records are opaque bytes (`constitution.set` ShardMutation in the WAL's format).
  */
-import { ConstitutionHistory, decodeConstitution, type Constitution } from "../../core/constitution/index.ts";
-import { ValidationError } from "../../core/errors.ts";
+import { ConstitutionHistory, validateConstitutionBytes } from "../../core/constitution/index.ts";
+import { DataLossError } from "../../core/errors.ts";
 
 export interface ConstitutionLog {
   /** Every logged document, oldest first (empty for a new node). */
@@ -65,18 +65,18 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * Rebuilds the history from logged documents: a document with version = active + 1 (and that
  * parent) was an update; one equal, byte for byte, to the entry before the active one was a
  * rollback; anything else (the log was pruned, or the first record) starts the history afresh
- * from it. Every document is validated (decodable, canonical, valid); a bad one throws.
+ * from it. Every document must be decodable, canonical and valid: anything else is damage the
+ * guardian refuses to start from (DataLossError naming the record).
  */
 export function replayConstitutionLog(records: readonly Uint8Array[], capacity: number): ConstitutionHistory | undefined {
   let history: ConstitutionHistory | undefined;
   records.forEach((bytes, i) => {
-    let doc: Constitution;
-    try {
-      doc = decodeConstitution(bytes);
-    } catch (err) {
-      throw ValidationError.of("constitution log", [
-        { index: i, field: "document", rule: "malformed", description: `record ${i} of the constitution log is not a constitution document (${err instanceof Error ? err.message : String(err)})` },
-      ]);
+    const { doc, violations } = validateConstitutionBytes(bytes);
+    if (doc === undefined || violations.length > 0) {
+      const why = violations.slice(0, 3).map((v) => `${v.field}: ${v.description}`).join("; ");
+      throw new DataLossError(
+        `record ${i} of the constitution log is not a valid constitution document (${why}); restore the log from a backup or remove the record to start from the one before it`,
+      );
     }
     if (history === undefined) {
       history = new ConstitutionHistory(bytes, capacity);

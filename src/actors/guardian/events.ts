@@ -250,12 +250,13 @@ export class EventSubscription implements AsyncIterable<GuardianEvent> {
   /** Iterates until the subscription closes or `signal` aborts (then the iteration ends). */
   async *events(signal?: AbortSignal): AsyncGenerator<GuardianEvent> {
     try {
-      for (;;) {
+      const aborted = (): boolean => signal?.aborted === true;
+      while (!aborted()) {
         let e: GuardianEvent;
         try {
           e = await this.next(signal);
         } catch (err) {
-          if (this.closed || signal?.aborted === true) return;
+          if (this.closed || aborted()) return;
           throw err;
         }
         yield e;
