@@ -14,6 +14,8 @@ import { HealthService } from "../gen/grpc/health/v1/health.ts";
 import { AdminServiceHandlers } from "./admin-service.ts";
 import { BearerTokenAuth } from "./auth.ts";
 import type { NodeBackend } from "./backend.ts";
+import type { GuardianBackend } from "./guardian-backend.ts";
+import { GuardianServiceHandlers } from "./guardian-service.ts";
 import { formatAddress, resolveApiServerConfig, type ApiServerConfig, type ApiServerOptions, type TlsOptions } from "./config.ts";
 import { GraphServiceHandlers } from "./graph-service.ts";
 import type { CallInterceptor, HandlerEnv } from "./handlers.ts";
@@ -30,6 +32,8 @@ export const SERVICE_NAMES = Object.freeze({
 
 export interface ApiServerDeps {
   readonly backend: NodeBackend;
+  /** The constitution, guardian and learning RPCs; without it they answer UNIMPLEMENTED. */
+  readonly guardian?: GuardianBackend;
   /** Run around every call after authentication (metrics, tracing). */
   readonly interceptors?: readonly CallInterceptor[];
   /** grpc-js server interceptors, run before our handlers. */
@@ -131,10 +135,11 @@ export class ApiServer {
       statusOptions: this.#deps.onInternalError === undefined ? {} : { onInternalError: this.#deps.onInternalError },
       shutdown: this.#shutdown.signal,
     };
-    const { backend } = this.#deps;
+    const { backend, guardian } = this.#deps;
+    const guardianHandlers = guardian === undefined ? undefined : new GuardianServiceHandlers(guardian, config.limits);
     server.addService(TokenServiceService, new TokenServiceHandlers(backend, config.limits).service(env));
-    server.addService(GraphServiceService, new GraphServiceHandlers(backend, config.limits).service(env));
-    server.addService(AdminServiceService, new AdminServiceHandlers(backend).service(env));
+    server.addService(GraphServiceService, { ...new GraphServiceHandlers(backend, config.limits).service(env), ...guardianHandlers?.graphService(env) });
+    server.addService(AdminServiceService, { ...new AdminServiceHandlers(backend).service(env), ...guardianHandlers?.adminService(env) });
     server.addService(HealthService, this.health.service(env));
     addReflection(server);
 

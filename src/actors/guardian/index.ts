@@ -72,3 +72,4 @@ export { CoactivationTable, type CoactivationCandidates, type CoactivationOption
 export { CLEANUP_BATCH_LIMIT, cleanupAllowed, cleanupPolicy, planCleanup, type CleanupPlan, type CleanupPolicy, type CleanupReport, type CleanupRequest } from "./cleanup.ts";
 export { MemoryConstitutionLog, replayConstitutionLog, type ConstitutionLog } from "./constitution-log.ts";
 export { GuardianStats, type GuardianStatsSnapshot } from "./stats.ts";
+export { GuardianFrontend, type CallScope, type ConstitutionSnapshot } from "./frontend.ts";
