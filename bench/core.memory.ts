@@ -14,6 +14,15 @@ const TOKENS = Number(process.env.CORE_MEMORY_TOKENS ?? 10_000_000);
 const BATCH = 10_000;
 const variant = process.argv[2];
 
+/** gc, then give V8's concurrent ArrayBuffer sweeper time to free backing stores, then gc again. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  gc();
+}
+
 if (variant === undefined) {
   for (const v of ["growing", "trimmed", "presized"]) {
     const r = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", fileURLToPath(import.meta.url), v], { stdio: "inherit" });
@@ -22,7 +31,7 @@ if (variant === undefined) {
 } else {
   const presized = variant === "presized";
   const batch = tokenRecords(BATCH, 1);
-  gc();
+  await settle();
   const rss0 = rss();
   const heap0 = heapAndExternal();
   const store = new ShardStore(presized ? { initialCapacity: TOKENS } : {});
@@ -31,7 +40,7 @@ if (variant === undefined) {
     store.insertRecords(batch);
   }
   if (variant === "trimmed") store.trimToSize();
-  gc();
+  await settle();
   const rssPer = (rss() - rss0) / store.size;
   const heapPer = (heapAndExternal() - heap0) / store.size;
   const details = {

@@ -8,7 +8,8 @@
 import { CONNECTION_FLAGS } from "../connection/layout.ts";
 import { ConnectionArena, EdgeState, NO_EDGE } from "../connection/arena.ts";
 import { checkConnectionRecordLength } from "../connection/codec.ts";
-import { validateConnectionRecords } from "../connection/validate.ts";
+// The format's one validator lives with the constitution (structure + limits; rejects self-loops).
+import { validateConnectionRecords } from "../constitution/records.ts";
 import type { FieldViolation } from "../errors.ts";
 import { ValidationError } from "../errors.ts";
 import type { Expansion, ExpandRequest } from "../graph/expansion.ts";

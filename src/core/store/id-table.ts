@@ -30,6 +30,8 @@ export class IdTable {
   /** Right shift that turns a 32-bit hash into a group index. */
   private readonly groupShift: number;
   readonly divisor: number;
+  /** log2(divisor) when it is a power of two (a shift instead of a division), else −1. */
+  private readonly divShift: number;
 
   /** `divisor` = shard count: ids are hashed by their shard-local index floor(id / divisor). */
   constructor(minEntries: number, divisor = 1) {
@@ -40,6 +42,7 @@ export class IdTable {
     this.limit = Math.floor(size * MAX_LOAD);
     this.groupShift = 32 - Math.log2(size) + 4;
     this.divisor = divisor;
+    this.divShift = (divisor & (divisor - 1)) === 0 ? Math.log2(divisor) : -1;
   }
 
   /** A table holding ids[0..size-1] → slot, with room for `minEntries`. */
@@ -51,7 +54,7 @@ export class IdTable {
 
   /** Home position of `id`. */
   home(id: number): number {
-    const q = this.divisor === 1 ? id : Math.floor(id / this.divisor);
+    const q = this.divShift >= 0 ? id >>> this.divShift : Math.floor(id / this.divisor);
     const hi = q >>> 4;
     return ((Math.imul(hi, 0x9e3779b9) >>> this.groupShift) << 4) | ((q ^ (Math.imul(hi, 0x85ebca6b) >>> 28)) & 15);
   }

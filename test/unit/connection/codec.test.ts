@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { sameBytes } from "../../helpers/bytes.ts";
 import { ValidationError } from "../../../src/core/errors.ts";
-import { DEFAULT_CONNECTION_LIMITS } from "../../../src/core/limits.ts";
 import {
   CATEGORY_NAMES,
   CONNECTION_RECORD_SIZE,
@@ -18,7 +17,6 @@ import {
   encodeConnection,
   encodeConnections,
   isValidConnectionType,
-  validateConnectionRecords,
 } from "../../../src/core/connection/index.ts";
 
 const odd = [0x7fc00001, 0xffffffff, 0x7f800001, 0x80000000, 0x00000001];
@@ -90,54 +88,5 @@ describe("connection types", () => {
     expect(connectionFields(1, 2, 0x00, 0).confidence).toBe(1);
     expect(connectionFields(1, 2, 0x50, 0).confidence).toBe(0.5);
     expect(connectionFields(1, 2, 0x50, 0, { mutability: Mutability.Hypothesis }).mutability).toBe(Mutability.Hypothesis);
-  });
-});
-
-describe("validateConnectionRecords", () => {
-  const good = (i: number): Uint8Array => encodeConnection(connectionFields(i + 1, i + 2, 0x50, 100));
-
-  it("accepts valid records", () => {
-    const b = new Uint8Array(3 * 64);
-    for (let i = 0; i < 3; i++) b.set(good(i), i * 64);
-    expect(validateConnectionRecords(b, DEFAULT_CONNECTION_LIMITS)).toEqual([]);
-  });
-
-  it("reports structural and limit violations per item", () => {
-    const cases: [(dv: DataView) => void, string, string][] = [
-      [(dv) => dv.setUint32(0, 0, true), "source", "id_nonzero"],
-      [(dv) => dv.setUint32(4, 0, true), "target", "id_nonzero"],
-      [(dv) => dv.setUint8(8, 0xb0), "type", "type_defined"],
-      [(dv) => dv.setUint16(10, 0x0080, true), "flags", "flags_known"],
-      [(dv) => dv.setUint8(12, 3), "mutability", "mutability_defined"],
-      [(dv) => dv.setUint8(14, 1), "reserved", "reserved_zero"],
-      [(dv) => dv.setFloat32(16, 1.5, true), "rigidity", "rigidity_range"],
-      [(dv) => dv.setFloat32(20, NaN, true), "pull_strength", "pull_strength_finite"],
-      [(dv) => dv.setFloat32(20, -10.5, true), "pull_strength", "pull_strength_range"],
-      [(dv) => dv.setFloat32(24, 0.001, true), "preferred_distance", "preferred_distance_range"],
-      [(dv) => dv.setFloat32(28, 1.01, true), "confidence", "confidence_range"],
-      [(dv) => dv.setFloat32(32, Infinity, true), "learning_rate", "learning_rate_finite"],
-      [(dv) => dv.setFloat32(36, -0.1, true), "decay_rate", "decay_rate_range"],
-      [(dv) => dv.setUint32(48, 1, true), "success_count", "success_le_evidence"],
-    ];
-    const b = new Uint8Array(cases.length * 64);
-    cases.forEach(([mutate], i) => {
-      b.set(good(i), i * 64);
-      mutate(new DataView(b.buffer, i * 64, 64));
-    });
-    const invalid = new Uint8Array(cases.length);
-    const v = validateConnectionRecords(b, DEFAULT_CONNECTION_LIMITS, { invalid });
-    expect(v.map((x) => [x.index, x.field, x.rule])).toEqual(cases.map(([, f, r], i) => [i, f, r]));
-    expect(invalid.every((x) => x === 1)).toBe(true);
-  });
-
-  it("checks allowed types and ranges only when limits are given", () => {
-    const b = good(0);
-    new DataView(b.buffer).setFloat32(20, 50, true);
-    const types = new Uint8Array(32); // nothing allowed
-    expect(validateConnectionRecords(b, undefined)).toEqual([]);
-    expect(validateConnectionRecords(b, { ...DEFAULT_CONNECTION_LIMITS, allowedTypes: types }).map((x) => x.rule)).toEqual([
-      "type_allowed",
-      "pull_strength_range",
-    ]);
   });
 });

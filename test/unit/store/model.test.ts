@@ -298,7 +298,7 @@ describe("ShardStore against a reference model", () => {
               const k = edgeKey(it.s, it.t, it.bad ? 0xb5 : it.y);
               const sl = owns(it.s);
               const tl = owns(it.t);
-              let bad = it.bad || (!sl && !tl) || (sl && !tokens.has(it.s)) || (tl && !tokens.has(it.t)) || seen.has(k);
+              let bad = it.bad || it.s === it.t || (!sl && !tl) || (sl && !tokens.has(it.s)) || (tl && !tokens.has(it.t)) || seen.has(k);
               seen.add(k);
               if (bad || edges.has(k)) return !bad;
               if (sl && cfg.maxOut > 0 && outDeg(it.s) + 1 > cfg.maxOut) bad = true;

@@ -201,9 +201,10 @@ describe("connections", () => {
         [2, 4, 0x10],
         [4, 3, 0x20],
         [5, 2, 0x50, { flags: CONNECTION_FLAGS.ACTIVE | CONNECTION_FLAGS.BIDIRECTIONAL, confidence: 0.25 }],
-        [2, 2, 0x00],
+        [2, 4, 0x00, { flags: CONNECTION_FLAGS.ACTIVE | CONNECTION_FLAGS.BIDIRECTIONAL }],
       ]),
     );
+    expect(rejected(() => s.connectRecords(edges([[2, 2, 0x50]]))).violations[0]!.rule).toBe("self_loop");
     const e = s.connectionIndex(5, 2, 0x50);
     expect(s.isMirror(e)).toBe(true);
     expect(s.isMirror(s.connectionIndex(4, 3, 0x20))).toBe(false);
@@ -211,13 +212,13 @@ describe("connections", () => {
       const x = s.expand({ nodes: Uint32Array.of(id), direction: dir });
       return Array.from(x.neighbors, (n, j) => `${n}${x.outgoing[j] ? ">" : "<"}${x.types[j]}:${x.weights[j]}`).sort();
     };
-    expect(nb(Direction.Out, 2)).toEqual(["2>0:1", "4>16:0.5", "5<80:0.25"]);
-    expect(nb(Direction.In, 2)).toEqual(["2<0:1", "5<80:0.25"]);
-    expect(nb(Direction.Both, 2)).toEqual(["2<0:1", "2>0:1", "4>16:0.5", "5<80:0.25"]);
-    expect(nb(Direction.In, 4)).toEqual(["2<16:0.5"]);
-    expect(nb(Direction.Out, 4)).toEqual(["3>32:0.5"]);
+    expect(nb(Direction.Out, 2)).toEqual(["4>0:1", "4>16:0.5", "5<80:0.25"]);
+    expect(nb(Direction.In, 2)).toEqual(["4>0:1", "5<80:0.25"]);
+    expect(nb(Direction.Both, 2)).toEqual(["4>0:1", "4>16:0.5", "5<80:0.25"]);
+    expect(nb(Direction.In, 4)).toEqual(["2<0:1", "2<16:0.5"]);
+    expect(nb(Direction.Out, 4)).toEqual(["2<0:1", "3>32:0.5"]);
     const x = s.expand({ nodes: Uint32Array.of(7, 4), direction: Direction.Out });
-    expect([...x.exists, ...x.offsets]).toEqual([0, 1, 0, 0, 1]);
+    expect([...x.exists, ...x.offsets]).toEqual([0, 1, 0, 0, 2]);
     const d = s.deleteIds([2, 4]);
     expect(d.droppedConnections).toBe(4);
     expect([d.remoteIn.count, d.remoteIn.sources[0], d.remoteIn.targets[0], d.remoteIn.types[0]]).toEqual([1, 5, 2, 0x50]);
