@@ -4,22 +4,26 @@
  * (smaller id → larger id) and its count restarts.
  *
  * Everything lives in typed arrays sized at construction:
- * - a ring of the `recentCapacity` most recently activated distinct tokens with their times;
+ * - a ring of the `recentCapacity` most recent activations (token, time), in time order;
  * - a pair table of `pairCapacity` slots (open addressing, a probe window of 8 slots). When the
  *   window has no free slot, the weakest pair in it (lowest count, then oldest) is evicted, so
  *   a flood of one-off pairs can never grow memory or push out frequent pairs; pairs not seen
- *   for `pairTtlMs` count as free slots.
- * Work per activation call is bounded by `maxTokensPerCall` × `recentCapacity`.
+ *   for `pairTtlMs` count as free slots;
+ * - a per-call scratch set (stamped, never cleared) that counts each pair once per call.
+ * Work per call is bounded: at most `maxTokensPerCall` tokens and `maxPairsPerCall` pair
+ * updates, the most recent activations first.
  */
 import { ValidationError } from "../../core/errors.ts";
 
 export interface CoactivationOptions {
-  /** Distinct recently activated tokens remembered (default 256). */
+  /** Recent activations remembered (default 256). */
   readonly recentCapacity?: number;
   /** Pair slots, rounded up to a power of two (default 16 384). */
   readonly pairCapacity?: number;
   /** Tokens of one call considered; the rest are ignored (default 64). */
   readonly maxTokensPerCall?: number;
+  /** Pair updates per call at most (default 1024). */
+  readonly maxPairsPerCall?: number;
   /** A pair not seen for this long is forgotten (default 1 h). */
   readonly pairTtlMs?: number;
 }
@@ -39,9 +43,16 @@ function positiveInt(field: string, v: number, max: number): number {
   return v;
 }
 
+function pow2AtLeast(n: number): number {
+  let c = 1;
+  while (c < n) c *= 2;
+  return c;
+}
+
 export class CoactivationTable {
   private readonly recentIds: Uint32Array;
   private readonly recentAt: Float64Array;
+  /** Next ring slot to write (the oldest entry once the ring is full). */
   private recentNext = 0;
   private readonly pairA: Uint32Array;
   private readonly pairB: Uint32Array;
@@ -49,16 +60,22 @@ export class CoactivationTable {
   private readonly pairSeen: Float64Array;
   private readonly mask: number;
   private readonly maxTokens: number;
+  private readonly maxPairs: number;
   private readonly ttl: number;
+  private readonly seenKeys: Uint32Array;
+  private readonly seenStamp: Uint32Array;
+  private readonly seenMask: number;
+  private stamp = 0;
+  private readonly callTokens: Uint32Array;
   private evictions = 0;
 
   constructor(options: CoactivationOptions = {}) {
     const recent = positiveInt("recentCapacity", options.recentCapacity ?? 256, 65_536);
     const pairs = positiveInt("pairCapacity", options.pairCapacity ?? 16_384, 1 << 24);
     this.maxTokens = positiveInt("maxTokensPerCall", options.maxTokensPerCall ?? 64, 4096);
+    this.maxPairs = positiveInt("maxPairsPerCall", options.maxPairsPerCall ?? 1024, 1 << 20);
     this.ttl = options.pairTtlMs ?? 3_600_000;
-    let cap = PROBE;
-    while (cap < pairs) cap *= 2;
+    const cap = pow2AtLeast(Math.max(PROBE, pairs));
     this.mask = cap - 1;
     this.recentIds = new Uint32Array(recent);
     this.recentAt = new Float64Array(recent).fill(-Infinity);
@@ -66,11 +83,18 @@ export class CoactivationTable {
     this.pairB = new Uint32Array(cap);
     this.pairCount = new Uint32Array(cap);
     this.pairSeen = new Float64Array(cap);
+    const seen = pow2AtLeast(4 * (recent + this.maxTokens));
+    this.seenKeys = new Uint32Array(seen);
+    this.seenStamp = new Uint32Array(seen);
+    this.seenMask = seen - 1;
+    this.callTokens = new Uint32Array(this.maxTokens);
   }
 
   /** Bytes held (fixed at construction). */
   get byteSize(): number {
-    return this.recentIds.byteLength + this.recentAt.byteLength + this.pairA.byteLength + this.pairB.byteLength + this.pairCount.byteLength + this.pairSeen.byteLength;
+    let n = 0;
+    for (const a of [this.recentIds, this.recentAt, this.pairA, this.pairB, this.pairCount, this.pairSeen, this.seenKeys, this.seenStamp, this.callTokens]) n += a.byteLength;
+    return n;
   }
 
   /** Pairs evicted from a full probe window so far. */
@@ -80,9 +104,29 @@ export class CoactivationTable {
 
   /** The current count of the pair {a, b} (0 when not tracked). */
   countOf(a: number, b: number, nowMs: number): number {
-    const [lo, hi] = a < b ? [a, b] : [b, a];
-    const s = this.find(lo, hi, nowMs);
+    const s = this.find(Math.min(a, b), Math.max(a, b), nowMs);
     return s < 0 ? 0 : this.pairCount[s]!;
+  }
+
+  /** Adds `id` to this call's scratch set; false when it is there already. */
+  private mark(id: number): boolean {
+    const keys = this.seenKeys;
+    const stamps = this.seenStamp;
+    for (let h = Math.imul(id, 0x9e3779b1) & this.seenMask; ; h = (h + 1) & this.seenMask) {
+      if (stamps[h] !== this.stamp) {
+        stamps[h] = this.stamp;
+        keys[h] = id;
+        return true;
+      }
+      if (keys[h] === id) return false;
+    }
+  }
+
+  private newCall(): void {
+    if (++this.stamp > 0xfffffff0) {
+      this.stamp = 1;
+      this.seenStamp.fill(0);
+    }
   }
 
   /**
@@ -90,45 +134,48 @@ export class CoactivationTable {
    * the pairs that reached `minCount` co-activations within `windowMs` of each other.
    */
   observe(tokens: ArrayLike<number>, nowMs: number, windowMs: number, minCount: number): CoactivationCandidates {
-    const call = distinctSorted(tokens, this.maxTokens);
-    const k = call.length;
+    this.newCall();
+    const call = this.callTokens;
+    let k = 0;
+    for (let i = 0; i < tokens.length && k < call.length; i++) {
+      const t = tokens[i]!;
+      if (t !== 0 && this.mark(t)) call[k++] = t;
+    }
     if (k === 0) return EMPTY;
     const outA: number[] = [];
     const outB: number[] = [];
+    let budget = this.maxPairs;
     const bump = (x: number, y: number): void => {
-      const [lo, hi] = x < y ? [x, y] : [y, x];
+      budget--;
+      const lo = x < y ? x : y;
+      const hi = x < y ? y : x;
       if (this.increment(lo, hi, nowMs) >= minCount) {
         this.forget(lo, hi, nowMs);
         outA.push(lo);
         outB.push(hi);
       }
     };
-    // Tokens of earlier calls still within the window.
+    // Tokens of this call with each other.
+    for (let i = 0; i < k && budget > 0; i++) for (let j = i + 1; j < k && budget > 0; j++) bump(call[i]!, call[j]!);
+    // Earlier activations within the window, newest first, each distinct token once.
     const ids = this.recentIds;
     const at = this.recentAt;
     const since = nowMs - windowMs;
-    for (let r = 0; r < ids.length; r++) {
+    const R = ids.length;
+    for (let step = 1; step <= R && budget >= k; step++) {
+      const r = (this.recentNext - step + R) % R;
+      const when = at[r]!;
+      if (when < since) break;
       const u = ids[r]!;
-      if (u === 0 || at[r]! < since || at[r]! > nowMs || contains(call, u)) continue;
+      if (when > nowMs || !this.mark(u)) continue;
       for (let i = 0; i < k; i++) bump(call[i]!, u);
     }
-    // Tokens of this call with each other.
-    for (let i = 0; i < k; i++) for (let j = i + 1; j < k; j++) bump(call[i]!, call[j]!);
-    for (let i = 0; i < k; i++) this.remember(call[i]!, nowMs);
-    return outA.length === 0 ? EMPTY : { sources: Uint32Array.from(outA), targets: Uint32Array.from(outB) };
-  }
-
-  private remember(id: number, nowMs: number): void {
-    const ids = this.recentIds;
-    for (let r = 0; r < ids.length; r++) {
-      if (ids[r] === id) {
-        this.recentAt[r] = nowMs;
-        return;
-      }
+    for (let i = 0; i < k; i++) {
+      ids[this.recentNext] = call[i]!;
+      at[this.recentNext] = nowMs;
+      this.recentNext = (this.recentNext + 1) % R;
     }
-    ids[this.recentNext] = id;
-    this.recentAt[this.recentNext] = nowMs;
-    this.recentNext = (this.recentNext + 1) % ids.length;
+    return outA.length === 0 ? EMPTY : { sources: Uint32Array.from(outA), targets: Uint32Array.from(outB) };
   }
 
   private home(a: number, b: number): number {
@@ -179,31 +226,4 @@ export class CoactivationTable {
     this.pairB[s] = 0;
     this.pairCount[s] = 0;
   }
-}
-
-function distinctSorted(tokens: ArrayLike<number>, max: number): Uint32Array {
-  const n = Math.min(tokens.length, max * 4);
-  const tmp = new Uint32Array(n);
-  let m = 0;
-  for (let i = 0; i < n; i++) {
-    const t = tokens[i]!;
-    if (t !== 0) tmp[m++] = t;
-  }
-  const sorted = tmp.subarray(0, m).sort();
-  let d = 0;
-  for (let i = 0; i < m && d < max; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[d++] = sorted[i]!;
-  return sorted.subarray(0, d);
-}
-
-function contains(sorted: Uint32Array, v: number): boolean {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const x = sorted[mid]!;
-    if (x === v) return true;
-    if (x < v) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
 }

@@ -62,6 +62,11 @@ export class ShardGuard {
     return { tokens: c.tokens, connections: c.connections, nowSeconds };
   }
 
+  /** The store's token-write `validate` option under the active constitution. */
+  tokenValidation(nowSeconds: number): { readonly limits: TokenLimits; readonly nowSeconds: number } {
+    return { limits: this.hub.view.compiled.tokens, nowSeconds };
+  }
+
   /**
    * Quota admission of a write adding `tokens` tokens and `connections` connection entries
    * (throws QuotaExceededError; O(1)). Count what the write may create; updates count 0.

@@ -109,10 +109,10 @@ describe("guardian RPCs over gRPC", () => {
     ]);
     expect(list.versions[0]!.checksum).toBe(v1.constitution!.checksum);
     expect(Buffer.from(list.versions[1]!.document).equals(Buffer.from(v2.document))).toBe(true);
-    const back = await call(h.admin.rollbackConstitution.bind(h.admin), { author: "it" });
+    const back = await call(h.admin.rollbackConstitution.bind(h.admin), { author: "it", comment: "" });
     expect(Buffer.from(back.document).equals(Buffer.from(v1.document))).toBe(true);
     expect(Buffer.from((await get()).document).equals(Buffer.from(v1.document))).toBe(true);
-    const err = await failure(call(h.admin.rollbackConstitution.bind(h.admin), {}));
+    const err = await failure(call(h.admin.rollbackConstitution.bind(h.admin), { author: "", comment: "" }));
     expect(err.code).toBe(status.FAILED_PRECONDITION);
   });
 
@@ -218,7 +218,7 @@ describe("guardian RPCs over gRPC", () => {
     expect(strict.code).toBe(status.FAILED_PRECONDITION);
     const act = await call(h.graph.activate.bind(h.graph), { connections: [{ source: 1, target: 2 }], tokens: [], partial: false });
     expect(act.activated).toBe(1);
-    const missing = await failure(call(h.graph.feedback.bind(h.graph), { items: [{ success: true }], partial: false }));
+    const missing = await failure(call(h.graph.feedback.bind(h.graph), { items: [{ connection: undefined, success: true }], partial: false }));
     expect(missing.code).toBe(status.INVALID_ARGUMENT);
   });
 });
