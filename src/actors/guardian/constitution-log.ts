@@ -12,7 +12,8 @@
  * - records are opaque bytes (`constitution.set` ShardMutation in the WAL's format).
  */
 import { ConstitutionHistory, validateConstitutionBytes } from "../../core/constitution/index.ts";
-import { DataLossError } from "../../core/errors.ts";
+import { DataLossError, FailedPreconditionError } from "../../core/errors.ts";
+import type { ShardLog } from "../shard-log.ts";
 
 export interface ConstitutionLog {
   /** Every logged document, oldest first (empty for a new node). */
@@ -90,4 +91,37 @@ export function replayConstitutionLog(records: readonly Uint8Array[], capacity: 
     else if (!sameBytes(current.bytes, bytes)) history = new ConstitutionHistory(bytes, capacity);
   });
   return history;
+}
+
+/**
+ * A `ConstitutionLog` over a `ShardLog` (the WAL): each document is a `constitution.set` mutation.
+ * The first `load()` recovers the shard log (once per process, as a shard log requires) and keeps
+ * the documents; later loads (a restarted guardian) return them with every append since.
+ * Give the guardian a log of its own (never snapshotted: its records are few and must all stay).
+ */
+export class ShardLogConstitutionLog implements ConstitutionLog {
+  private docs: Uint8Array[] | undefined;
+
+  constructor(private readonly log: ShardLog) {}
+
+  async load(): Promise<readonly Uint8Array[]> {
+    if (this.docs === undefined) {
+      const docs: Uint8Array[] = [];
+      await this.log.recover({
+        loadSnapshot: () => undefined,
+        apply: (m) => {
+          if (m.kind === "constitution.set") docs.push(Uint8Array.from(m.document));
+        },
+      });
+      this.docs = docs;
+    }
+    return this.docs.map((d) => Uint8Array.from(d));
+  }
+
+  async append(document: Uint8Array): Promise<void> {
+    if (this.docs === undefined) throw new FailedPreconditionError("load the constitution log before appending to it");
+    const copy = Uint8Array.from(document);
+    await this.log.append({ kind: "constitution.set", document: copy }).durable;
+    this.docs.push(copy);
+  }
 }

@@ -70,6 +70,6 @@ export {
 } from "./learning-shard.ts";
 export { CoactivationTable, type CoactivationCandidates, type CoactivationOptions } from "./coactivation.ts";
 export { CLEANUP_BATCH_LIMIT, cleanupAllowed, cleanupPolicy, planCleanup, type CleanupPlan, type CleanupPolicy, type CleanupReport, type CleanupRequest } from "./cleanup.ts";
-export { MemoryConstitutionLog, replayConstitutionLog, type ConstitutionLog } from "./constitution-log.ts";
+export { MemoryConstitutionLog, ShardLogConstitutionLog, replayConstitutionLog, type ConstitutionLog } from "./constitution-log.ts";
 export { GuardianStats, type GuardianStatsSnapshot } from "./stats.ts";
 export { GuardianFrontend, type CallScope, type ConstitutionSnapshot } from "./frontend.ts";

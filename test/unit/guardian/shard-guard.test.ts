@@ -7,7 +7,8 @@ import {
   nextVersion,
 } from "../../../src/core/constitution/index.ts";
 import { QuotaExceededError } from "../../../src/core/errors.ts";
-import { GuardianHub, MemoryConstitutionLog, ShardGuard, activeConstitution, replayConstitutionLog } from "../../../src/actors/guardian/index.ts";
+import { GuardianHub, MemoryConstitutionLog, ShardGuard, ShardLogConstitutionLog, activeConstitution, replayConstitutionLog } from "../../../src/actors/guardian/index.ts";
+import { VolatileShardLog, type AppendTicket, type RecoveryHandler, type RecoveryReport, type ShardMutation } from "../../../src/actors/shard-log.ts";
 import { MetricsRegistry } from "../../../src/telemetry/index.ts";
 import { parseExposition } from "../telemetry/exposition.ts";
 import { NOW_S, edgeRecords, sameBytes, tokenRecords } from "./helpers.ts";
@@ -97,5 +98,40 @@ describe("constitution log replay", () => {
     reference.push(v2);
     expect(sameBytes(reference.current().bytes, h.current().bytes)).toBe(true);
     expect(activeConstitution(h.current().bytes).compiled.fields.stabilitySteps).toBe(2);
+  });
+});
+
+describe("ShardLogConstitutionLog", () => {
+  /** A shard log that keeps its mutations in memory (the WAL's contract without LMDB). */
+  class KeepingLog extends VolatileShardLog {
+    readonly kept: ShardMutation[] = [];
+    constructor(private readonly earlier: readonly ShardMutation[] = []) {
+      super();
+    }
+    override recover(handler: RecoveryHandler): Promise<RecoveryReport> {
+      this.earlier.forEach((m, i) => handler.apply(m, i + 1));
+      return super.recover(handler);
+    }
+    override append(m: ShardMutation): AppendTicket {
+      this.kept.push(m);
+      return super.append(m);
+    }
+  }
+
+  it("stores documents as constitution.set mutations and reads them back in order, skipping other mutations", async () => {
+    const v1 = encodeConstitution(defaultConstitution());
+    const v2 = encodeConstitution(nextVersion(defaultConstitution(), { fields: { stabilitySteps: 2 } }, { createdAtUnixMs: 2 }));
+    const first = new KeepingLog();
+    const log = new ShardLogConstitutionLog(first);
+    await expect(log.append(v1)).rejects.toThrow(/load the constitution log/);
+    expect(await log.load()).toEqual([]);
+    await log.append(v1);
+    await log.append(v2);
+    expect(first.kept.map((m) => m.kind)).toEqual(["constitution.set", "constitution.set"]);
+    expect((await log.load()).map((d) => sameBytes(d, v2))).toEqual([false, true]);
+    const reopened = new ShardLogConstitutionLog(new KeepingLog([first.kept[0]!, { kind: "tokens.delete", ids: Uint32Array.of(1) }, first.kept[1]!]));
+    const docs = await reopened.load();
+    expect(docs).toHaveLength(2);
+    expect(sameBytes(docs[0]!, v1) && sameBytes(docs[1]!, v2)).toBe(true);
   });
 });
