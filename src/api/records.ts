@@ -10,6 +10,8 @@
  */
 import type { FieldViolation } from "../core/errors.ts";
 import { SPACES } from "../core/token/columns.ts";
+import { roundCoordinate } from "../core/token/coords.ts";
+import { SCALES, TOKEN_RECORD_SIZE } from "../core/token/layout.ts";
 import { CONNECTION_FLAGS, CONNECTION_RECORD_SIZE, ConnectionOffset } from "../core/connection/layout.ts";
 import type { Vec3 } from "../gen/neurograph/v1/common.ts";
 import type { Coordinates, Token } from "../gen/neurograph/v1/token.ts";
@@ -17,9 +19,9 @@ import type { Connection, ConnectionKey } from "../gen/neurograph/v1/connection.
 import { Mutability as MutabilityProto } from "../gen/neurograph/v1/connection.ts";
 import type { ConnectionKeys } from "./backend.ts";
 
-export const TOKEN_RECORD_SIZE = 64;
-/** Fixed-point scale per space (decoded = raw / scale), DESIGN §3.1. */
-export const SPACE_SCALES: readonly number[] = [100, 10000, 1000, 10000, 10000, 10000, 100, 10000];
+export { TOKEN_RECORD_SIZE };
+/** Fixed-point scale per space (decoded = raw / scale), DESIGN §3.1: the core codec's table. */
+export const SPACE_SCALES: readonly number[] = SCALES;
 export const TOKEN_FLAG_ACTIVE = 0x0001;
 /** Highest entity type number (Buffer); 15 is reserved. */
 export const MAX_ENTITY_TYPE = 14;
@@ -99,7 +101,8 @@ export function encodeTokens(tokens: readonly Token[], now: number = nowSeconds(
           v.add(field, value, "coord_finite", `${field} must be a finite number`);
           continue;
         }
-        const raw = Math.round(value * scale);
+        // The core codec's rounding (ties away from zero), so both write paths agree bit for bit.
+        const raw = roundCoordinate(value, s);
         if (raw < -32768 || raw > 32767) {
           const limit = 32767 / scale;
           v.add(field, value, "coord_range", `${field} must be within ±${limit} in space ${key} (int16 / ${scale})`);

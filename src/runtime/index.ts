@@ -111,3 +111,6 @@ export {
   type ValueParser,
 } from "./config-parsers.ts";
 export { LOG_LEVELS, nodeConfigSchema, type NodeConfig } from "./node-config.ts";
+// NATS configuration and subjects only; the transport itself is in `./nats/index.ts`.
+export { defaultNodeId, natsConfigSchema, natsSettings, type NatsConfig, type NatsSettings } from "./nats-config.ts";
+export { ClusterSubjects, DEFAULT_CLUSTER, validateClusterName, validateNodeId } from "./nats/subjects.ts";

@@ -4,16 +4,14 @@
  * processes comes in through the system's `InboundEndpoint`. In-process (`LocalTransport`) and NATS
  * transports implement the same interface, so a ref to a remote actor behaves like a local one.
  *
- * Envelope on the wire (for transports that cross a process, e.g. NATS):
- *   subject   ng.<cluster>.actor.<kind>.<key>      (from `to`)
- *   reply     the transport's inbox                  (`replyTo`, requests only)
- *   headers   `headers` plus
- *             `ng-type`: typeName, `ng-corr`: correlationId, `ng-from`: from (when set),
- *             `deadline`: absolute epoch ms (when finite)   — see `wireHeaders`/`fromWireHeaders`
- *   body      payload encoded by the codec registered for `typeName`
- * A reply carries `ng-corr`, `ng-type` and, on failure, `ng-error` (JSON of `WireError`) with an
- * empty body. Codecs are only used when a message crosses a process: `LocalTransport` passes the
- * live objects.
+ * On the wire (transports that cross a process): the NATS transport (`nats/nats-transport.ts`)
+ * sends to `ng.<cluster>.actor.<kind>.<key>` a protobuf `ActorEnvelope` body (kind, type name,
+ * correlation id, sender, codec payload; `proto/neurograph/v1/envelope.proto`) with the message
+ * headers (W3C trace context, …) and the absolute `deadline` as NATS headers; the reply is an
+ * `ActorEnvelope` of kind REPLY with the payload or an error. `wireHeaders`/`fromWireHeaders`
+ * below are the header-only form (`ng-type`, `ng-corr`, `ng-from`, `deadline`) for transports
+ * without a body envelope. Codecs are only used when a message crosses a process:
+ * `LocalTransport` passes the live objects.
  */
 import {
   AlreadyExistsError,
@@ -135,14 +133,35 @@ export class CodecRegistry {
     return this.get(typeName).encode(message as Message);
   }
 
-  /** Decodes a request body; a body the codec rejects becomes a `ValidationError`. */
+  /**
+   * Decodes a request body that arrived from another process. An unknown type or a body the
+   * codec rejects is bad input there, so both become a `ValidationError`.
+   */
   decode(typeName: string, bytes: Uint8Array): Message {
-    const codec = this.get(typeName);
+    const codec = this.codecs.get(typeName);
+    if (codec === undefined) {
+      throw ValidationError.of("message", [
+        {
+          field: "type",
+          value: typeName.slice(0, 128),
+          rule: "known_message_type",
+          description: `message type "${typeName.slice(0, 128)}" is unknown to this node (no codec registered); check that sender and receiver run compatible versions`,
+        },
+      ]);
+    }
+    let message: Message;
     try {
-      return codec.decode(bytes);
+      message = codec.decode(bytes);
     } catch (err) {
       throw undecodable(typeName, "message", err);
     }
+    if (typeof message !== "object" || message === null || message.type !== typeName) {
+      const actual = typeof message === "object" && message !== null ? String(message.type).slice(0, 128) : typeof message;
+      throw ValidationError.of("message", [
+        { field: "type", value: actual, rule: "type_matches_envelope", description: `the payload declares type "${actual}" but was sent as "${typeName.slice(0, 128)}"` },
+      ]);
+    }
+    return message;
   }
 
   encodeReply(typeName: string, reply: unknown): Uint8Array {

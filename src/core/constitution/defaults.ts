@@ -17,9 +17,10 @@ import {
   type ConstitutionValidation,
 } from "../../gen/neurograph/v1/constitution.ts";
 import { definedConnectionTypes } from "../limits.ts";
+import { SCALES } from "../token/layout.ts";
 
-/** Raw int16 units per decoded unit, per space (DESIGN §3.1). */
-export const SPACE_SCALE: readonly number[] = Object.freeze([100, 10000, 1000, 10000, 10000, 10000, 100, 10000]);
+/** Raw int16 units per decoded unit, per space (DESIGN §3.1): the token codec's table. */
+export const SPACE_SCALE: readonly number[] = SCALES;
 
 /** Default cell edge: 1000 raw units in every space, so each axis has ~66 cells. */
 const CELL_RAW_UNITS = 1000;

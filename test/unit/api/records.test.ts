@@ -101,7 +101,8 @@ describe("token records", () => {
   it("round to the nearest fixed-point step and default flags and timestamp", () => {
     const { records } = encodeTokens([token({ coords: { l1: { x: 0.534, y: -0.535, z: 0.29 }, l2: { x: 0.00005, y: 0, z: 0 }, l3: undefined, l4: undefined, l5: undefined, l6: undefined, l7: undefined, l8: undefined }, timestamp: undefined })], 1234);
     const [t] = decodeTokens(records);
-    expect(t!.coords!.l1).toEqual({ x: 0.53, y: -0.53, z: 0.29 });
+    // Ties round away from zero, as in the core codec: -0.535 → -0.54 mirrors 0.535 → 0.54.
+    expect(t!.coords!.l1).toEqual({ x: 0.53, y: -0.54, z: 0.29 });
     expect(t!.coords!.l2!.x).toBe(0.0001);
     expect(t!.systemFlags).toBe(1);
     expect(t!.timestamp).toBe(1234);

@@ -1,0 +1,42 @@
+/** A throwaway PKI for TLS tests: a CA, a server certificate (localhost, 127.0.0.1) and a client certificate. */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface TestPki {
+  readonly dir: string;
+  readonly caFile: string;
+  readonly serverCert: string;
+  readonly serverKey: string;
+  readonly clientCert: string;
+  readonly clientKey: string;
+  dispose(): void;
+}
+
+/** Creates the PKI with openssl (EC P-256, valid one day). */
+export function makePki(): TestPki {
+  const dir = mkdtempSync(join(tmpdir(), "ng-pki-"));
+  const openssl = (...args: string[]): void => {
+    execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+  };
+  const key = (name: string): void => openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${name}.key`);
+  key("ca");
+  openssl("req", "-x509", "-new", "-key", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=neurograph-test-ca");
+  writeFileSync(join(dir, "server.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+  writeFileSync(join(dir, "client.ext"), "extendedKeyUsage=clientAuth\n");
+  for (const name of ["server", "client"]) {
+    key(name);
+    openssl("req", "-new", "-key", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
+    openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "1", "-extfile", `${name}.ext`);
+  }
+  return {
+    dir,
+    caFile: join(dir, "ca.crt"),
+    serverCert: join(dir, "server.crt"),
+    serverKey: join(dir, "server.key"),
+    clientCert: join(dir, "client.crt"),
+    clientKey: join(dir, "client.key"),
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
