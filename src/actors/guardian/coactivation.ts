@@ -145,18 +145,19 @@ export class CoactivationTable {
     const outA: number[] = [];
     const outB: number[] = [];
     let budget = this.maxPairs;
-    const bump = (x: number, y: number): void => {
-      budget--;
-      const lo = x < y ? x : y;
-      const hi = x < y ? y : x;
-      if (this.increment(lo, hi, nowMs) >= minCount) {
-        this.forget(lo, hi, nowMs);
-        outA.push(lo);
-        outB.push(hi);
-      }
-    };
     // Tokens of this call with each other.
-    for (let i = 0; i < k && budget > 0; i++) for (let j = i + 1; j < k && budget > 0; j++) bump(call[i]!, call[j]!);
+    for (let i = 0; i < k && budget > 0; i++) {
+      for (let j = i + 1; j < k && budget > 0; j++, budget--) {
+        const x = call[i]!;
+        const y = call[j]!;
+        const lo = x < y ? x : y;
+        const hi = x < y ? y : x;
+        if (this.bump(lo, hi, nowMs, minCount)) {
+          outA.push(lo);
+          outB.push(hi);
+        }
+      }
+    }
     // Earlier activations within the window, newest first, each distinct token once.
     const ids = this.recentIds;
     const at = this.recentAt;
@@ -168,7 +169,16 @@ export class CoactivationTable {
       if (when < since) break;
       const u = ids[r]!;
       if (when > nowMs || !this.mark(u)) continue;
-      for (let i = 0; i < k; i++) bump(call[i]!, u);
+      budget -= k;
+      for (let i = 0; i < k; i++) {
+        const x = call[i]!;
+        const lo = x < u ? x : u;
+        const hi = x < u ? u : x;
+        if (this.bump(lo, hi, nowMs, minCount)) {
+          outA.push(lo);
+          outB.push(hi);
+        }
+      }
     }
     for (let i = 0; i < k; i++) {
       ids[this.recentNext] = call[i]!;
@@ -195,35 +205,48 @@ export class CoactivationTable {
     return -1;
   }
 
-  private increment(a: number, b: number, nowMs: number): number {
-    let s = this.find(a, b, nowMs);
-    if (s < 0) {
-      const h = this.home(a, b);
-      let victim = -1;
-      for (let p = 0; p < PROBE; p++) {
-        const t = (h + p) & this.mask;
-        if (!this.live(t, nowMs)) {
-          victim = t;
-          break;
-        }
-        if (victim < 0 || this.pairCount[t]! < this.pairCount[victim]! || (this.pairCount[t] === this.pairCount[victim] && this.pairSeen[t]! < this.pairSeen[victim]!)) victim = t;
-      }
-      s = victim;
-      if (this.live(s, nowMs)) this.evictions++;
-      this.pairA[s] = a;
-      this.pairB[s] = b;
-      this.pairCount[s] = 0;
+  /** The pair's slot, claiming one (free, expired, or the weakest of the probe window) if needed. One pass. */
+  private slotFor(a: number, b: number, nowMs: number): number {
+    const A = this.pairA;
+    const B = this.pairB;
+    const count = this.pairCount;
+    const seen = this.pairSeen;
+    const ttl = this.ttl;
+    const h = this.home(a, b);
+    let free = -1;
+    let weakest = -1;
+    for (let p = 0; p < PROBE; p++) {
+      const t = (h + p) & this.mask;
+      const ta = A[t]!;
+      const live = ta !== 0 && nowMs - seen[t]! <= ttl;
+      if (live) {
+        if (ta === a && B[t] === b) return t;
+        if (weakest < 0 || count[t]! < count[weakest]! || (count[t] === count[weakest] && seen[t]! < seen[weakest]!)) weakest = t;
+      } else if (free < 0) free = t;
     }
-    this.pairCount[s] = this.pairCount[s]! + 1;
-    this.pairSeen[s] = nowMs;
-    return this.pairCount[s]!;
+    let s = free;
+    if (s < 0) {
+      s = weakest;
+      this.evictions++;
+    }
+    A[s] = a;
+    B[s] = b;
+    count[s] = 0;
+    return s;
   }
 
-  private forget(a: number, b: number, nowMs: number): void {
-    const s = this.find(a, b, nowMs);
-    if (s < 0) return;
+  /** Counts one co-activation of {lo < hi}; true (and the pair restarts) when it reached `minCount`. */
+  private bump(lo: number, hi: number, nowMs: number, minCount: number): boolean {
+    const s = this.slotFor(lo, hi, nowMs);
+    const n = this.pairCount[s]! + 1;
+    this.pairSeen[s] = nowMs;
+    if (n < minCount) {
+      this.pairCount[s] = n;
+      return false;
+    }
     this.pairA[s] = 0;
     this.pairB[s] = 0;
     this.pairCount[s] = 0;
+    return true;
   }
 }
