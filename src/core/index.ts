@@ -8,3 +8,4 @@ export * from "./constitution/index.ts";
 export * from "./graph/index.ts";
 export * from "./spatial/index.ts";
 export * from "./store/index.ts";
+export * from "./field/index.ts";

@@ -1,4 +1,22 @@
-/** Client subcommands (create, get, neighbours, stats, …). Being built (issue 3). */
+/**
+ * The client subcommands of `neurograph`, one module per group. They talk to a node through the
+ * client library (`src/client`); connection options and exit codes are in `shared.ts`.
+ */
 import type { Command } from "commander";
+import { registerAdminCommands } from "./admin.ts";
+import { registerCreateCommand } from "./create.ts";
+import { registerGraphCommands } from "./graph.ts";
+import { EXIT_CODES_HELP, usageExit } from "./shared.ts";
+import { registerTokenCommands } from "./tokens.ts";
 
-export function registerClientCommands(_program: Command): void {}
+export { EXIT_CODES_HELP, ExitCode } from "./shared.ts";
+
+export function registerClientCommands(program: Command): void {
+  registerCreateCommand(program);
+  registerTokenCommands(program);
+  registerGraphCommands(program);
+  registerAdminCommands(program);
+  // Usage errors at the top level (unknown command or option) exit with 2 as well.
+  program.exitOverride(usageExit);
+  program.addHelpText("after", EXIT_CODES_HELP);
+}

@@ -1,0 +1,204 @@
+/**
+ * `GraphRouter`: the coordinator of one node, and the implementation of the API's `NodeBackend`.
+ * It is not an actor but a thin object the gRPC handlers call concurrently: it splits each request
+ * by shard (`groupByShard`, flat typed arrays), asks the shard actors in parallel with the
+ * request's deadline, and merges their answers back into request order. Overload of a shard
+ * mailbox surfaces as `OverloadedError` (RESOURCE_EXHAUSTED).
+ *
+ * The protocols (transactions across shards, cascades, graph walks, spatial merges) live in the
+ * `router-*.ts` files; this file only wires them and reports node figures.
+ */
+import { DEFAULT_TOKEN_LIMITS, type TokenLimits } from "../core/limits.ts";
+import type { ActorRef, ActorSystem } from "../runtime/index.ts";
+import { shardAddress } from "../runtime/index.ts";
+import { RoundRobin } from "./router-batches.ts";
+import { connect, disconnect, getConnections } from "./router-edges.ts";
+import { activate, findPath, traverse, type GraphLimits } from "./router-graph.ts";
+import { kNearest, neighbors, range } from "./router-spatial.ts";
+import { createTokens, deleteTokens, getTokens, updateTokens } from "./router-tokens.ts";
+import type {
+  ConnectionKeys,
+  CreateTokensResult,
+  DeleteTokensResult,
+  GetConnectionsQuery,
+  GetConnectionsResult,
+  GetTokensResult,
+  IngestOptions,
+  KNearestQuery,
+  NeighborsQuery,
+  NodeStats,
+  RangeQuery,
+  ShardStats,
+  ShortestPathQuery,
+  ShortestPathResult,
+  SpatialMatches,
+  SpreadingActivationQuery,
+  SpreadingActivationResult,
+  TraverseQuery,
+  TraverseResult,
+  WriteOptions,
+  WriteResult,
+} from "./router-types.ts";
+import type { Fanout, Scope } from "./router-writes.ts";
+import type { ShardBoard } from "./shard-board.ts";
+import type { ShardMessage } from "./shard-protocol.ts";
+
+export interface GraphRouterOptions {
+  readonly system: ActorSystem;
+  readonly board: ShardBoard;
+  readonly shardCount: number;
+  readonly nodeId: string;
+  readonly version: string;
+  /** Most tokens a path search or spreading activation may touch (default 1 000 000). */
+  readonly maxGraphNodes?: number;
+  /** Value limits of tokens (default: the constitution's defaults); the shards check them too. */
+  readonly tokenLimits?: TokenLimits;
+}
+
+export class GraphRouter implements Fanout {
+  readonly shardCount: number;
+  readonly askTimeoutMs: number;
+  private readonly refs: ActorRef<ShardMessage>[];
+  private readonly roundRobin: RoundRobin;
+  private readonly graphLimits: GraphLimits;
+  private readonly tokenLimits: TokenLimits;
+  private readonly startedAt = Date.now();
+  private txn = 0;
+
+  constructor(private readonly options: GraphRouterOptions) {
+    this.shardCount = options.shardCount;
+    this.askTimeoutMs = options.system.askTimeoutMs;
+    this.refs = Array.from({ length: options.shardCount }, (_, s) => options.system.ref<ShardMessage>(shardAddress(s)));
+    this.roundRobin = new RoundRobin(options.shardCount);
+    this.graphLimits = { maxNodes: options.maxGraphNodes ?? 1_000_000 };
+    this.tokenLimits = options.tokenLimits ?? DEFAULT_TOKEN_LIMITS;
+  }
+
+  ref(shard: number): ActorRef<ShardMessage> {
+    return this.refs[shard]!;
+  }
+
+  nextTxn(): number {
+    this.txn = this.txn >= Number.MAX_SAFE_INTEGER ? 1 : this.txn + 1;
+    return this.txn;
+  }
+
+  // ---- tokens --------------------------------------------------------------------------------
+
+  createTokens(records: Uint8Array, options: WriteOptions, ctx: Scope): Promise<CreateTokensResult> {
+    return createTokens(this, this.roundRobin, records, options.partial, ctx, this.tokenLimits);
+  }
+
+  ingestTokens(records: Uint8Array, options: IngestOptions, ctx: Scope): Promise<CreateTokensResult> {
+    return createTokens(this, this.roundRobin, records, options.partial, ctx, this.tokenLimits);
+  }
+
+  getTokens(ids: Uint32Array, options: { readonly allowMissing: boolean }, ctx: Scope): Promise<GetTokensResult> {
+    return getTokens(this, ids, options.allowMissing, ctx);
+  }
+
+  updateTokens(records: Uint8Array, options: WriteOptions, ctx: Scope): Promise<WriteResult> {
+    return updateTokens(this, records, options.partial, ctx);
+  }
+
+  deleteTokens(ids: Uint32Array, options: WriteOptions, ctx: Scope): Promise<DeleteTokensResult> {
+    return deleteTokens(this, ids, options.partial, ctx);
+  }
+
+  neighbors(query: NeighborsQuery, ctx: Scope): Promise<SpatialMatches> {
+    return neighbors(this, query, ctx);
+  }
+
+  range(query: RangeQuery, ctx: Scope): Promise<SpatialMatches> {
+    return range(this, query, ctx);
+  }
+
+  kNearest(query: KNearestQuery, ctx: Scope): Promise<SpatialMatches> {
+    return kNearest(this, query, ctx);
+  }
+
+  // ---- graph ---------------------------------------------------------------------------------
+
+  connect(records: Uint8Array, options: WriteOptions, ctx: Scope): Promise<WriteResult> {
+    return connect(this, records, options.partial, ctx);
+  }
+
+  disconnect(keys: ConnectionKeys, options: WriteOptions, ctx: Scope): Promise<WriteResult> {
+    return disconnect(this, keys, options.partial, ctx);
+  }
+
+  getConnections(query: GetConnectionsQuery, ctx: Scope): Promise<GetConnectionsResult> {
+    return getConnections(this, query, ctx);
+  }
+
+  traverse(query: TraverseQuery, ctx: Scope): Promise<TraverseResult> {
+    return traverse(this, query, ctx);
+  }
+
+  shortestPath(query: ShortestPathQuery, ctx: Scope): Promise<ShortestPathResult> {
+    return findPath(this, query, this.graphLimits, ctx);
+  }
+
+  spreadingActivation(query: SpreadingActivationQuery, ctx: Scope): Promise<SpreadingActivationResult> {
+    return activate(this, query, this.graphLimits, ctx);
+  }
+
+  // ---- admin ---------------------------------------------------------------------------------
+
+  /** Figures from the shard board (never queued behind a busy shard). */
+  stats(_ctx: Scope): Promise<NodeStats> {
+    const b = this.options.board;
+    let tokens = 0;
+    let connections = 0;
+    let tokenBytes = 0;
+    let connectionBytes = 0;
+    for (let s = 0; s < this.shardCount; s++) {
+      tokens += b.tokens[s]!;
+      connections += b.connections[s]!;
+      tokenBytes += b.tokenBytes[s]!;
+      connectionBytes += b.connectionBytes[s]!;
+    }
+    return Promise.resolve({
+      nodeId: this.options.nodeId,
+      version: this.options.version,
+      uptimeSeconds: (Date.now() - this.startedAt) / 1000,
+      shardCount: this.shardCount,
+      localShards: this.shardCount,
+      tokens,
+      connections,
+      tokenBytes,
+      connectionBytes,
+      rssBytes: process.memoryUsage.rss(),
+    });
+  }
+
+  listShards(_ctx: Scope): Promise<readonly ShardStats[]> {
+    const depth = new Float64Array(this.shardCount);
+    const capacity = new Float64Array(this.shardCount);
+    for (const m of this.options.system.mailboxes()) {
+      if (m.address.kind !== "shard") continue;
+      const s = Number(m.address.key);
+      if (s >= 0 && s < this.shardCount) {
+        depth[s] = m.depth;
+        capacity[s] = m.capacity;
+      }
+    }
+    const out: ShardStats[] = [];
+    for (let s = 0; s < this.shardCount; s++) {
+      const row = this.options.board.row(s);
+      out.push({
+        shard: s,
+        nodeId: this.options.nodeId,
+        state: row.state,
+        tokens: row.tokens,
+        connections: row.connections,
+        tokenBytes: row.tokenBytes,
+        connectionBytes: row.connectionBytes,
+        mailboxDepth: depth[s]!,
+        mailboxCapacity: capacity[s]!,
+        restarts: row.restarts,
+      });
+    }
+    return Promise.resolve(out);
+  }
+}

@@ -1,0 +1,313 @@
+/**
+ * `GraphShardActor`: one virtual shard (`shard = id mod S`). It owns a `ShardStore` (its tokens,
+ * the connections whose source it owns, mirrors of remote-source connections into its tokens) and
+ * the store's spatial index, and its `ShardLog`.
+ *
+ * Writes: every change is resolved, applied to the store and appended to the log in one turn;
+ * the reply waits for the append to be durable, but the turn does not (writes are pipelined, so
+ * the log can group-commit what arrives together). Reads: answered in turn and released once
+ * every mutation applied before them is durable (commit-wait; the log side is `shard-journal.ts`). A failed append
+ * makes the shard read-only (writes get UNAVAILABLE with the reason; reads are still served).
+ * Transactions spanning shards: `prepare` validates and fences the shard; writes arriving while
+ * fenced wait in a bounded stash, in order, until the transaction commits, aborts or expires.
+ * See `shard-protocol.ts`.
+ */
+import { connectionColumnsByteSize } from "../core/connection/columns.ts";
+import { OverloadedError, UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../core/errors.ts";
+import type { ConnectionLimits, TokenLimits } from "../core/limits.ts";
+import { SpatialIndex } from "../core/spatial/index.ts";
+import { ShardStore } from "../core/store/index.ts";
+import { SPACES } from "../core/token/columns.ts";
+import { Actor, REPLY_DEFERRED, defaultDecider, type ActorContext, type ReplyDeferred, type ReplyHandle, type ReplyOf } from "../runtime/index.ts";
+import type { Logger } from "../telemetry/index.ts";
+import { applyMutation } from "./apply-mutation.ts";
+import type { ShardBoard } from "./shard-board.ts";
+import { checkConnect, checkDelete, checkDisconnect, checkInsert, checkUpdate, type CheckLimits } from "./shard-checks.ts";
+import { ShardJournal, opBytes, type SnapshotPolicy } from "./shard-journal.ts";
+import type { ShardLog } from "./shard-log.ts";
+import type { CheckReport, PrepareReply, ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
+import { expandNodes, getTokens, listConnections, spatialQuery } from "./shard-reads.ts";
+import { executeOp, type WriteOutcome } from "./shard-writes.ts";
+
+export interface GraphShardEnv {
+  readonly shard: number;
+  readonly shardCount: number;
+  /** The shard's log; shared by every incarnation (a restart recovers from it). */
+  readonly log: ShardLog;
+  readonly board: ShardBoard;
+  readonly tokenLimits: TokenLimits;
+  readonly connectionLimits: ConnectionLimits;
+  /** Writes waiting behind a prepared transaction before senders get RESOURCE_EXHAUSTED. */
+  readonly stashCapacity: number;
+  /** Bytes appended but not yet durable before writes get RESOURCE_EXHAUSTED. */
+  readonly maxPendingBytes: number;
+  readonly snapshot?: SnapshotPolicy;
+  readonly logger?: Logger;
+  /** Unix seconds (validation of timestamps). */
+  readonly nowSeconds?: () => number;
+}
+
+interface Fence {
+  readonly txn: number;
+  readonly op: ShardOp;
+}
+
+type WriteMessage = Extract<ShardMessage, { type: "shard.write" | "shard.prepare" }>;
+
+interface Stashed {
+  readonly message: WriteMessage;
+  readonly handle: ReplyHandle<unknown>;
+  readonly deadline: number;
+}
+
+const FENCE_TIMER = "fence";
+const SNAPSHOT_TIMER = "snapshot";
+
+export class GraphShardActor extends Actor<ShardMessage> {
+  private store: ShardStore;
+  private spatial: SpatialIndex;
+  private journal: ShardJournal;
+  private fence: Fence | undefined;
+  private stash: Stashed[] = [];
+
+  constructor(private readonly env: GraphShardEnv) {
+    super();
+    this.store = this.emptyStore();
+    this.spatial = new SpatialIndex(this.store);
+    this.journal = new ShardJournal(env, 0);
+  }
+
+  private emptyStore(): ShardStore {
+    return new ShardStore({ shard: this.env.shard, shardCount: this.env.shardCount, connectionLimits: this.env.connectionLimits });
+  }
+
+  override async preStart(ctx: ActorContext<ShardMessage>): Promise<void> {
+    const { env } = this;
+    env.board.setState(env.shard, "starting");
+    let store = this.emptyStore();
+    const report = await env.log.recover({
+      loadSnapshot: (snap) => {
+        store = ShardStore.fromSnapshot(snap.tokens, snap.connections, {
+          shard: env.shard,
+          shardCount: env.shardCount,
+          connectionLimits: env.connectionLimits,
+        });
+      },
+      apply: (mutation) => {
+        applyMutation(store, mutation);
+      },
+    });
+    this.store = store;
+    this.spatial = new SpatialIndex(store);
+    this.journal = new ShardJournal(env, report.lastLsn);
+    for (const w of report.warnings) env.logger?.warn({ shard: env.shard }, w);
+    env.logger?.debug({ shard: env.shard, ...report, tokens: store.size }, "shard recovered");
+    const every = this.journal.snapshotCheckMs;
+    if (every > 0) ctx.timers.startPeriodic(SNAPSHOT_TIMER, { type: "shard.snapshot-due" }, every);
+    this.publish();
+    env.board.setState(env.shard, "serving");
+  }
+
+  override preRestart(error: NeuroGraphError): void {
+    const { board, shard } = this.env;
+    board.restarts[shard] = (board.restarts[shard] ?? 0) + 1;
+    board.setState(shard, "starting", `restarting after: ${error.message}`);
+    this.env.logger?.error(
+      { shard, err: error },
+      this.journal.volatile ? "shard failed; restarting with a volatile log, so its tokens and connections are lost" : "shard failed; restarting and recovering from its log",
+    );
+  }
+
+  override postStop(): void {
+    this.env.board.setState(this.env.shard, "stopped");
+  }
+
+  receive(m: ShardMessage, ctx: ActorContext<ShardMessage>): ReplyOf<ShardMessage> | ReplyDeferred {
+    switch (m.type) {
+      case "shard.get":
+        return this.answer(ctx, () => getTokens(this.store, m.ids));
+      case "shard.expand":
+        return this.answer(ctx, () => expandNodes(this.store, m.nodes, m.direction, m.types, m.skipFlags));
+      case "shard.connections":
+        return this.answer(ctx, () => listConnections(this.store, m.ids, m.direction, m.types, m.limit));
+      case "shard.spatial":
+        return this.answer(ctx, () => spatialQuery(this.store, this.spatial, m.query));
+      case "shard.write":
+      case "shard.prepare":
+        if (this.fence !== undefined) return this.stashWrite(m, ctx);
+        return this.answer(ctx, () => this.runWrite(m, ctx));
+      case "shard.commit": {
+        const reply = this.answer(ctx, () => this.commit(m.txn, m.keep, m.release, ctx));
+        if (this.fence === undefined) this.drainStash(ctx);
+        return reply;
+      }
+      case "shard.abort": {
+        const released = this.fence?.txn === m.txn;
+        if (released) this.releaseFence(ctx);
+        const reply = this.answer(ctx, () => released);
+        if (released) this.drainStash(ctx);
+        return reply;
+      }
+      case "shard.fence-expired":
+        if (this.fence?.txn === m.txn) {
+          this.env.logger?.warn({ shard: this.env.shard, txn: m.txn }, "prepared transaction expired without commit or abort; released");
+          this.releaseFence(ctx);
+          this.drainStash(ctx);
+        }
+        return undefined;
+      case "shard.snapshot-due":
+        this.journal.maybeSnapshot(this.store, true);
+        return undefined;
+    }
+  }
+
+  // ---- replies and commit-wait ---------------------------------------------------------------
+
+  /** The reply now when everything applied is durable, else deferred until it is. */
+  private answer<R>(ctx: ActorContext<ShardMessage>, run: () => R): R | ReplyDeferred {
+    let value: R;
+    try {
+      value = run();
+    } catch (err) {
+      const error = toNeuroGraphError(err);
+      // Bugs go to supervision at once (restart and recover from the log).
+      if (this.journal.wait.clear || defaultDecider(error) !== "resume") throw error;
+      this.journal.wait.hold(ctx.deferReply(), undefined, error);
+      return REPLY_DEFERRED;
+    }
+    if (this.journal.wait.clear) return value;
+    this.journal.wait.hold(ctx.deferReply(), value);
+    return REPLY_DEFERRED;
+  }
+
+  /** Like `answer`, for a stashed write whose reply was already deferred. */
+  private settle(handle: ReplyHandle<unknown>, run: () => unknown): void {
+    let value: unknown;
+    try {
+      value = run();
+    } catch (err) {
+      const error = toNeuroGraphError(err);
+      if (this.journal.wait.clear) handle.reject(error);
+      else this.journal.wait.hold(handle, undefined, error);
+      if (defaultDecider(error) !== "resume") this.env.logger?.error({ shard: this.env.shard, err: error }, "stashed write failed");
+      return;
+    }
+    if (this.journal.wait.clear) handle.resolve(value);
+    else this.journal.wait.hold(handle, value);
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  private limits(): CheckLimits {
+    const now = this.env.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
+    return { tokens: this.env.tokenLimits, connections: this.env.connectionLimits, nowSeconds: now };
+  }
+
+  private runWrite(m: WriteMessage, ctx: ActorContext<ShardMessage>): WriteReply | PrepareReply {
+    this.journal.ensureWritable(opBytes(m.op));
+    if (m.type === "shard.write") {
+      const outcome = executeOp(this.store, m.op, { strict: !m.partial, keep: null }, this.limits());
+      this.record(outcome);
+      return outcome.reply;
+    }
+    const check = this.check(m.op);
+    const anyValid = check.invalid.indexOf(0) >= 0;
+    const fenced = m.partial ? anyValid : check.violations.length === 0;
+    if (fenced) {
+      this.fence = { txn: m.txn, op: m.op };
+      ctx.timers.startSingle(FENCE_TIMER, { type: "shard.fence-expired", txn: m.txn }, Math.max(0, m.expiresAt - Date.now()));
+    }
+    return { ...check, fenced };
+  }
+
+  private check(op: ShardOp): CheckReport {
+    const limits = this.limits();
+    switch (op.kind) {
+      case "insert":
+        return checkInsert(this.store, op.records, limits);
+      case "update":
+        return checkUpdate(this.store, op.records, limits);
+      case "delete":
+        return checkDelete(this.store, op.ids);
+      case "connect":
+        return checkConnect(this.store, op.records, limits);
+      case "disconnect":
+        return checkDisconnect(this.store, op.keys);
+      case "unlink":
+        return { violations: [], invalid: new Uint8Array(op.keys.sources.length) };
+    }
+  }
+
+  private commit(txn: number, keep: Uint8Array | null, release: boolean, ctx: ActorContext<ShardMessage>): WriteReply {
+    const fence = this.fence;
+    if (fence?.txn !== txn) {
+      throw new UnavailableError(`shard ${this.env.shard} holds no prepared transaction ${txn} (it expired or the shard restarted); retry the request`);
+    }
+    if (release) this.releaseFence(ctx);
+    if (this.journal.degraded !== undefined) this.journal.ensureWritable(0);
+    // The fence kept every other write out since the check, so a strict apply succeeds; if it
+    // did not, nothing was applied and the coordinator reports the disagreement.
+    const outcome = executeOp(this.store, fence.op, { strict: true, keep }, this.limits());
+    this.record(outcome);
+    return outcome.reply;
+  }
+
+  private releaseFence(ctx: ActorContext<ShardMessage>): void {
+    this.fence = undefined;
+    ctx.timers.cancel(FENCE_TIMER);
+  }
+
+  private stashWrite(m: WriteMessage, ctx: ActorContext<ShardMessage>): ReplyDeferred {
+    if (this.stash.length >= this.env.stashCapacity) {
+      throw new OverloadedError(
+        `shard ${this.env.shard} has ${this.stash.length} writes waiting behind a transaction; retry with back-off`,
+      );
+    }
+    this.stash.push({ message: m, handle: ctx.deferReply(), deadline: ctx.deadline });
+    return REPLY_DEFERRED;
+  }
+
+  /** Runs stashed writes in arrival order until one of them fences the shard again. */
+  private drainStash(ctx: ActorContext<ShardMessage>): void {
+    let i = 0;
+    const now = Date.now();
+    while (i < this.stash.length && this.fence === undefined) {
+      const s = this.stash[i++]!;
+      if (s.deadline < now) continue; // the caller gave up (and was told so): do not apply it
+      this.settle(s.handle, () => this.runWrite(s.message, ctx));
+    }
+    this.stash = i === this.stash.length ? [] : this.stash.slice(i);
+  }
+
+  /** Logs an applied outcome and updates the index and the board. */
+  private record(outcome: WriteOutcome): void {
+    const ids = outcome.tokenIds;
+    if (ids !== undefined && ids.length > 0 && this.spatialBuilt()) {
+      if (ids.length > 1024) this.spatial.invalidate();
+      else this.spatial.noteChangedMany(ids);
+    }
+    if (outcome.mutation === undefined) return;
+    this.journal.append(outcome.mutation);
+    this.publish();
+    this.journal.maybeSnapshot(this.store, false);
+  }
+
+  /** Whether any space has an index to keep up to date (spaces are built by their first query). */
+  private spatialBuilt(): boolean {
+    for (let space = 0; space < SPACES; space++) if (this.spatial.isBuilt(space)) return true;
+    return false;
+  }
+
+  /** Copies the shard's figures to the board. */
+  private publish(): void {
+    const { board, shard } = this.env;
+    const s = this.store;
+    const connectionBytes = connectionColumnsByteSize(s.connections);
+    board.tokens[shard] = s.size;
+    board.connections[shard] = s.connectionCount;
+    board.connectionBytes[shard] = connectionBytes;
+    board.tokenBytes[shard] = s.byteSize() - connectionBytes;
+    board.appliedLsn[shard] = this.journal.wait.appliedLsn;
+    board.durableLsn[shard] = this.journal.wait.durableLsn;
+  }
+}

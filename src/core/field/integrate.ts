@@ -1,0 +1,220 @@
+/**
+ * The per-token half of a force step over a contiguous slot range [begin, end): spring forces
+ * from the token's own CSR entries, plus the repulsion computed by `computeRepulsion`, plus
+ * gravity; then the capped move and the fixed-point write-back into the output buffer
+ * (double buffering: the input snapshot is never written).
+ *
+ * Spring of connection (a, b) with coefficient K = k · rigidity · confidence · pull, in each
+ * space it is active in, with d = |x_b − x_a| (decoded units) and û the unit vector a → b:
+ *   pull ≥ 0: F_a += K · (d − d₀) · û            (DESIGN §3.6: K·(d − d₀)/d·(x_b − x_a))
+ *   pull < 0: F_a += K · max(0, d₀ − d) · û      (always pushes apart, up to d₀)
+ * and the opposite on b (b's own entry computes it). At d = 0, û = unitDirection(id_a, id_b).
+ * Gravity: F += −g · x. Move: Δ = F · dt, scaled down to |Δ| ≤ T; raw += Δ · scale rounded like
+ * the token codec (ties away from zero), clamped to int16. Tokens with the LOCKED flag keep their position.
+ */
+import { COORDS_PER_TOKEN, SPACES } from "../token/columns.ts";
+import { TOKEN_FLAGS } from "../token/flags.ts";
+import { MAX_RAW_COORD, MIN_RAW_COORD, SCALES as SPACE_SCALES } from "../token/layout.ts";
+import { roundHalfAway, unitDirection } from "./geometry.ts";
+import type { ForceParams } from "./params.ts";
+import type { ForceGraph } from "./springs.ts";
+
+/** The numbers one step needs, derived from ForceParams and the step's temperature. */
+export interface StepConstants {
+  /** Active spaces, ascending; space `spaces[a]` uses repulsion columns 3a..3a+2. */
+  readonly spaces: Int32Array;
+  readonly springConstant: number;
+  readonly repulsionConstant: number;
+  readonly gravity: number;
+  readonly timeStep: number;
+  /** T of this step per active space (decoded units), aligned with `spaces`. */
+  readonly temperature: Float64Array;
+}
+
+/**
+ * The constants of one step. `temperature` is this step's T in decoded units, the same in every
+ * space, or one value per space (8 values, e.g. T in cell sizes × each space's cell size).
+ */
+export function stepConstants(params: ForceParams, temperature: number | readonly number[]): StepConstants {
+  const list: number[] = [];
+  for (let s = 0; s < SPACES; s++) if ((params.activeSpaces & (1 << s)) !== 0) list.push(s);
+  return {
+    spaces: Int32Array.from(list),
+    springConstant: params.springConstant,
+    repulsionConstant: params.repulsionConstant,
+    gravity: params.gravity,
+    timeStep: params.timeStep,
+    temperature: Float64Array.from(list, (s) => (typeof temperature === "number" ? temperature : (temperature[s] ?? 0))),
+  };
+}
+
+/** Floats per slot in the repulsion buffer: 3 per active space. */
+export function repulsionStride(constants: StepConstants): number {
+  return constants.spaces.length * 3;
+}
+
+/**
+ * Copies the active spaces' coordinates of slots [begin, end) into `packed` (stride
+ * 3 × active spaces, list order): springs read their far endpoints from this compact copy,
+ * which halves the memory touched by random accesses. Part of a step's first phase.
+ */
+export function packActivePositions(positions: Int16Array, constants: StepConstants, begin: number, end: number, packed: Int16Array): void {
+  const spaceList = constants.spaces;
+  const A = spaceList.length;
+  const stride = A * 3;
+  for (let i = begin; i < end; i++) {
+    const src = i * COORDS_PER_TOKEN;
+    const dst = i * stride;
+    for (let a = 0; a < A; a++) {
+      const o = src + spaceList[a]! * 3;
+      packed[dst + a * 3] = positions[o]!;
+      packed[dst + a * 3 + 1] = positions[o + 1]!;
+      packed[dst + a * 3 + 2] = positions[o + 2]!;
+    }
+  }
+}
+
+export interface IntegrationInput {
+  /** Snapshot, stride 24, every slot the springs reference (local and ghost). */
+  readonly positions: Int16Array;
+  /** The same snapshot's active coordinates, `packActivePositions`, every slot. */
+  readonly packed: Int16Array;
+  /** Token ids per slot (orientation of coincident pairs). */
+  readonly ids: Uint32Array;
+  /** Token flags per local slot (LOCKED tokens stay). */
+  readonly flags: Uint16Array;
+  readonly graph: ForceGraph;
+  /** Repulsion per slot, stride `repulsionStride`; read only for spaces in `repulsionMask`. */
+  readonly repulsion: Float32Array;
+  /** Bit s set = the repulsion columns of space s hold this step's values. */
+  readonly repulsionMask: number;
+  readonly constants: StepConstants;
+}
+
+/** Scratch for `integrateRange`: 3 accumulators per active space, a direction, inverse scales. */
+export interface IntegrationScratch {
+  readonly force: Float64Array;
+  readonly dir: Float64Array;
+  readonly inv: Float64Array;
+}
+
+export function allocateIntegrationScratch(): IntegrationScratch {
+  return { force: new Float64Array(SPACES * 3), dir: new Float64Array(3), inv: new Float64Array(SPACES) };
+}
+
+const INV_SCALES = Float64Array.from(SPACE_SCALES, (s) => 1 / s);
+const SCALES = Float64Array.from(SPACE_SCALES);
+
+/**
+ * Moves tokens [begin, end) from `input.positions` into `output` (stride 24). Every coordinate
+ * of the range is written (inactive spaces are copied). If `forcesOut` is given it receives the
+ * total force per token (stride 3 × active spaces, decoded units), for tests and diagnostics.
+ */
+export function integrateRange(
+  input: IntegrationInput,
+  output: Int16Array,
+  begin: number,
+  end: number,
+  scratch: IntegrationScratch,
+  forcesOut?: Float64Array,
+): void {
+  const { positions, packed, ids, flags, graph, repulsion, repulsionMask, constants } = input;
+  const { offsets, neighbor, coefficient, preferredDistance, spaces: edgeSpaces } = graph;
+  const spaceList = constants.spaces;
+  const A = spaceList.length;
+  const stride = A * 3;
+  const k = constants.springConstant;
+  const g = constants.gravity;
+  const dt = constants.timeStep;
+  const temperature = constants.temperature;
+  const acc = scratch.force;
+  const dir = scratch.dir;
+  const inv = scratch.inv;
+  for (let a = 0; a < A; a++) inv[a] = INV_SCALES[spaceList[a]!]!;
+  for (let i = begin; i < end; i++) {
+    const base = i * COORDS_PER_TOKEN;
+    for (let c = 0; c < COORDS_PER_TOKEN; c++) output[base + c] = positions[base + c]!;
+    for (let c = 0; c < stride; c++) acc[c] = 0;
+    const idI = ids[i]!;
+    const pi = i * stride;
+    const eEnd = offsets[i + 1]!;
+    for (let e = offsets[i]!; e < eEnd; e++) {
+      const j = neighbor[e]!;
+      const mask = edgeSpaces[e]!;
+      const kc = k * coefficient[e]!;
+      if (kc === 0) continue;
+      const d0 = preferredDistance[e]!;
+      const pj = j * stride;
+      for (let a = 0; a < A; a++) {
+        if ((mask & (1 << spaceList[a]!)) === 0) continue;
+        const iv = inv[a]!;
+        const ao = a * 3;
+        const dx = (packed[pj + ao]! - packed[pi + ao]!) * iv;
+        const dy = (packed[pj + ao + 1]! - packed[pi + ao + 1]!) * iv;
+        const dz = (packed[pj + ao + 2]! - packed[pi + ao + 2]!) * iv;
+        const d2 = dx * dx + dy * dy + dz * dz;
+        if (d2 > 0) {
+          const d = Math.sqrt(d2);
+          const stretch = kc >= 0 ? d - d0 : d0 > d ? d0 - d : 0;
+          const f = (kc * stretch) / d;
+          acc[ao] = acc[ao]! + f * dx;
+          acc[ao + 1] = acc[ao + 1]! + f * dy;
+          acc[ao + 2] = acc[ao + 2]! + f * dz;
+        } else {
+          unitDirection(idI, ids[j]!, dir);
+          const f = kc * (kc >= 0 ? -d0 : d0);
+          acc[ao] = acc[ao]! + f * dir[0]!;
+          acc[ao + 1] = acc[ao + 1]! + f * dir[1]!;
+          acc[ao + 2] = acc[ao + 2]! + f * dir[2]!;
+        }
+      }
+    }
+    const locked = (flags[i]! & TOKEN_FLAGS.LOCKED) !== 0;
+    const rb = i * stride;
+    for (let a = 0; a < A; a++) {
+      const s = spaceList[a]!;
+      const o = base + s * 3;
+      const ao = a * 3;
+      const iv = inv[a]!;
+      const x = positions[o]!;
+      const y = positions[o + 1]!;
+      const z = positions[o + 2]!;
+      let fx = acc[ao]!;
+      let fy = acc[ao + 1]!;
+      let fz = acc[ao + 2]!;
+      if ((repulsionMask & (1 << s)) !== 0) {
+        fx += repulsion[rb + ao]!;
+        fy += repulsion[rb + ao + 1]!;
+        fz += repulsion[rb + ao + 2]!;
+      }
+      fx -= g * x * iv;
+      fy -= g * y * iv;
+      fz -= g * z * iv;
+      if (forcesOut !== undefined) {
+        forcesOut[rb + ao] = fx;
+        forcesOut[rb + ao + 1] = fy;
+        forcesOut[rb + ao + 2] = fz;
+      }
+      if (locked) continue;
+      let mx = fx * dt;
+      let my = fy * dt;
+      let mz = fz * dt;
+      const m2 = mx * mx + my * my + mz * mz;
+      const T = temperature[a]!;
+      if (m2 > T * T) {
+        const shrink = T / Math.sqrt(m2);
+        mx *= shrink;
+        my *= shrink;
+        mz *= shrink;
+      }
+      const scale = SCALES[s]!;
+      output[o] = clampRaw(roundHalfAway(x + mx * scale));
+      output[o + 1] = clampRaw(roundHalfAway(y + my * scale));
+      output[o + 2] = clampRaw(roundHalfAway(z + mz * scale));
+    }
+  }
+}
+
+function clampRaw(v: number): number {
+  return v < MIN_RAW_COORD ? MIN_RAW_COORD : v > MAX_RAW_COORD ? MAX_RAW_COORD : v;
+}

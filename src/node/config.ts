@@ -1,0 +1,82 @@
+/**
+ * The configuration of an embedded node (`neurograph serve`): the runtime's node options plus
+ * the gRPC server's (TLS, admin token, message sizes) and the WAL's `--repair`. Every option has
+ * a flag, an `NG_*` variable and a config-file key (see `loadConfig`); `checkServeConfig` adds
+ * the rules that involve several options.
+ */
+import { ValidationError, type FieldViolation } from "../core/errors.ts";
+import {
+  boolean,
+  byteSize,
+  nodeConfigSchema,
+  option,
+  optional,
+  path,
+  string,
+  type ConfigOf,
+} from "../runtime/index.ts";
+
+const MAX_MESSAGE = 2 ** 31 - 1;
+
+export const serveConfigSchema = {
+  ...nodeConfigSchema,
+  nodeId: option("nodeId", {
+    default: "",
+    description: "name of this node in logs, stats and metrics (default: the host name)",
+    parser: optional(string({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, expected: "letters, digits, '.', '_' or '-' (at most 64)" })),
+  }),
+  adminToken: option("adminToken", {
+    default: "",
+    description: "bearer token AdminService calls must carry (at least 16 characters; unset = no token needed)",
+    parser: optional(string({ pattern: /^[\x21-\x7e]{16,}$/, expected: "at least 16 printable characters without spaces, e.g. from `openssl rand -hex 32`" })),
+  }),
+  tlsCert: option("tlsCert", { default: "", description: "PEM certificate chain of the gRPC server (enables TLS; needs --tls-key)", parser: optional(path()) }),
+  tlsKey: option("tlsKey", { default: "", description: "PEM private key of the gRPC server", parser: optional(path()) }),
+  tlsCa: option("tlsCa", { default: "", description: "PEM CA bundle that client certificates must chain to (with --tls-client-auth)", parser: optional(path()) }),
+  tlsClientAuth: option("tlsClientAuth", { key: "tls.clientAuth", default: "false", description: "require and verify client certificates (mTLS; needs --tls-ca)", parser: boolean() }),
+  maxRecvMessage: option("maxRecvMessage", {
+    key: "grpc.maxRecvMessage",
+    default: "16MiB",
+    description: "largest gRPC request message accepted (larger ones get RESOURCE_EXHAUSTED)",
+    parser: byteSize({ min: 1024, max: MAX_MESSAGE }),
+  }),
+  maxSendMessage: option("maxSendMessage", {
+    key: "grpc.maxSendMessage",
+    default: "64MiB",
+    description: "largest gRPC response message sent",
+    parser: byteSize({ min: 1024, max: MAX_MESSAGE }),
+  }),
+  repair: option("repair", {
+    default: "false",
+    description: "start even when a shard log is damaged, truncating it at the first bad record (data after it is lost)",
+    parser: boolean(),
+  }),
+};
+
+export type ServeConfig = ConfigOf<typeof serveConfigSchema>;
+
+/** Rules across options; throws one ValidationError naming the flags and variables involved. */
+export function checkServeConfig(config: ServeConfig): void {
+  const problems: FieldViolation[] = [];
+  const add = (field: string, description: string): void => {
+    problems.push({ field, rule: "config", description });
+  };
+  const s = serveConfigSchema;
+  const name = (o: { flag: string; env: string }): string => `--${o.flag} / ${o.env}`;
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    add("tlsCert", `${name(s.tlsCert)} and ${name(s.tlsKey)} go together: give both to enable TLS, or neither`);
+  }
+  if (config.tlsClientAuth && config.tlsCa === undefined) {
+    add("tlsCa", `${name(s.tlsClientAuth)} needs ${name(s.tlsCa)}: the CA that client certificates must chain to`);
+  }
+  if (config.tlsClientAuth && config.tlsCert === undefined) {
+    add("tlsCert", `${name(s.tlsClientAuth)} needs TLS: give ${name(s.tlsCert)} and ${name(s.tlsKey)}`);
+  }
+  if (config.metricsAddr.port !== 0 && config.metricsAddr.port === config.grpcAddr.port && config.metricsAddr.host === config.grpcAddr.host) {
+    add("metricsAddr", `${name(s.metricsAddr)} (${config.metricsAddr.address}) must differ from ${name(s.grpcAddr)}`);
+  }
+  if (problems.length > 0) {
+    const lines = problems.map((p) => `  ${p.description}`).join("\n");
+    throw new ValidationError(`invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${lines}`, problems);
+  }
+}
