@@ -4,12 +4,16 @@
  *   1. the metrics endpoint (`/metrics`, `/healthz`, `/readyz`),
  *   2. the shard logs (one `ShardLog` per shard from the `ShardLogProvider`; the WAL plugs in here),
  *   3. the actor system with S graph shard actors (each recovers from its log in `preStart`),
- *   4. the gRPC server (TokenService, GraphService, AdminService, health, reflection) over the
- *      coordinator (`GraphRouter`). Health says NOT_SERVING until every shard has recovered.
+ *   3. the guardian (`guardian/<node>`): recovers the constitution from its log before any shard
+ *      starts, so every write is validated against the persisted constitution (see guardian.ts),
+ *   4. the gRPC server (TokenService, GraphService, AdminService with the constitution and
+ *      guardian methods, health, reflection) over the coordinator (`GraphRouter`). Health says
+ *      NOT_SERVING until every shard has recovered.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { GraphRouter, GraphShardActor, ShardBoard, VolatileShardLog, type ShardLog, type SnapshotPolicy } from "../actors/index.ts";
+import { QUOTA_NAMES, ShardGuard, type GuardianHub } from "../actors/guardian/index.ts";
 import { ApiServer, SERVICE_NAMES, ServingStatus, type ApiLimits, type NodeBackend } from "../api/index.ts";
 import { ErrorCode, FailedPreconditionError, InternalError, NeuroGraphError, toNeuroGraphError } from "../core/errors.ts";
 import { DEFAULT_CONNECTION_LIMITS, DEFAULT_TOKEN_LIMITS } from "../core/limits.ts";
@@ -24,6 +28,7 @@ import {
   type MetricsServer,
 } from "../telemetry/index.ts";
 import type { ServeConfig } from "./config.ts";
+import { constitutionLogOf, createGuardianHub, guardianParts, spawnGuardian, type NodeGuardianOptions } from "./guardian.ts";
 import { MetricsInterceptor, blackBoxObserver, collectNodeFigures, metricsObserver, recordShardStates } from "./observability.ts";
 
 /** What a log provider is given to open the shards' logs. */
@@ -47,6 +52,11 @@ export interface ShardLogContext {
 /** Opens the log of each shard (once per shard, not per actor restart) and closes shared resources. */
 export interface ShardLogProvider {
   open(shard: number): ShardLog | Promise<ShardLog>;
+  /**
+   * The guardian's own log (constitution changes as `constitution.set` records; never
+   * snapshotted). Without it the constitution lives in memory, like volatile data.
+   */
+  openGuardianLog?(): ShardLog | Promise<ShardLog>;
   /** Runs after every shard's log was closed. */
   close?(): void | Promise<void>;
 }
@@ -75,6 +85,8 @@ export interface StartNodeOptions {
   readonly apiLimits?: Partial<ApiLimits>;
   /** Writes waiting for the log, per shard, before writes get RESOURCE_EXHAUSTED (default 256 MiB). */
   readonly maxPendingBytes?: number;
+  /** The guardian: initial constitution, constitution log, learning sweep, cleanup cooldown. */
+  readonly guardian?: NodeGuardianOptions;
 }
 
 export interface NodeHandle {
@@ -88,6 +100,8 @@ export interface NodeHandle {
   readonly board: ShardBoard;
   readonly metrics: MetricsRegistry;
   readonly blackBox: BlackBox;
+  /** The guardian's shared state: active constitution, quotas, mutation budget, events, stats. */
+  readonly guardian: GuardianHub;
   /** Graceful stop (idempotent); `force` skips the drain. */
   stop(options?: { force?: boolean }): Promise<{ clean: boolean }>;
 }
@@ -130,7 +144,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const S = config.shards;
   ensureDataDir(config.dataDir);
 
-  const metrics = new MetricsRegistry({ shards: S, version });
+  const metrics = new MetricsRegistry({ shards: S, version, quotas: QUOTA_NAMES });
   const board = new ShardBoard(S);
   const blackBox = new BlackBox({ dataDir: config.dataDir });
   recordShardStates(blackBox, board);
@@ -148,11 +162,15 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     },
   });
   collectNodeFigures(metrics, board, system);
-  const router = new GraphRouter({ system, board, shardCount: S, nodeId, version });
+  const guardianOptions = options.guardian ?? {};
+  const hub = createGuardianHub(S, metrics, blackBox, guardianOptions.initialConstitution);
+  const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, guardian: hub });
   const backend: NodeBackend = router;
+  const guardian = guardianParts(system, nodeId, hub, router);
   const api = new ApiServer(
     {
       backend,
+      guardian: guardian.backend,
       interceptors: [new MetricsInterceptor(metrics)],
       onInternalError: (error, errorId) => logger.error({ err: error, errorId }, "internal error in a gRPC call"),
     },
@@ -173,6 +191,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   let metricsServer: MetricsServer | undefined;
   let provider: ShardLogProvider | undefined;
   const logs: ShardLog[] = [];
+  let guardianLog: ShardLog | undefined;
   const refs: ActorRefBase[] = [];
   const fatal: NeuroGraphError[] = [];
   let accepting = true;
@@ -214,9 +233,10 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
       const setup = options.shardLogs ?? volatileShardLogs;
       provider = await setup({ system, dataDir: config.dataDir, shardCount: S, repair: config.repair, logger, metrics, blackBox });
       for (let s = 0; s < S; s++) logs.push(await provider.open(s));
+      if (guardianOptions.constitutionLog === undefined) guardianLog = await provider.openGuardianLog?.();
     },
     async stop() {
-      for (const log of logs) {
+      for (const log of guardianLog === undefined ? logs : [...logs, guardianLog]) {
         try {
           await log.close();
         } catch (err) {
@@ -224,6 +244,16 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
         }
       }
       await provider?.close?.();
+    },
+  });
+  node.add({
+    name: "guardian",
+    async start() {
+      const log = constitutionLogOf(guardianOptions.constitutionLog, guardianLog);
+      await spawnGuardian(system, nodeId, hub, log, guardian.learning, guardianOptions, logger);
+    },
+    async stop(ctx) {
+      await system.stop(guardian.ref, { force: ctx.force });
     },
   });
   node.add({
@@ -240,6 +270,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
           stashCapacity: config.mailboxCapacity,
           maxPendingBytes: options.maxPendingBytes ?? 256 * 2 ** 20,
           logger,
+          guard: new ShardGuard(hub, s),
           ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
         };
         refs.push(
@@ -309,6 +340,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     board,
     metrics,
     blackBox,
+    guardian: hub,
     async stop(opts = {}) {
       for (const remove of stopRemovers) remove();
       const r = await node.stop(opts.force === true ? { force: true } : {});

@@ -59,10 +59,12 @@ export {
 export {
   applyActivations,
   applyFeedback,
+  checkLearningKeys,
   connectedPairs,
   lifecycleProposalAt,
   sweepLifecycle,
   type ActivationResult,
+  type LearningBudget,
   type LearningContext,
   type LearningKeys,
   type LearningResult,

@@ -12,7 +12,7 @@ import type { CompiledConstitution } from "../../core/constitution/index.ts";
 import { CONNECTION_FLAGS, CONNECTION_RECORD_SIZE, Mutability, type ConnectionProposal } from "../../core/connection/index.ts";
 import { NeuroGraphError, type FieldViolation } from "../../core/errors.ts";
 import type { EdgeKeys, ShardStore } from "../../core/store/index.ts";
-import { LearningRule, lifecycleThresholds, mutationRateText, type MutationBudget } from "./learning.ts";
+import { LearningRule, lifecycleThresholds, mutationRateText } from "./learning.ts";
 import type { GuardianStats } from "./stats.ts";
 
 export interface LearningKeys {
@@ -22,9 +22,15 @@ export interface LearningKeys {
   readonly types: Int16Array;
 }
 
+/** The grants learning draws on (`MutationBudget`, or a view of it whose grants were taken before). */
+export interface LearningBudget {
+  take(n: number, nowMs: number): number;
+  takeAll(n: number, nowMs: number): boolean;
+}
+
 export interface LearningContext {
   readonly constitution: CompiledConstitution;
-  readonly budget: MutationBudget;
+  readonly budget: LearningBudget;
   readonly stats?: GuardianStats;
   readonly nowMs: number;
 }
@@ -121,6 +127,15 @@ function resolveKeys(store: ShardStore, keys: LearningKeys, learnableOnly: boole
   }
   first[n] = list.n;
   return { list, first, violations, invalid };
+}
+
+/**
+ * What `applyActivations` / `applyFeedback` would refuse, without changing anything, and how many
+ * connections (grants) the accepted keys touch: the first phase of a strict batch spanning shards.
+ */
+export function checkLearningKeys(store: ShardStore, keys: LearningKeys, feedback: boolean): { readonly violations: readonly FieldViolation[]; readonly edges: number } {
+  const r = resolveKeys(store, keys, feedback);
+  return { violations: r.violations, edges: r.list.n };
 }
 
 function emptyKeys(): EdgeKeys {

@@ -42,6 +42,8 @@ export class QuotaGate {
   private readonly soft = new Float64Array(4).fill(Infinity);
   private readonly levels = new Uint8Array(4);
   private readonly refused = new Float64Array(4);
+  /** Admitted but not yet reported (tokens, connections, bytes): writes in flight. */
+  private readonly reserved = new Float64Array(3);
   private rssSampledAt = -Infinity;
   private listener: QuotaLevelListener | undefined;
 
@@ -104,24 +106,53 @@ export class QuotaGate {
   /**
    * Checks a write that adds `tokens` tokens, `connections` connection entries and about
    * `bytes` store bytes; throws QuotaExceededError (nothing may be applied) when any quota would
-   * pass its limit, or when the last RSS sample is at or above the memory limit. O(1).
+   * pass its limit (counting writes admitted with `reserve` and still in flight), or when the
+   * last RSS sample is at or above the memory limit. O(1).
    */
   admit(tokens: number, connections: number, bytes: number): void {
     if (tokens <= 0 && connections <= 0 && bytes <= 0) return;
     const u = this.usage;
     const l = this.limit;
+    const r = this.reserved;
     if (u[3]! >= l[3]!) this.refuse(3, u[3]!);
-    if (bytes > 0 && u[2]! + bytes > l[2]!) this.refuse(2, u[2]!);
-    if (tokens > 0 && u[0]! + tokens > l[0]!) this.refuse(0, u[0]!);
-    if (connections > 0 && u[1]! + connections > l[1]!) this.refuse(1, u[1]!);
+    if (bytes > 0 && u[2]! + r[2]! + bytes > l[2]!) this.refuse(2, u[2]!);
+    if (tokens > 0 && u[0]! + r[0]! + tokens > l[0]!) this.refuse(0, u[0]!);
+    if (connections > 0 && u[1]! + r[1]! + connections > l[1]!) this.refuse(1, u[1]!);
+  }
+
+  /**
+   * `admit`, then holds the amounts until `release` (the coordinator of a write spanning shards:
+   * concurrent writes cannot both pass the last free slots). Between the shards' reports and the
+   * release the write counts twice, which can only refuse more, never less.
+   */
+  reserve(tokens: number, connections: number, bytes: number): void {
+    this.admit(tokens, connections, bytes);
+    const r = this.reserved;
+    r[0] = r[0]! + Math.max(0, tokens);
+    r[1] = r[1]! + Math.max(0, connections);
+    r[2] = r[2]! + Math.max(0, bytes);
+  }
+
+  /** Ends a reservation (call exactly once per successful `reserve`, with the same amounts). */
+  release(tokens: number, connections: number, bytes: number): void {
+    const r = this.reserved;
+    r[0] = Math.max(0, r[0]! - Math.max(0, tokens));
+    r[1] = Math.max(0, r[1]! - Math.max(0, connections));
+    r[2] = Math.max(0, r[2]! - Math.max(0, bytes));
   }
 
   /** Like `admit`, but answers instead of throwing. */
   fits(tokens: number, connections: number, bytes: number): boolean {
     const u = this.usage;
     const l = this.limit;
+    const r = this.reserved;
     if (tokens <= 0 && connections <= 0 && bytes <= 0) return true;
-    return !(u[3]! >= l[3]! || (bytes > 0 && u[2]! + bytes > l[2]!) || (tokens > 0 && u[0]! + tokens > l[0]!) || (connections > 0 && u[1]! + connections > l[1]!));
+    return !(
+      u[3]! >= l[3]! ||
+      (bytes > 0 && u[2]! + r[2]! + bytes > l[2]!) ||
+      (tokens > 0 && u[0]! + r[0]! + tokens > l[0]!) ||
+      (connections > 0 && u[1]! + r[1]! + connections > l[1]!)
+    );
   }
 
   private refuse(i: number, usage: number): never {
