@@ -20,6 +20,44 @@ function refusal(f: () => void): QuotaExceededError {
 }
 
 describe("QuotaGate", () => {
+  it("reservations count against the limit until released: concurrent writes cannot both take the last slots", () => {
+    const gate = new QuotaGate(2, quotas({ maxTokens: 100, maxConnections: 10 }));
+    gate.report(0, 60, 0, 0);
+    gate.reserve(30, 0, 0);
+    expect(gate.fits(10, 0, 0)).toBe(true);
+    expect(refusal(() => gate.reserve(11, 0, 0)).quota).toBe("tokens");
+    // the refused reservation holds nothing
+    gate.reserve(10, 0, 0);
+    expect(gate.fits(1, 0, 0)).toBe(false);
+    // the first write applied and reported; its release frees the double count
+    gate.report(1, 30, 0, 0);
+    gate.release(30, 0, 0);
+    gate.release(10, 0, 0);
+    expect(gate.fits(10, 0, 0)).toBe(true);
+    expect(gate.fits(11, 0, 0)).toBe(false);
+    expect(gate.snapshot().find((u) => u.quota === "tokens")?.refused).toBe(1);
+    // releasing more than was reserved never makes room that is not there
+    gate.release(1000, 1000, 1000);
+    expect(gate.fits(11, 0, 0)).toBe(false);
+  });
+
+  it("property: a reservation refused or released leaves admission as it was", () => {
+    fc.assert(
+      fc.property(fc.nat(200), fc.nat(200), fc.nat(200), (used, reserve, probe) => {
+        const gate = new QuotaGate(1, quotas({ maxTokens: 300 }));
+        gate.report(0, used, 0, 0);
+        const before = gate.fits(probe, 0, 0);
+        try {
+          gate.reserve(reserve, 0, 0);
+          gate.release(reserve, 0, 0);
+        } catch (err) {
+          if (!(err instanceof QuotaExceededError)) throw err;
+        }
+        return gate.fits(probe, 0, 0) === before;
+      }),
+    );
+  });
+
   it("keeps node totals from per-shard reports (each report replaces that shard's figures)", () => {
     const gate = new QuotaGate(4, quotas({}));
     gate.report(0, 10, 5, 1000);
