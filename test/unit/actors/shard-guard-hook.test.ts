@@ -55,7 +55,8 @@ describe("graph shard with a guardian", () => {
     expect(hub.quotas.usageOf("connections")).toBe(1);
     const e = events.poll();
     expect(e).toHaveLength(1);
-    expect(e[0]!.kind === "validation_failed" && [e[0].source, e[0].itemKind, e[0].items, e[0].rejected]).toEqual(["shard/0", "connection", 2, 1]);
+    const first = e[0]!;
+    expect(first.kind === "validation_failed" && [first.source, first.itemKind, first.items, first.rejected]).toEqual(["shard/0", "connection", 2, 1]);
     hub.install(activeConstitution(nextVersion(narrow, { connections: { maxOutDegree: 5 } }, { createdAtUnixMs: 2 })), { action: "update" });
     expect((await ref.ask(write(edges([[1, 3]])))).applied).toBe(1);
     const validated = hub.stats.snapshot().validated;
