@@ -81,6 +81,32 @@ function unlinkReply(keys: KeyColumns | undefined): WriteReply | undefined {
   return keys === undefined ? undefined : { applied: 0, accepted: new Uint8Array(0), violations: [], connectionsRemoved: 0, unlinkAtTarget: keys };
 }
 
+/**
+ * Brings the mirror copies of changed connections up to date on their targets' shards (an upsert
+ * of the owner's records; a target deleted meanwhile is skipped). Mirrors are copies: a failure
+ * here leaves a stale copy until the connection changes again, never a wrong owner.
+ */
+async function refreshMirrors(router: GraphRouter, replies: readonly LearnReply[]): Promise<void> {
+  const lists = replies.map((r) => r.refreshAtTarget).filter((r): r is Uint8Array => r !== undefined);
+  if (lists.length === 0) return;
+  let total = 0;
+  for (const l of lists) total += l.byteLength;
+  const records = new Uint8Array(total);
+  let at = 0;
+  for (const l of lists) {
+    records.set(l, at);
+    at += l.byteLength;
+  }
+  const parts = splitIds(u32Column(records, EDGE_TARGET_OFFSET), router.shardCount);
+  await Promise.allSettled(
+    parts.map((p) => {
+      const mine = new Uint8Array(p.items.length * CONNECTION_RECORD_SIZE);
+      for (let k = 0; k < p.items.length; k++) mine.set(records.subarray(p.items[k]! * CONNECTION_RECORD_SIZE, (p.items[k]! + 1) * CONNECTION_RECORD_SIZE), k * CONNECTION_RECORD_SIZE);
+      return router.ref(p.shard).ask({ type: "shard.write", op: { kind: "connect", records: mine }, partial: true });
+    }),
+  );
+}
+
 export class GraphLearning implements ShardMaintenance {
   constructor(
     private readonly router: GraphRouter,
@@ -127,6 +153,7 @@ export class GraphLearning implements ShardMaintenance {
       accepted += r.applied;
       touched += r.tokens?.length ?? 0;
     });
+    await refreshMirrors(this.router, replies);
     if (strict && set.size > 0) throw learningError("activation batch", set.sorted(), this.hub);
     const all = new Uint32Array(touched);
     all.set(tokens);
@@ -201,6 +228,7 @@ export class GraphLearning implements ShardMaintenance {
       deleted += r.deleted;
     });
     await cascade(this.router, replies.map((r) => unlinkReply(r.unlinkAtTarget)));
+    await refreshMirrors(this.router, replies);
     if (strict && set.size > 0) throw learningError("feedback batch", set.sorted(), this.hub);
     return { accepted, rejected: rejections(set), promoted, deleted };
   }
@@ -242,6 +270,7 @@ export class GraphLearning implements ShardMaintenance {
     const shards = Array.from({ length: this.router.shardCount }, (_, s) => s);
     const replies = await Promise.all(shards.map((s) => this.ask(s, { kind: "sweep" }, NO_DEADLINE)));
     await cascade(this.router, replies.map((r) => unlinkReply(r.unlinkAtTarget)));
+    await refreshMirrors(this.router, replies);
     let decayed = 0;
     let promoted = 0;
     let deleted = 0;

@@ -48,6 +48,25 @@ function remoteTargets(store: ShardStore, removed: EdgeKeys): KeyColumns | undef
   return out;
 }
 
+/** The changed records whose target is on another shard (its mirror must follow). */
+function remoteRecords(store: ShardStore, records: Uint8Array): Uint8Array | undefined {
+  const n = records.byteLength / CONNECTION_RECORD_SIZE;
+  if (n === 0) return undefined;
+  const dv = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  const keep: number[] = [];
+  for (let i = 0; i < n; i++) if (!store.owns(dv.getUint32(i * CONNECTION_RECORD_SIZE + 4, true))) keep.push(i);
+  if (keep.length === 0) return undefined;
+  const out = new Uint8Array(keep.length * CONNECTION_RECORD_SIZE);
+  keep.forEach((i, j) => out.set(records.subarray(i * CONNECTION_RECORD_SIZE, (i + 1) * CONNECTION_RECORD_SIZE), j * CONNECTION_RECORD_SIZE));
+  return out;
+}
+
+function remote(store: ShardStore, records: Uint8Array, removed: EdgeKeys): Pick<LearnReply, "unlinkAtTarget" | "refreshAtTarget"> {
+  const unlink = remoteTargets(store, removed);
+  const refresh = remoteRecords(store, records);
+  return { ...(unlink === undefined ? {} : { unlinkAtTarget: unlink }), ...(refresh === undefined ? {} : { refreshAtTarget: refresh }) };
+}
+
 function changes(records: Uint8Array, removed: EdgeKeys): ShardMutation[] {
   const out: ShardMutation[] = [];
   if (records.byteLength >= CONNECTION_RECORD_SIZE) out.push({ kind: "connections.upsert", records });
@@ -72,15 +91,17 @@ export function runLearning(store: ShardStore, guard: ShardGuard, op: LearnOp, n
     case "activate": {
       const r = applyActivations(store, op.keys, nowMs, op.strict);
       guard.recordBatch("activation", op.keys.sources.length, r.violations, op.keys.sources.length - r.applied, op.strict && r.applied === 0 && r.violations.length > 0);
-      return { reply: { ...base(), applied: r.applied, accepted: r.accepted, violations: r.violations, tokens: r.tokens }, mutations: changes(r.records, r.removed) };
+      return {
+        reply: { ...base(), applied: r.applied, accepted: r.accepted, violations: r.violations, tokens: r.tokens, ...remote(store, r.records, r.removed) },
+        mutations: changes(r.records, r.removed),
+      };
     }
     case "feedback": {
       const ctx = guard.learning(nowMs);
       const r = applyFeedback(store, op.keys, op.success, op.granted ? { ...ctx, budget: pregranted(ctx.budget) } : ctx, op.strict);
       guard.recordBatch("feedback", op.keys.sources.length, r.violations, op.keys.sources.length - r.applied, op.strict && r.applied === 0 && r.violations.length > 0);
-      const unlink = remoteTargets(store, r.removed);
       return {
-        reply: { ...base(), applied: r.applied, accepted: r.accepted, violations: r.violations, promoted: r.promoted, deleted: r.removed.count, ...(unlink === undefined ? {} : { unlinkAtTarget: unlink }) },
+        reply: { ...base(), applied: r.applied, accepted: r.accepted, violations: r.violations, promoted: r.promoted, deleted: r.removed.count, ...remote(store, r.records, r.removed) },
         mutations: changes(r.records, r.removed),
       };
     }
@@ -90,9 +111,8 @@ export function runLearning(store: ShardStore, guard: ShardGuard, op: LearnOp, n
     }
     case "sweep": {
       const r = sweepLifecycle(store, guard.learning(nowMs));
-      const unlink = remoteTargets(store, r.removed);
       return {
-        reply: { ...base(), applied: 0, accepted: NONE, violations: [], promoted: r.promoted, deleted: r.removed.count, decayed: r.decayed, ...(unlink === undefined ? {} : { unlinkAtTarget: unlink }) },
+        reply: { ...base(), applied: 0, accepted: NONE, violations: [], promoted: r.promoted, deleted: r.removed.count, decayed: r.decayed, ...remote(store, r.records, r.removed) },
         mutations: changes(r.records, r.removed),
       };
     }

@@ -146,6 +146,8 @@ export interface LearnReply {
   readonly tokens?: Uint32Array;
   /** Mirrors of removed connections the target's shard must unlink. */
   readonly unlinkAtTarget?: KeyColumns;
+  /** Records of changed connections whose target is on another shard: that shard's mirror copies. */
+  readonly refreshAtTarget?: Uint8Array;
   readonly plan?: CleanupPlan;
   /** pairs: 1 per proposal to drop. */
   readonly invalid?: Uint8Array;

@@ -172,7 +172,11 @@ describe("the guardian in a node", () => {
       promoted += (await call(node.graph.feedback.bind(node.graph), { items: [{ connection: { source: 5, target: 6, type: 0x50 }, success: true }], partial: false })).promoted;
     }
     expect(promoted).toBe(1);
-    expect((await edgeAt(node, 5, 6))!.getUint8(12)).toBe(1); // Learnable
+    const owner = (await edgeAt(node, 5, 6))!;
+    expect(owner.getUint8(12)).toBe(1); // Learnable
+    // the mirror on 6's shard follows the owner (what an `in` walk from 6 sees)
+    const mirrored = await call(node.graph.getConnections.bind(node.graph), { ids: [6], direction: Direction.DIRECTION_IN, connectionTypes: [], limit: 0, format: RecordFormat.RECORD_FORMAT_PACKED });
+    expect(Buffer.from(mirrored.records).equals(Buffer.from(owner.buffer, owner.byteOffset, 64))).toBe(true);
   });
 
   it("the mutation-rate cap holds under a flood of feedback proposals", async () => {
@@ -193,6 +197,27 @@ describe("the guardian in a node", () => {
     let changed = 0;
     for (const e of edges) if ((await edgeAt(node, e.source, e.target))!.getFloat32(28, true) !== 0.5) changed++;
     expect(changed).toBe(5);
+  });
+
+  it("a strict feedback batch spanning shards is refused whole when one key is refused, and changes nothing", async () => {
+    t = await startTestNode();
+    const node = t;
+    await create(node, ids(1, 8));
+    await connect(node, [{ source: 1, target: 2 }, { source: 2, target: 3 }]);
+    const items = [
+      { connection: { source: 1, target: 2, type: 0x50 }, success: true },
+      { connection: { source: 2, target: 3, type: 0x50 }, success: true },
+      { connection: { source: 3, target: 4, type: 0x50 }, success: true },
+    ];
+    const err = await failure(call(node.graph.feedback.bind(node.graph), { items, partial: false }));
+    expect(err.code).toBe(status.NOT_FOUND);
+    expect(err.details).toContain("3 → 4");
+    expect((await edgeAt(node, 1, 2))!.getFloat32(28, true)).toBe(0.5);
+    expect((await edgeAt(node, 2, 3))!.getFloat32(28, true)).toBe(0.5);
+    expect(node.node.guardian.budget.totals.granted).toBe(0);
+    const ok = await call(node.graph.feedback.bind(node.graph), { items: items.slice(0, 2), partial: false });
+    expect(ok.applied).toBe(2);
+    expect(node.node.guardian.budget.totals.granted).toBe(2);
   });
 
   it("constitution changes are logged and survive a restart, byte for byte", async () => {
