@@ -1,7 +1,8 @@
 /**
  * gRPC figures of an embedded node (DESIGN §8), with the client in a separate process:
  *   grpc.stream_ingest   tokens/s through TokenService.IngestTokens (client streaming), 10 000
- *                        tokens per message, into memory (volatile shard logs), 16 shards
+ *                        tokens per message, into a node with its WAL on (acknowledged only
+ *                        once durable), 16 shards
  *   grpc.unary_p99       ms, p99 of GetTokens by id at a fixed offered load (open loop), with
  *                        p50/p999/throughput in the details
  * Arguments (optional): <ingestTokens> <unaryRate> <unarySeconds>, e.g. `npm run bench -- grpc 3000000 5000 10`.
@@ -74,7 +75,7 @@ async function streamIngest(): Promise<void> {
       perMessage: PER_MESSAGE,
       shards: node.board.shardCount,
       stored,
-      durability: "volatile",
+      durability: "wal",
       budget: 3_000_000,
       ...info,
     });

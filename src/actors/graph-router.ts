@@ -8,6 +8,7 @@
  * The protocols (transactions across shards, cascades, graph walks, spatial merges) live in the
  * `router-*.ts` files; this file only wires them and reports node figures.
  */
+import { ValidationError } from "../core/errors.ts";
 import { DEFAULT_TOKEN_LIMITS, type TokenLimits } from "../core/limits.ts";
 import type { ActorRef, ActorSystem } from "../runtime/index.ts";
 import { shardAddress } from "../runtime/index.ts";
@@ -30,6 +31,7 @@ import type {
   NeighborsQuery,
   NodeStats,
   RangeQuery,
+  ShardSnapshotOutcome,
   ShardStats,
   ShortestPathQuery,
   ShortestPathResult,
@@ -38,10 +40,11 @@ import type {
   SpreadingActivationResult,
   TraverseQuery,
   TraverseResult,
+  WalShardStats,
   WriteOptions,
   WriteResult,
 } from "./router-types.ts";
-import type { Fanout, Scope } from "./router-writes.ts";
+import { askOptions, type Fanout, type Scope } from "./router-writes.ts";
 import type { ShardBoard } from "./shard-board.ts";
 import type { ShardMessage } from "./shard-protocol.ts";
 
@@ -61,6 +64,8 @@ export interface GraphRouterOptions {
    * request, before any shard changes anything).
    */
   readonly guardian?: GuardianHub;
+  /** The WAL figures of a shard (`ShardLog.stats`), when the node keeps a WAL. */
+  readonly walStats?: (shard: number) => WalShardStats | undefined;
 }
 
 export class GraphRouter implements Fanout {
@@ -238,8 +243,21 @@ export class GraphRouter implements Fanout {
         mailboxDepth: depth[s]!,
         mailboxCapacity: capacity[s]!,
         restarts: row.restarts,
+        wal: this.options.walStats?.(s),
       });
     }
     return Promise.resolve(out);
+  }
+
+  /** Snapshots the shards (all when `shards` is empty) in parallel; each reply waits for durability. */
+  async snapshot(shards: readonly number[], ctx: Scope): Promise<readonly ShardSnapshotOutcome[]> {
+    const bad = shards.filter((s) => !Number.isInteger(s) || s < 0 || s >= this.shardCount);
+    if (bad.length > 0) {
+      throw ValidationError.of("snapshot request", bad.map((s) => ({ field: "shards", value: String(s), rule: "shard_range", description: `shards are 0..${this.shardCount - 1}` })));
+    }
+    const targets = shards.length === 0 ? Array.from({ length: this.shardCount }, (_, s) => s) : [...new Set(shards)].sort((a, b) => a - b);
+    const opts = askOptions(ctx);
+    const results = await Promise.all(targets.map((s) => this.ref(s).ask({ type: "shard.snapshot" }, opts)));
+    return results.map((r, i) => ({ shard: targets[i]!, lsn: r.lsn, chunks: r.chunks, bytes: r.bytes, durationMs: r.durationMs, unchanged: r.unchanged }));
   }
 }

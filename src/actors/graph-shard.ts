@@ -169,6 +169,14 @@ export class GraphShardActor extends Actor<ShardMessage> {
         return undefined;
       case "shard.learn":
         return this.answer(ctx, () => this.learn(m.op));
+      case "shard.snapshot": {
+        const reply = ctx.deferReply();
+        this.journal.snapshotNow(this.store).then(
+          (result) => reply.resolve(result),
+          (err: unknown) => reply.reject(toNeuroGraphError(err)),
+        );
+        return REPLY_DEFERRED;
+      }
     }
   }
 

@@ -137,6 +137,30 @@ export interface SpreadingActivationResult {
   readonly truncated: boolean;
 }
 
+/** A shard's WAL figures (ShardLogStats, as the API shows them). */
+export interface WalShardStats {
+  readonly lastLsn: number;
+  readonly durableLsn: number;
+  readonly pendingBytes: number;
+  readonly lastCommitMs: number;
+  readonly lastSnapshotLsn: number;
+  /** Unix ms of the last snapshot, 0 when none. */
+  readonly lastSnapshotAt: number;
+  /** Why the log is read-only, when it is. */
+  readonly degraded: string | undefined;
+}
+
+/** What `Snapshot` did for one shard. */
+export interface ShardSnapshotOutcome {
+  readonly shard: number;
+  readonly lsn: number;
+  readonly chunks: number;
+  readonly bytes: number;
+  readonly durationMs: number;
+  /** Nothing was logged since the last snapshot, so none was written. */
+  readonly unchanged: boolean;
+}
+
 export interface ShardStats {
   readonly shard: number;
   readonly nodeId: string;
@@ -148,6 +172,8 @@ export interface ShardStats {
   readonly mailboxDepth: number;
   readonly mailboxCapacity: number;
   readonly restarts: number;
+  /** The shard's WAL, when the node keeps one. */
+  readonly wal?: WalShardStats | undefined;
 }
 
 export interface NodeStats {

@@ -4,12 +4,12 @@
  * commit into the read-only state, and takes snapshots of durable state. Used by one shard actor
  * incarnation; durability callbacks only touch this bookkeeping, never the store.
  */
-import { OverloadedError, UnavailableError } from "../core/errors.ts";
+import { FailedPreconditionError, OverloadedError, UnavailableError } from "../core/errors.ts";
 import type { ShardStore } from "../core/store/index.ts";
 import type { Logger } from "../telemetry/index.ts";
 import { CommitWait } from "./commit-wait.ts";
 import type { ShardBoard } from "./shard-board.ts";
-import { VolatileShardLog, type ShardLog, type ShardMutation } from "./shard-log.ts";
+import { VolatileShardLog, type ShardLog, type ShardMutation, type ShardSnapshotResult } from "./shard-log.ts";
 import type { ShardOp } from "./shard-protocol.ts";
 
 export interface SnapshotPolicy {
@@ -100,6 +100,8 @@ export class ShardJournal {
     if (this.pendingBytes > 0 && this.pendingBytes + bytes > maxPendingBytes) {
       throw new OverloadedError(`shard ${shard} has ${Math.round(this.pendingBytes / 1024)} KiB of writes waiting for the log to commit; retry with back-off`);
     }
+    // The log's own queue bound (the WAL's), asked before the write is applied.
+    this.env.log.checkCapacity?.(bytes);
   }
 
   /** Appends a mutation that was just applied; a log that refuses it makes the shard read-only. */
@@ -153,27 +155,50 @@ export class ShardJournal {
     if (this.sinceSnapshot === 0 || this.snapshotting) return;
     const p = this.env.snapshot;
     if (p !== undefined) {
-      if (timer || (p.everyMutations > 0 && this.sinceSnapshot >= p.everyMutations)) this.snapshot(store);
+      if (timer || (p.everyMutations > 0 && this.sinceSnapshot >= p.everyMutations)) this.background(store);
     } else if (this.due?.() === true) {
-      this.snapshot(store);
+      this.background(store);
     }
   }
 
-  /** Exports the store now and hands it to the log once the exported LSN is durable. */
-  private snapshot(store: ShardStore): void {
+  private background(store: ShardStore): void {
     if (this.snapshotting || this.volatile || this.degraded !== undefined) return;
+    const { logger, shard } = this.env;
+    this.snapshot(store).catch((err: unknown) => logger?.warn({ shard, err }, "snapshot failed; the log keeps every record"));
+  }
+
+  /**
+   * Snapshots now (AdminService `Snapshot`): resolves with what the log wrote. Refuses a volatile
+   * log (FAILED_PRECONDITION), a read-only shard (UNAVAILABLE) and a second snapshot while one is
+   * being written (OVERLOADED).
+   */
+  snapshotNow(store: ShardStore): Promise<ShardSnapshotResult> {
+    const { shard } = this.env;
+    if (this.volatile) {
+      return Promise.reject(new FailedPreconditionError(`shard ${shard} keeps no log (the node runs without a WAL), so there is nothing to snapshot`));
+    }
+    if (this.degraded !== undefined) {
+      return Promise.reject(new UnavailableError(`shard ${shard} is read-only because its log failed (${this.degraded}); restart the node`));
+    }
+    if (this.snapshotting) return Promise.reject(new OverloadedError(`shard ${shard} is already writing a snapshot; retry when it completes`));
+    return this.snapshot(store);
+  }
+
+  /** Exports the store now and hands it to the log once the exported LSN is durable. */
+  private snapshot(store: ShardStore): Promise<ShardSnapshotResult> {
     this.snapshotting = true;
     this.sinceSnapshot = 0;
     const data = { lsn: this.wait.appliedLsn, tokens: store.exportTokens(), connections: store.exportConnections() };
-    const { log, logger, shard } = this.env;
+    const { log } = this.env;
+    const started = performance.now();
     // Only durable state may be snapshotted: a snapshot of a write whose commit then failed would resurrect it.
     const durable = new Promise<void>((resolve, reject) => {
       if (this.wait.durableLsn >= data.lsn) resolve();
       else this.wait.hold({ resolve: () => resolve(), reject }, undefined);
     });
-    durable
+    return durable
       .then(() => log.snapshot(data))
-      .catch((err: unknown) => logger?.warn({ shard, err }, "snapshot failed; the log keeps every record"))
+      .then((r) => r ?? { lsn: data.lsn, chunks: 0, bytes: 0, durationMs: performance.now() - started, unchanged: false })
       .finally(() => {
         this.snapshotting = false;
       });

@@ -7,29 +7,10 @@
  * nothing (a node started without a data directory, and tests of the shard alone).
  */
 
-export type ShardMutation =
-  /** Tokens created: packed 64-byte records with their final ids. */
-  | { readonly kind: "tokens.insert"; readonly records: Uint8Array }
-  /** Whole token records replaced (ids exist). */
-  | { readonly kind: "tokens.update"; readonly records: Uint8Array }
-  /** Tokens deleted, with every connection touching them in this shard. */
-  | { readonly kind: "tokens.delete"; readonly ids: Uint32Array }
-  /** Connections created or replaced: packed 64-byte connection records. Records whose source
-   *  belongs to another shard are mirror in-edges of a local target. */
-  | { readonly kind: "connections.upsert"; readonly records: Uint8Array }
-  /** Connections removed by key; entry i is (sources[i], targets[i], types[i]). */
-  | {
-      readonly kind: "connections.remove";
-      readonly sources: Uint32Array;
-      readonly targets: Uint32Array;
-      readonly types: Uint8Array;
-    }
-  /** A new constitution document (canonical encoding) became active. */
-  | { readonly kind: "constitution.set"; readonly document: Uint8Array }
-  /** Results of the field engine (positions, fields, hierarchy) as an encoded payload. */
-  | { readonly kind: "field.result"; readonly payload: Uint8Array };
+import type { ShardMutation } from "../core/wal/mutation.ts";
 
-export type ShardMutationKind = ShardMutation["kind"];
+// The mutation types are part of the WAL format, so they live in core (src/core/wal/mutation.ts).
+export type { ShardMutation, ShardMutationKind } from "../core/wal/mutation.ts";
 
 export interface AppendTicket {
   /** Log sequence number assigned synchronously, in append order. */
@@ -45,6 +26,21 @@ export interface ShardSnapshotData {
   readonly tokens: Uint8Array;
   /** M × 64-byte connection records (owned and mirrors). */
   readonly connections: Uint8Array;
+  /**
+   * The shard's active constitution document, if it has one: pruning removes the log's
+   * `constitution.set` records at or below `lsn`, so the snapshot must carry the document.
+   */
+  readonly constitution?: Uint8Array | undefined;
+}
+
+/** What a snapshot wrote (logs that keep nothing report `unchanged`). */
+export interface ShardSnapshotResult {
+  readonly lsn: number;
+  readonly chunks: number;
+  readonly bytes: number;
+  readonly durationMs: number;
+  /** Nothing was written (nothing logged since the last snapshot, or a log that keeps nothing). */
+  readonly unchanged: boolean;
 }
 
 export interface RecoveryHandler {
@@ -75,12 +71,22 @@ export interface ShardLogStats {
 }
 
 export interface ShardLog {
-  /** Replays the durable state into `handler`; called once, before the first append. */
+  /**
+   * Replays the durable state into `handler`; called before the first append. A restarted shard
+   * calls it again: the log then waits for every append so far to settle and replays the same
+   * durable state.
+   */
   recover(handler: RecoveryHandler): Promise<RecoveryReport>;
   /** Appends one resolved mutation. Throws OverloadedError when the byte queue is full. */
   append(mutation: ShardMutation): AppendTicket;
   /** Writes a snapshot covering `data.lsn` and prunes the log at or below it. */
-  snapshot(data: ShardSnapshotData): Promise<void>;
+  snapshot(data: ShardSnapshotData): Promise<ShardSnapshotResult | void>;
+  /**
+   * Throws OverloadedError when an append of about `bytes` payload bytes would be refused now.
+   * The shard asks before it applies a write, so a full log never leaves a write applied but
+   * unlogged.
+   */
+  checkCapacity?(bytes: number): void;
   stats(): ShardLogStats;
   close(): Promise<void>;
 }
@@ -100,8 +106,8 @@ export class VolatileShardLog implements ShardLog {
     return { lsn: this.lsn, durable: RESOLVED };
   }
 
-  snapshot(_data: ShardSnapshotData): Promise<void> {
-    return RESOLVED;
+  snapshot(data: ShardSnapshotData): Promise<ShardSnapshotResult> {
+    return Promise.resolve({ lsn: data.lsn, chunks: 0, bytes: 0, durationMs: 0, unchanged: true });
   }
 
   stats(): ShardLogStats {

@@ -15,6 +15,7 @@
  * Replies that reveal state (every reply) are released only once every mutation applied before
  * them is durable (commit-wait), so no caller ever sees data that a crash could take back.
  */
+import type { ShardSnapshotResult } from "./shard-log.ts";
 import type { FieldViolation } from "../core/errors.ts";
 import type { Direction, Expansion } from "../core/graph/expansion.ts";
 import type { Ask } from "../runtime/index.ts";
@@ -189,6 +190,8 @@ export type ShardMessage =
   /** Timer: the prepared transaction's deadline passed without a commit or abort. */
   | { readonly type: "shard.fence-expired"; readonly txn: number }
   /** Timer: time to consider a snapshot. */
-  | { readonly type: "shard.snapshot-due" };
+  | { readonly type: "shard.snapshot-due" }
+  /** Snapshot now (AdminService `Snapshot`); replies once the snapshot is durable. */
+  | Ask<{ readonly type: "shard.snapshot" }, ShardSnapshotResult>;
 
 export type ShardMessageType = ShardMessage["type"];

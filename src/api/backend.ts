@@ -202,6 +202,30 @@ export const ShardState = {
 } as const;
 export type ShardState = (typeof ShardState)[keyof typeof ShardState];
 
+/** A shard's WAL figures. */
+export interface WalShardStats {
+  readonly lastLsn: number;
+  readonly durableLsn: number;
+  readonly pendingBytes: number;
+  readonly lastCommitMs: number;
+  readonly lastSnapshotLsn: number;
+  /** Unix ms of the last snapshot, 0 when none. */
+  readonly lastSnapshotAt: number;
+  /** Why the log is read-only, when it is. */
+  readonly degraded: string | undefined;
+}
+
+/** What `Snapshot` did for one shard. */
+export interface ShardSnapshotOutcome {
+  readonly shard: number;
+  readonly lsn: number;
+  readonly chunks: number;
+  readonly bytes: number;
+  readonly durationMs: number;
+  /** Nothing was logged since the last snapshot, so none was written. */
+  readonly unchanged: boolean;
+}
+
 export interface ShardStats {
   readonly shard: number;
   readonly nodeId: string;
@@ -213,6 +237,8 @@ export interface ShardStats {
   readonly mailboxDepth: number;
   readonly mailboxCapacity: number;
   readonly restarts: number;
+  /** The shard's WAL, when the node keeps one. */
+  readonly wal?: WalShardStats | undefined;
 }
 
 export interface NodeStats {
@@ -257,4 +283,9 @@ export interface NodeBackend {
   // Admin
   stats(ctx: RequestContext): Promise<NodeStats>;
   listShards(ctx: RequestContext): Promise<readonly ShardStats[]>;
+  /**
+   * Snapshots the given shards (all when empty) now and prunes their logs; resolves once every
+   * snapshot is durable. Absent on backends without durability (the API answers UNIMPLEMENTED).
+   */
+  snapshot?(shards: readonly number[], ctx: RequestContext): Promise<readonly ShardSnapshotOutcome[]>;
 }

@@ -1,8 +1,7 @@
 /**
  * TokenService: decode → validate at the edge → backend → encode. No domain logic here.
  */
-import { ValidationError } from "../core/errors.ts";
-import { RecordFormat, type ItemError } from "../gen/neurograph/v1/common.ts";
+import { RecordFormat } from "../gen/neurograph/v1/common.ts";
 import type { TokenList } from "../gen/neurograph/v1/token.ts";
 import type {
   CreateTokensRequest,
@@ -21,10 +20,11 @@ import type {
   UpdateTokensRequest,
   UpdateTokensResponse,
 } from "../gen/neurograph/v1/token_service.ts";
-import type { IngestOptions, NodeBackend, SpatialMatches } from "./backend.ts";
+import type { NodeBackend, SpatialMatches } from "./backend.ts";
 import { asBuffer, mergeRejections, prepareBatch, spreadIds, toItemError, type PreparedBatch } from "./batch.ts";
 import type { ApiLimits } from "./config.ts";
 import { clientStreaming, unary, type CallContext, type HandlerEnv } from "./handlers.ts";
+import { ingestStream } from "./ingest.ts";
 import { decodeTokens, encodeTokens, tokenIdAt } from "./records.ts";
 import { RequestCheck, type FormatChoice } from "./validation.ts";
 
@@ -101,44 +101,9 @@ export class TokenServiceHandlers {
     return { deleted: res.accepted, rejected: res.rejected.map(toItemError), connectionsRemoved: res.connectionsRemoved };
   }
 
-  async ingestTokens(requests: AsyncIterable<IngestTokensRequest>, ctx: CallContext): Promise<IngestTokensResponse> {
-    let options: IngestOptions | undefined;
-    let received = 0;
-    let accepted = 0;
-    let rejectedCount = 0;
-    let messages = 0;
-    const rejected: ItemError[] = [];
-    const ids: number[] = [];
-    for await (const msg of requests) {
-      options ??= { partial: msg.partial, returnIds: msg.returnIds };
-      messages++;
-      const check = new RequestCheck(`IngestTokens message ${messages}`, this.limits);
-      const count = check.packedCount("records", msg.records);
-      check.batchSize("records", count);
-      if (check.violations.length > 0) {
-        throw ValidationError.of(`IngestTokens message ${messages} (the ${accepted} records before it were applied)`, check.violations);
-      }
-      if (count === 0) continue;
-      let res;
-      try {
-        res = await this.backend.ingestTokens(msg.records, options, ctx);
-      } catch (err) {
-        if (!(err instanceof ValidationError)) throw err;
-        const shifted = err.violations.map((v) => (v.index === undefined ? v : { ...v, index: v.index + received }));
-        throw new ValidationError(`${err.message} (stream records from ${received}; the ${accepted} records before this message were applied)`, shifted);
-      }
-      for (const r of res.rejected) {
-        rejectedCount++;
-        if (rejected.length < this.limits.maxReportedRejections) rejected.push(toItemError({ ...r, index: r.index + received }));
-      }
-      if (options.returnIds) {
-        if (res.ids.length === count) for (const id of res.ids) ids.push(id);
-        else for (let i = 0; i < count; i++) ids.push(0);
-      }
-      received += count;
-      accepted += res.accepted;
-    }
-    return { received, accepted, rejectedCount, rejected, messages, ids };
+  /** Pipelined: see `ingest.ts`. */
+  ingestTokens(requests: AsyncIterable<IngestTokensRequest>, ctx: CallContext): Promise<IngestTokensResponse> {
+    return ingestStream(this.backend, this.limits, requests, ctx);
   }
 
   async neighbors(req: NeighborsRequest, ctx: CallContext): Promise<SpatialQueryResponse> {

@@ -3,6 +3,8 @@
  * a JSON config file (`--config` / `NG_CONFIG`) and defaults, in that order of precedence; every
  * bad value is reported at once and the command exits with 2. When the node serves, one line on
  * stderr says where; SIGINT/SIGTERM stop it gracefully (exit 0), a second signal forces it.
+ * Data is durable in the WAL under `--data-dir` unless `--no-wal`; a shard log damaged before its
+ * tail refuses the start (exit 1, DATA_LOSS, naming shard, LSN and `--repair`).
  */
 import { CommanderError, type Command } from "commander";
 import { ValidationError } from "../core/errors.ts";
@@ -34,8 +36,9 @@ async function serve(argv: readonly string[]): Promise<void> {
     throw new CommanderError(EXIT_BAD_CONFIG, "neurograph.config", err.message);
   }
   const node = await startNode(config, { handleSignals: true });
+  const durability = config.wal ? "write-ahead log on" : "NO write-ahead log: data is lost when the process stops";
   process.stderr.write(
-    `neurograph: serving gRPC on ${node.grpcAddress} (${config.shards} shards, data dir ${config.dataDir}, metrics ${node.metricsAddress}, node ${node.nodeId})\n`,
+    `neurograph: serving gRPC on ${node.grpcAddress} (${config.shards} shards, data dir ${config.dataDir}, metrics ${node.metricsAddress}, node ${node.nodeId}, ${durability})\n`,
   );
   // Runs until a signal stops the node (which exits the process).
   await new Promise<never>(() => undefined);

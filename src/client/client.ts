@@ -52,6 +52,7 @@ import {
   type NodeStats,
   type RangeQuery,
   type ShardInfo,
+  type ShardSnapshotInfo,
   type ShortestPathQuery,
   type ShortestPathResult,
   type SpatialResult,
@@ -296,6 +297,15 @@ export class NeuroGraphClient {
   async listShards(options: CallOptions = {}): Promise<ShardInfo[]> {
     const res = await this.#invoker.unary(this.#admin.listShards.bind(this.#admin), {}, true, options);
     return res.shards.map((s) => ({ ...s, state: shardStateName(s.state) }));
+  }
+
+  /**
+   * Writes a snapshot of the given shards (all when none are given) and prunes their logs;
+   * resolves once every snapshot is durable. FAILED_PRECONDITION on a node without a WAL.
+   */
+  async snapshot(shards: readonly number[] = [], options: CallOptions = {}): Promise<ShardSnapshotInfo[]> {
+    const res = await this.#invoker.unary(this.#admin.snapshot.bind(this.#admin), { shards: [...shards] }, false, options);
+    return res.shards.map((s) => ({ ...s }));
   }
 
   /** The serving status of the node ("") or of one service, e.g. `neurograph.v1.TokenService`. */

@@ -52,6 +52,8 @@ export type {
   NodeStats,
   RangeQuery,
   ShardInfo,
+  ShardSnapshotInfo,
+  WalInfo,
   ShardStateName,
   ShortestPathQuery,
   ShortestPathResult,

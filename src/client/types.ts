@@ -166,6 +166,36 @@ export interface ShardInfo {
   readonly mailboxDepth: number;
   readonly mailboxCapacity: number;
   readonly restarts: number;
+  /** The shard's write-ahead log; absent when the node runs without one (`--no-wal`). */
+  readonly wal?: WalInfo | undefined;
+}
+
+/** A shard's write-ahead log figures. */
+export interface WalInfo {
+  /** Highest log sequence number handed out, and the highest one durable. */
+  readonly lastLsn: number;
+  readonly durableLsn: number;
+  /** Bytes appended but not yet durable. */
+  readonly pendingBytes: number;
+  /** Duration of the last group commit, milliseconds. */
+  readonly lastCommitMs: number;
+  /** LSN covered by the last snapshot (0: none) and when it was taken (Unix ms, 0: none). */
+  readonly lastSnapshotLsn: number;
+  readonly lastSnapshotUnixMs: number;
+  /** Non-empty when a commit failed: the shard is read-only until the node restarts. */
+  readonly degraded: string;
+}
+
+/** What `snapshot` did for one shard. */
+export interface ShardSnapshotInfo {
+  readonly shard: number;
+  /** The LSN the snapshot covers. */
+  readonly lsn: number;
+  readonly chunks: number;
+  readonly bytes: number;
+  readonly durationMs: number;
+  /** Nothing was logged since the last snapshot, so none was written. */
+  readonly unchanged: boolean;
 }
 
 export type HealthStatus = "UNKNOWN" | "SERVING" | "NOT_SERVING" | "SERVICE_UNKNOWN";

@@ -1,6 +1,7 @@
 /**
  * The configuration of an embedded node (`neurograph serve`): the runtime's node options plus
- * the gRPC server's (TLS, admin token, message sizes) and the WAL's `--repair`. Every option has
+ * the gRPC server's (TLS, admin token, message sizes) and the WAL's (`--no-wal`, `--repair`,
+ * snapshot and group-commit settings). Every option has
  * a flag, an `NG_*` variable and a config-file key (see `loadConfig`); `checkServeConfig` adds
  * the rules that involve several options.
  */
@@ -8,6 +9,8 @@ import { ValidationError, type FieldViolation } from "../core/errors.ts";
 import {
   boolean,
   byteSize,
+  duration,
+  integer,
   nodeConfigSchema,
   option,
   optional,
@@ -50,6 +53,43 @@ export const serveConfigSchema = {
     default: "false",
     description: "start even when a shard log is damaged, truncating it at the first bad record (data after it is lost)",
     parser: boolean(),
+  }),
+  wal: option("wal", {
+    key: "wal.enabled",
+    default: "true",
+    description:
+      "keep a write-ahead log (LMDB) in the data directory; --no-wal keeps tokens and connections ONLY IN MEMORY: everything is LOST when the process stops",
+    parser: boolean(),
+  }),
+  snapshotEveryRecords: option("snapshotEveryRecords", {
+    key: "wal.snapshotEveryRecords",
+    default: "100000",
+    description: "a shard writes a snapshot (and prunes its log) after this many log records…",
+    parser: integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+  }),
+  snapshotInterval: option("snapshotInterval", {
+    key: "wal.snapshotInterval",
+    default: "10m",
+    description: "…or when this much time passed since the first record after the last snapshot",
+    parser: duration({ minMs: 1000, maxMs: 7 * 24 * 3_600_000 }),
+  }),
+  walBatchBytes: option("walBatchBytes", {
+    key: "wal.batchBytes",
+    default: "16MiB",
+    description: "most log bytes one group commit (one LMDB transaction) takes",
+    parser: byteSize({ min: 64 * 1024, max: 1024 * 1024 * 1024 }),
+  }),
+  walBatchDelay: option("walBatchDelay", {
+    key: "wal.batchDelay",
+    default: "0ms",
+    description: "how long the first queued record may wait for company before its commit starts (0ms: end of the event-loop turn)",
+    parser: duration({ minMs: 0, maxMs: 1000 }),
+  }),
+  walQueueBytes: option("walQueueBytes", {
+    key: "wal.queueBytes",
+    default: "256MiB",
+    description: "per shard: bytes of writes waiting for the disk before writers get RESOURCE_EXHAUSTED",
+    parser: byteSize({ min: 64 * 1024, max: 64 * 1024 * 1024 * 1024 }),
   }),
 };
 

@@ -6,10 +6,12 @@ export { serveConfigSchema, checkServeConfig, type ServeConfig } from "./config.
 export {
   startNode,
   volatileShardLogs,
+  walShardLogs,
   type NodeHandle,
   type ShardLogContext,
   type ShardLogProvider,
   type ShardLogSetup,
   type StartNodeOptions,
 } from "./start-node.ts";
+export { walStatsOf, walTuningOf } from "./shard-logs.ts";
 export { MetricsInterceptor, collectNodeFigures, metricsObserver } from "./observability.ts";

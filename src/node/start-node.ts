@@ -2,17 +2,19 @@
  * `startNode`: an embedded single node. It assembles, as components of the runtime's `Node`
  * (started in order, drained and stopped in reverse, SIGINT/SIGTERM handled when asked):
  *   1. the metrics endpoint (`/metrics`, `/healthz`, `/readyz`),
- *   2. the shard logs (one `ShardLog` per shard from the `ShardLogProvider`; the WAL plugs in here),
+ *   2. the shard logs (one `ShardLog` per shard from the `ShardLogProvider`: by default the WAL in
+ *      the data directory, volatile with `--no-wal`),
  *   3. the actor system with S graph shard actors (each recovers from its log in `preStart`),
- *   3. the guardian (`guardian/<node>`): recovers the constitution from its log before any shard
- *      starts, so every write is validated against the persisted constitution (see guardian.ts),
+ *      after the guardian (`guardian/<node>`), which recovers the constitution from its log before
+ *      any shard starts, so every write is validated against the persisted constitution
+ *      (see guardian.ts),
  *   4. the gRPC server (TokenService, GraphService, AdminService with the constitution and
  *      guardian methods, health, reflection) over the coordinator (`GraphRouter`). Health says
  *      NOT_SERVING until every shard has recovered.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { GraphRouter, GraphShardActor, ShardBoard, VolatileShardLog, type ShardLog, type SnapshotPolicy } from "../actors/index.ts";
+import { GraphRouter, GraphShardActor, ShardBoard, type ShardLog, type SnapshotPolicy } from "../actors/index.ts";
 import { QUOTA_NAMES, ShardGuard, type GuardianHub } from "../actors/guardian/index.ts";
 import { ApiServer, SERVICE_NAMES, ServingStatus, type ApiLimits, type NodeBackend } from "../api/index.ts";
 import { ErrorCode, FailedPreconditionError, InternalError, NeuroGraphError, toNeuroGraphError } from "../core/errors.ts";
@@ -30,46 +32,17 @@ import {
 import type { ServeConfig } from "./config.ts";
 import { constitutionLogOf, createGuardianHub, guardianParts, spawnGuardian, type NodeGuardianOptions } from "./guardian.ts";
 import { MetricsInterceptor, blackBoxObserver, collectNodeFigures, metricsObserver, recordShardStates } from "./observability.ts";
+import { volatileShardLogs, walShardLogs, walStatsOf, walTuningOf, type ShardLogProvider, type ShardLogSetup } from "./shard-logs.ts";
 
-/** What a log provider is given to open the shards' logs. */
-export interface ShardLogContext {
-  /**
-   * The node's actor system, e.g. to spawn WAL actors. Actors spawned here stop after the shard
-   * logs were closed (the shard actors stop before).
-   */
-  readonly system: ActorSystem;
-  /** Absolute data directory (created before the provider is called). */
-  readonly dataDir: string;
-  readonly shardCount: number;
-  /** `--repair`: truncate a damaged log at its first bad record instead of refusing to start. */
-  readonly repair: boolean;
-  readonly logger: Logger;
-  readonly metrics: MetricsRegistry;
-  /** Record WAL errors here (`blackBox.walError`). */
-  readonly blackBox: BlackBox;
-}
-
-/** Opens the log of each shard (once per shard, not per actor restart) and closes shared resources. */
-export interface ShardLogProvider {
-  open(shard: number): ShardLog | Promise<ShardLog>;
-  /**
-   * The guardian's own log (constitution changes as `constitution.set` records; never
-   * snapshotted). Without it the constitution lives in memory, like volatile data.
-   */
-  openGuardianLog?(): ShardLog | Promise<ShardLog>;
-  /** Runs after every shard's log was closed. */
-  close?(): void | Promise<void>;
-}
-
-export type ShardLogSetup = (context: ShardLogContext) => ShardLogProvider | Promise<ShardLogProvider>;
-
-/** Keeps nothing: data lives in memory for the life of the process. */
-export const volatileShardLogs: ShardLogSetup = () => ({ open: () => new VolatileShardLog() });
+export { volatileShardLogs, walShardLogs, type ShardLogContext, type ShardLogProvider, type ShardLogSetup } from "./shard-logs.ts";
 
 export interface StartNodeOptions {
-  /** Where shard logs come from (default: volatile). */
+  /**
+   * Where shard logs come from. Default: the WAL in the data directory with the configuration's
+   * settings, or `volatileShardLogs` (everything lost at exit) when the configuration says `--no-wal`.
+   */
   readonly shardLogs?: ShardLogSetup;
-  /** When shards write snapshots to their logs (default: never, for volatile logs). */
+  /** When shards write snapshots to their logs (default: when the log says, e.g. the WAL's settings). */
   readonly snapshot?: SnapshotPolicy;
   /** Default: JSON lines on stderr at the configured level. */
   readonly logger?: Logger;
@@ -83,7 +56,7 @@ export interface StartNodeOptions {
   /** Called with the exit code after a signal-initiated stop (default `process.exit`). */
   readonly exit?: (code: number) => void;
   readonly apiLimits?: Partial<ApiLimits>;
-  /** Writes waiting for the log, per shard, before writes get RESOURCE_EXHAUSTED (default 256 MiB). */
+  /** Writes waiting for the log, per shard, before writes get RESOURCE_EXHAUSTED (default: `--wal-queue-bytes`). */
   readonly maxPendingBytes?: number;
   /** The guardian: initial constitution, constitution log, learning sweep, cleanup cooldown. */
   readonly guardian?: NodeGuardianOptions;
@@ -164,7 +137,9 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   collectNodeFigures(metrics, board, system);
   const guardianOptions = options.guardian ?? {};
   const hub = createGuardianHub(S, metrics, blackBox, guardianOptions.initialConstitution);
-  const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, guardian: hub });
+  const logs: ShardLog[] = [];
+  let guardianLog: ShardLog | undefined;
+  const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, guardian: hub, walStats: (s) => walStatsOf(logs[s]) });
   const backend: NodeBackend = router;
   const guardian = guardianParts(system, nodeId, hub, router);
   const api = new ApiServer(
@@ -190,8 +165,6 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const node = new Node({ shutdownTimeoutMs: config.shutdownTimeout, log: (line) => logger.info(line) });
   let metricsServer: MetricsServer | undefined;
   let provider: ShardLogProvider | undefined;
-  const logs: ShardLog[] = [];
-  let guardianLog: ShardLog | undefined;
   const refs: ActorRefBase[] = [];
   const fatal: NeuroGraphError[] = [];
   let accepting = true;
@@ -230,7 +203,10 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   node.add({
     name: "shard-logs",
     async start() {
-      const setup = options.shardLogs ?? volatileShardLogs;
+      const setup = options.shardLogs ?? (config.wal ? walShardLogs(walTuningOf(config)) : volatileShardLogs);
+      if (options.shardLogs === undefined && !config.wal) {
+        logger.warn({ dataDir: config.dataDir }, "running WITHOUT a write-ahead log (--no-wal): every token and connection is lost when the process stops");
+      }
       provider = await setup({ system, dataDir: config.dataDir, shardCount: S, repair: config.repair, logger, metrics, blackBox });
       for (let s = 0; s < S; s++) logs.push(await provider.open(s));
       if (guardianOptions.constitutionLog === undefined) guardianLog = await provider.openGuardianLog?.();
@@ -268,7 +244,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
           tokenLimits: DEFAULT_TOKEN_LIMITS,
           connectionLimits: DEFAULT_CONNECTION_LIMITS,
           stashCapacity: config.mailboxCapacity,
-          maxPendingBytes: options.maxPendingBytes ?? 256 * 2 ** 20,
+          maxPendingBytes: options.maxPendingBytes ?? config.walQueueBytes,
           logger,
           guard: new ShardGuard(hub, s),
           ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),

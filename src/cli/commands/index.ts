@@ -8,6 +8,7 @@ import { registerCreateCommand } from "./create.ts";
 import { registerGraphCommands } from "./graph.ts";
 import { EXIT_CODES_HELP, usageExit } from "./shared.ts";
 import { registerTokenCommands } from "./tokens.ts";
+import { registerSnapshotCommand, registerWalCommands } from "./wal.ts";
 
 export { EXIT_CODES_HELP, ExitCode } from "./shared.ts";
 
@@ -16,6 +17,8 @@ export function registerClientCommands(program: Command): void {
   registerTokenCommands(program);
   registerGraphCommands(program);
   registerAdminCommands(program);
+  registerSnapshotCommand(program);
+  registerWalCommands(program);
   // Usage errors at the top level (unknown command or option) exit with 2 as well.
   program.exitOverride(usageExit);
   program.addHelpText("after", EXIT_CODES_HELP);

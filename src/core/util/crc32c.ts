@@ -3,26 +3,40 @@
  * our WAL records and constitution checksums. Slicing-by-8: eight 256-entry tables let the loop
  * consume 8 bytes per iteration with table lookups only (no per-bit work).
  *
+ * The hot loop reads the input as 32-bit little-endian words and keeps tables and state in int32
+ * (values ≥ 2^31 in a Uint32Array would be boxed doubles in V8): ~1.4× the throughput of
+ * byte-wise loads, which matters for the WAL (every byte of every record is checksummed).
+ *
+ * Inputs of 256 bytes and more go through a WebAssembly version of the same loop (another ~3×,
+ * see `crc32c-wasm.ts`) where WebAssembly is available.
+ *
  * Check value: crc32c("123456789") = 0xE3069283.
  */
+import { createWasmCrc32c } from "./crc32c-wasm.ts";
 
 const POLY = 0x82f63b78;
 
 /** TABLES[k * 256 + b] = CRC of byte b followed by k zero bytes. */
 const TABLES = buildTables();
 
-function buildTables(): Uint32Array {
-  const t = new Uint32Array(8 * 256);
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** WebAssembly is little-endian; the tables are copied in as host int32s, so only on LE hosts. */
+const WASM = LITTLE_ENDIAN ? createWasmCrc32c(TABLES) : undefined;
+const WASM_MIN_BYTES = 256;
+
+function buildTables(): Int32Array {
+  const t = new Int32Array(8 * 256);
   for (let b = 0; b < 256; b++) {
     let c = b;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
-    t[b] = c >>> 0;
+    t[b] = c;
   }
   for (let b = 0; b < 256; b++) {
     let c = t[b]!;
     for (let k = 1; k < 8; k++) {
       c = t[c & 0xff]! ^ (c >>> 8);
-      t[k * 256 + b] = c >>> 0;
+      t[k * 256 + b] = c;
     }
   }
   return t;
@@ -33,27 +47,49 @@ function buildTables(): Uint32Array {
  * chunks: `crc32c(b, crc32c(a))` equals `crc32c(a ‖ b)`.
  */
 export function crc32c(data: Uint8Array, crc = 0): number {
+  return WASM !== undefined && data.length >= WASM_MIN_BYTES ? WASM.crc(data, crc) : crc32cJs(data, crc);
+}
+
+/** The JavaScript implementation (used for short inputs and where WebAssembly is missing). */
+export function crc32cJs(data: Uint8Array, crc = 0): number {
   const t = TABLES;
-  let c = ~crc >>> 0;
+  let c = ~crc;
   let i = 0;
   const n = data.length;
-  const end8 = n - (n & 7);
-  while (i < end8) {
-    const lo = (c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
-    c =
-      t[7 * 256 + (lo & 0xff)]! ^
-      t[6 * 256 + ((lo >>> 8) & 0xff)]! ^
-      t[5 * 256 + ((lo >>> 16) & 0xff)]! ^
-      t[4 * 256 + (lo >>> 24)]! ^
-      t[3 * 256 + data[i + 4]!]! ^
-      t[2 * 256 + data[i + 5]!]! ^
-      t[256 + data[i + 6]!]! ^
-      t[data[i + 7]!]!;
-    i += 8;
+  if (LITTLE_ENDIAN && n >= 16) {
+    while (((data.byteOffset + i) & 3) !== 0) c = t[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
+    const pairs = (n - i) >>> 3;
+    const w = new Int32Array(data.buffer, data.byteOffset + i, pairs * 2);
+    for (let k = 0; k < w.length; k += 2) {
+      const a = c ^ w[k]!;
+      const b = w[k + 1]!;
+      c =
+        t[1792 + (a & 0xff)]! ^
+        t[1536 + ((a >>> 8) & 0xff)]! ^
+        t[1280 + ((a >>> 16) & 0xff)]! ^
+        t[1024 + (a >>> 24)]! ^
+        t[768 + (b & 0xff)]! ^
+        t[512 + ((b >>> 8) & 0xff)]! ^
+        t[256 + ((b >>> 16) & 0xff)]! ^
+        t[b >>> 24]!;
+    }
+    i += pairs * 8;
+  } else {
+    const end8 = n - (n & 7);
+    while (i < end8) {
+      const lo = c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
+      c =
+        t[1792 + (lo & 0xff)]! ^
+        t[1536 + ((lo >>> 8) & 0xff)]! ^
+        t[1280 + ((lo >>> 16) & 0xff)]! ^
+        t[1024 + (lo >>> 24)]! ^
+        t[768 + data[i + 4]!]! ^
+        t[512 + data[i + 5]!]! ^
+        t[256 + data[i + 6]!]! ^
+        t[data[i + 7]!]!;
+      i += 8;
+    }
   }
-  while (i < n) {
-    c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-    i++;
-  }
+  while (i < n) c = t[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }

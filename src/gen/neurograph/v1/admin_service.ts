@@ -142,6 +142,45 @@ export interface ShardInfo {
   mailboxCapacity: number;
   /** Restarts of the shard actor since the node started. */
   restarts: number;
+  /** The shard's write-ahead log; absent when the node keeps none. */
+  wal: WalStats | undefined;
+}
+
+/** A shard's write-ahead log (docs/wal.md). */
+export interface WalStats {
+  /** Highest log sequence number handed out, and the highest one durable. */
+  lastLsn: number;
+  durableLsn: number;
+  /** Bytes appended but not yet durable. */
+  pendingBytes: number;
+  /** Duration of the last group commit (all shards share it), milliseconds. */
+  lastCommitMs: number;
+  /** LSN covered by the last snapshot (0: none) and when it was taken (Unix ms, 0: none). */
+  lastSnapshotLsn: number;
+  lastSnapshotUnixMs: number;
+  /** Set when a commit failed: the log is read-only until the node restarts. */
+  degraded: string;
+}
+
+export interface SnapshotRequest {
+  /** Shards to snapshot; empty = every shard. */
+  shards: number[];
+}
+
+export interface SnapshotResponse {
+  shards: ShardSnapshot[];
+}
+
+export interface ShardSnapshot {
+  shard: number;
+  /** The LSN the snapshot covers. */
+  lsn: number;
+  /** Chunks and bytes written (0 when unchanged). */
+  chunks: number;
+  bytes: number;
+  durationMs: number;
+  /** Nothing was logged since the last snapshot, so none was written. */
+  unchanged: boolean;
 }
 
 function createBaseGetStatsRequest(): GetStatsRequest {
@@ -581,6 +620,7 @@ function createBaseShardInfo(): ShardInfo {
     mailboxDepth: 0,
     mailboxCapacity: 0,
     restarts: 0,
+    wal: undefined,
   };
 }
 
@@ -615,6 +655,9 @@ export const ShardInfo: MessageFns<ShardInfo> = {
     }
     if (message.restarts !== 0) {
       writer.uint32(80).uint32(message.restarts);
+    }
+    if (message.wal !== undefined) {
+      WalStats.encode(message.wal, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -712,6 +755,14 @@ export const ShardInfo: MessageFns<ShardInfo> = {
             message.restarts = reader.uint32();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.wal = WalStats.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -756,6 +807,7 @@ export const ShardInfo: MessageFns<ShardInfo> = {
         ? globalThis.Number(object.mailbox_capacity)
         : 0,
       restarts: isSet(object.restarts) ? globalThis.Number(object.restarts) : 0,
+      wal: isSet(object.wal) ? WalStats.fromJSON(object.wal) : undefined,
     };
   },
 
@@ -791,6 +843,9 @@ export const ShardInfo: MessageFns<ShardInfo> = {
     if (message.restarts !== 0) {
       obj.restarts = Math.round(message.restarts);
     }
+    if (message.wal !== undefined) {
+      obj.wal = WalStats.toJSON(message.wal);
+    }
     return obj;
   },
 
@@ -809,6 +864,509 @@ export const ShardInfo: MessageFns<ShardInfo> = {
     message.mailboxDepth = object.mailboxDepth ?? 0;
     message.mailboxCapacity = object.mailboxCapacity ?? 0;
     message.restarts = object.restarts ?? 0;
+    message.wal = (object.wal !== undefined && object.wal !== null) ? WalStats.fromPartial(object.wal) : undefined;
+    return message;
+  },
+};
+
+function createBaseWalStats(): WalStats {
+  return {
+    lastLsn: 0,
+    durableLsn: 0,
+    pendingBytes: 0,
+    lastCommitMs: 0,
+    lastSnapshotLsn: 0,
+    lastSnapshotUnixMs: 0,
+    degraded: "",
+  };
+}
+
+export const WalStats: MessageFns<WalStats> = {
+  encode(message: WalStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.lastLsn !== 0) {
+      writer.uint32(8).uint64(message.lastLsn);
+    }
+    if (message.durableLsn !== 0) {
+      writer.uint32(16).uint64(message.durableLsn);
+    }
+    if (message.pendingBytes !== 0) {
+      writer.uint32(24).uint64(message.pendingBytes);
+    }
+    if (message.lastCommitMs !== 0) {
+      writer.uint32(33).double(message.lastCommitMs);
+    }
+    if (message.lastSnapshotLsn !== 0) {
+      writer.uint32(40).uint64(message.lastSnapshotLsn);
+    }
+    if (message.lastSnapshotUnixMs !== 0) {
+      writer.uint32(48).uint64(message.lastSnapshotUnixMs);
+    }
+    if (message.degraded !== "") {
+      writer.uint32(58).string(message.degraded);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WalStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWalStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.lastLsn = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.durableLsn = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pendingBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.lastCommitMs = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.lastSnapshotLsn = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.lastSnapshotUnixMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.degraded = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WalStats {
+    return {
+      lastLsn: isSet(object.lastLsn)
+        ? globalThis.Number(object.lastLsn)
+        : isSet(object.last_lsn)
+        ? globalThis.Number(object.last_lsn)
+        : 0,
+      durableLsn: isSet(object.durableLsn)
+        ? globalThis.Number(object.durableLsn)
+        : isSet(object.durable_lsn)
+        ? globalThis.Number(object.durable_lsn)
+        : 0,
+      pendingBytes: isSet(object.pendingBytes)
+        ? globalThis.Number(object.pendingBytes)
+        : isSet(object.pending_bytes)
+        ? globalThis.Number(object.pending_bytes)
+        : 0,
+      lastCommitMs: isSet(object.lastCommitMs)
+        ? globalThis.Number(object.lastCommitMs)
+        : isSet(object.last_commit_ms)
+        ? globalThis.Number(object.last_commit_ms)
+        : 0,
+      lastSnapshotLsn: isSet(object.lastSnapshotLsn)
+        ? globalThis.Number(object.lastSnapshotLsn)
+        : isSet(object.last_snapshot_lsn)
+        ? globalThis.Number(object.last_snapshot_lsn)
+        : 0,
+      lastSnapshotUnixMs: isSet(object.lastSnapshotUnixMs)
+        ? globalThis.Number(object.lastSnapshotUnixMs)
+        : isSet(object.last_snapshot_unix_ms)
+        ? globalThis.Number(object.last_snapshot_unix_ms)
+        : 0,
+      degraded: isSet(object.degraded) ? globalThis.String(object.degraded) : "",
+    };
+  },
+
+  toJSON(message: WalStats): unknown {
+    const obj: any = {};
+    if (message.lastLsn !== 0) {
+      obj.lastLsn = Math.round(message.lastLsn);
+    }
+    if (message.durableLsn !== 0) {
+      obj.durableLsn = Math.round(message.durableLsn);
+    }
+    if (message.pendingBytes !== 0) {
+      obj.pendingBytes = Math.round(message.pendingBytes);
+    }
+    if (message.lastCommitMs !== 0) {
+      obj.lastCommitMs = floatToJson(message.lastCommitMs);
+    }
+    if (message.lastSnapshotLsn !== 0) {
+      obj.lastSnapshotLsn = Math.round(message.lastSnapshotLsn);
+    }
+    if (message.lastSnapshotUnixMs !== 0) {
+      obj.lastSnapshotUnixMs = Math.round(message.lastSnapshotUnixMs);
+    }
+    if (message.degraded !== "") {
+      obj.degraded = message.degraded;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WalStats>, I>>(base?: I): WalStats {
+    return WalStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WalStats>, I>>(object: I): WalStats {
+    const message = createBaseWalStats();
+    message.lastLsn = object.lastLsn ?? 0;
+    message.durableLsn = object.durableLsn ?? 0;
+    message.pendingBytes = object.pendingBytes ?? 0;
+    message.lastCommitMs = object.lastCommitMs ?? 0;
+    message.lastSnapshotLsn = object.lastSnapshotLsn ?? 0;
+    message.lastSnapshotUnixMs = object.lastSnapshotUnixMs ?? 0;
+    message.degraded = object.degraded ?? "";
+    return message;
+  },
+};
+
+function createBaseSnapshotRequest(): SnapshotRequest {
+  return { shards: [] };
+}
+
+export const SnapshotRequest: MessageFns<SnapshotRequest> = {
+  encode(message: SnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.shards.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.shards) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.shards.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.shards.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotRequest {
+    return {
+      shards: globalThis.Array.isArray(object?.shards) ? object.shards.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: SnapshotRequest): unknown {
+    const obj: any = {};
+    if (message.shards?.length) {
+      obj.shards = message.shards.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotRequest>, I>>(base?: I): SnapshotRequest {
+    return SnapshotRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotRequest>, I>>(object: I): SnapshotRequest {
+    const message = createBaseSnapshotRequest();
+    message.shards = object.shards?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseSnapshotResponse(): SnapshotResponse {
+  return { shards: [] };
+}
+
+export const SnapshotResponse: MessageFns<SnapshotResponse> = {
+  encode(message: SnapshotResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.shards) {
+      ShardSnapshot.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.shards.push(ShardSnapshot.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotResponse {
+    return {
+      shards: globalThis.Array.isArray(object?.shards) ? object.shards.map((e: any) => ShardSnapshot.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: SnapshotResponse): unknown {
+    const obj: any = {};
+    if (message.shards?.length) {
+      obj.shards = message.shards.map((e) => ShardSnapshot.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotResponse>, I>>(base?: I): SnapshotResponse {
+    return SnapshotResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotResponse>, I>>(object: I): SnapshotResponse {
+    const message = createBaseSnapshotResponse();
+    message.shards = object.shards?.map((e) => ShardSnapshot.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseShardSnapshot(): ShardSnapshot {
+  return { shard: 0, lsn: 0, chunks: 0, bytes: 0, durationMs: 0, unchanged: false };
+}
+
+export const ShardSnapshot: MessageFns<ShardSnapshot> = {
+  encode(message: ShardSnapshot, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.shard !== 0) {
+      writer.uint32(8).uint32(message.shard);
+    }
+    if (message.lsn !== 0) {
+      writer.uint32(16).uint64(message.lsn);
+    }
+    if (message.chunks !== 0) {
+      writer.uint32(24).uint32(message.chunks);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(32).uint64(message.bytes);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(41).double(message.durationMs);
+    }
+    if (message.unchanged !== false) {
+      writer.uint32(48).bool(message.unchanged);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShardSnapshot {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShardSnapshot();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.shard = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.lsn = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.chunks = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.durationMs = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.unchanged = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShardSnapshot {
+    return {
+      shard: isSet(object.shard) ? globalThis.Number(object.shard) : 0,
+      lsn: isSet(object.lsn) ? globalThis.Number(object.lsn) : 0,
+      chunks: isSet(object.chunks) ? globalThis.Number(object.chunks) : 0,
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+      unchanged: isSet(object.unchanged) ? globalThis.Boolean(object.unchanged) : false,
+    };
+  },
+
+  toJSON(message: ShardSnapshot): unknown {
+    const obj: any = {};
+    if (message.shard !== 0) {
+      obj.shard = Math.round(message.shard);
+    }
+    if (message.lsn !== 0) {
+      obj.lsn = Math.round(message.lsn);
+    }
+    if (message.chunks !== 0) {
+      obj.chunks = Math.round(message.chunks);
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = floatToJson(message.durationMs);
+    }
+    if (message.unchanged !== false) {
+      obj.unchanged = message.unchanged;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShardSnapshot>, I>>(base?: I): ShardSnapshot {
+    return ShardSnapshot.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShardSnapshot>, I>>(object: I): ShardSnapshot {
+    const message = createBaseShardSnapshot();
+    message.shard = object.shard ?? 0;
+    message.lsn = object.lsn ?? 0;
+    message.chunks = object.chunks ?? 0;
+    message.bytes = object.bytes ?? 0;
+    message.durationMs = object.durationMs ?? 0;
+    message.unchanged = object.unchanged ?? false;
     return message;
   },
 };
@@ -829,7 +1387,7 @@ export const AdminServiceService = {
     responseSerialize: (value: GetStatsResponse): Buffer => Buffer.from(GetStatsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetStatsResponse => GetStatsResponse.decode(value),
   },
-  /** The virtual shards and their state. */
+  /** The virtual shards and their state, with their write-ahead log figures. */
   listShards: {
     path: "/neurograph.v1.AdminService/ListShards" as const,
     requestStream: false as const,
@@ -939,12 +1497,26 @@ export const AdminServiceService = {
     responseSerialize: (value: GuardianEvent): Buffer => Buffer.from(GuardianEvent.encode(value).finish()),
     responseDeserialize: (value: Buffer): GuardianEvent => GuardianEvent.decode(value),
   },
+  /**
+   * Writes a snapshot of the given shards (all when none are given) now and prunes their logs
+   * behind it; returns once every snapshot is durable. FAILED_PRECONDITION when the node keeps no
+   * log (started without a WAL), RESOURCE_EXHAUSTED while a shard is still writing one.
+   */
+  snapshot: {
+    path: "/neurograph.v1.AdminService/Snapshot" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SnapshotRequest): Buffer => Buffer.from(SnapshotRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SnapshotRequest => SnapshotRequest.decode(value),
+    responseSerialize: (value: SnapshotResponse): Buffer => Buffer.from(SnapshotResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SnapshotResponse => SnapshotResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
   /** Node-wide figures. */
   getStats: handleUnaryCall<GetStatsRequest, GetStatsResponse>;
-  /** The virtual shards and their state. */
+  /** The virtual shards and their state, with their write-ahead log figures. */
   listShards: handleUnaryCall<ListShardsRequest, ListShardsResponse>;
   /** The active constitution. */
   getConstitution: handleUnaryCall<GetConstitutionRequest, ConstitutionResponse>;
@@ -968,6 +1540,12 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
    * buffered events and gets a `dropped` event with the count; it never slows the node.
    */
   watchEvents: handleServerStreamingCall<WatchEventsRequest, GuardianEvent>;
+  /**
+   * Writes a snapshot of the given shards (all when none are given) now and prunes their logs
+   * behind it; returns once every snapshot is durable. FAILED_PRECONDITION when the node keeps no
+   * log (started without a WAL), RESOURCE_EXHAUSTED while a shard is still writing one.
+   */
+  snapshot: handleUnaryCall<SnapshotRequest, SnapshotResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -987,7 +1565,7 @@ export interface AdminServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetStatsResponse) => void,
   ): ClientUnaryCall;
-  /** The virtual shards and their state. */
+  /** The virtual shards and their state, with their write-ahead log figures. */
   listShards(
     request: ListShardsRequest,
     callback: (error: ServiceError | null, response: ListShardsResponse) => void,
@@ -1128,6 +1706,26 @@ export interface AdminServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<GuardianEvent>;
+  /**
+   * Writes a snapshot of the given shards (all when none are given) now and prunes their logs
+   * behind it; returns once every snapshot is durable. FAILED_PRECONDITION when the node keeps no
+   * log (started without a WAL), RESOURCE_EXHAUSTED while a shard is still writing one.
+   */
+  snapshot(
+    request: SnapshotRequest,
+    callback: (error: ServiceError | null, response: SnapshotResponse) => void,
+  ): ClientUnaryCall;
+  snapshot(
+    request: SnapshotRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SnapshotResponse) => void,
+  ): ClientUnaryCall;
+  snapshot(
+    request: SnapshotRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SnapshotResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const AdminServiceClient = makeGenericClientConstructor(

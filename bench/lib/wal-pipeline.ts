@@ -1,0 +1,119 @@
+/**
+ * The write path of a node without gRPC: S shard stores, each with its ShardLog (the LMDB WAL or
+ * a volatile one), fed with batches of packed token records that are split by shard, applied and
+ * appended; a batch is acknowledged when every shard's append is durable.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type RecoveryHandler, type ShardLog, type ShardMutation, type ShardSnapshotData, VolatileShardLog } from "../../src/actors/shard-log.ts";
+import { type NodeWal, type WalOptions, startWal } from "../../src/actors/wal/index.ts";
+import { ShardStore } from "../../src/core/store/index.ts";
+import { ActorSystem } from "../../src/runtime/index.ts";
+import { tokenRecords } from "./core-data.ts";
+
+export class StoreHandler implements RecoveryHandler {
+  store: ShardStore;
+  tokens = 0;
+  constructor(
+    readonly shard: number,
+    readonly shardCount: number,
+  ) {
+    this.store = new ShardStore({ shard, shardCount });
+  }
+  loadSnapshot(s: ShardSnapshotData): void {
+    this.store = ShardStore.fromSnapshot(s.tokens, s.connections, { shard: this.shard, shardCount: this.shardCount });
+  }
+  apply(m: ShardMutation): void {
+    if (m.kind === "tokens.insert") {
+      this.store.insertRecords(m.records, { allocateIds: false });
+      this.tokens += m.records.length / 64;
+    }
+  }
+}
+
+export class Pipeline {
+  readonly handlers: StoreHandler[];
+  private next = 1;
+
+  private constructor(
+    readonly shardCount: number,
+    readonly logs: readonly ShardLog[],
+    readonly wal: NodeWal | undefined,
+    private readonly system: ActorSystem | undefined,
+    readonly dataDir: string | undefined,
+    handlers: StoreHandler[],
+  ) {
+    this.handlers = handlers;
+  }
+
+  /** A pipeline over the LMDB WAL in `dataDir` (recovering what is there), or volatile logs. */
+  static async open(shardCount: number, wal: Partial<WalOptions> | "off", dataDir?: string): Promise<Pipeline> {
+    const handlers = Array.from({ length: shardCount }, (_, s) => new StoreHandler(s, shardCount));
+    if (wal === "off") return new Pipeline(shardCount, handlers.map(() => new VolatileShardLog()), undefined, undefined, undefined, handlers);
+    const dir = dataDir ?? mkdtempSync(join(tmpdir(), "ng-bench-wal-"));
+    const system = new ActorSystem({ onFatal: () => {} });
+    const node = startWal(system, { dataDir: dir, shardCount, ...wal });
+    await Promise.all(node.logs.map((log, s) => log.recover(handlers[s]!)));
+    const p = new Pipeline(shardCount, node.logs, node, system, dir, handlers);
+    p.next = 1 + handlers.reduce((n, h) => n + h.store.size, 0);
+    return p;
+  }
+
+  /** Ingests one batch of `n` new tokens; resolves when every shard's part is durable. */
+  ingest(n: number): Promise<unknown> {
+    const S = this.shardCount;
+    const records = tokenRecords(n, this.next, 1, this.next);
+    const src = new Uint32Array(records.buffer, records.byteOffset, records.byteLength >>> 2);
+    const first = this.next;
+    this.next += n;
+    const done: Promise<void>[] = [];
+    for (let s = 0; s < S; s++) {
+      // Ids are consecutive, so shard s holds every S-th record starting at the first id ≡ s.
+      const start = (((s - (first % S)) % S) + S) % S;
+      const count = start >= n ? 0 : Math.ceil((n - start) / S);
+      if (count === 0) continue;
+      const part = new Uint8Array(count * 64);
+      const dst = new Uint32Array(part.buffer);
+      for (let i = 0; i < count; i++) {
+        const from = (start + i * S) << 4;
+        const to = i << 4;
+        for (let w = 0; w < 16; w++) dst[to + w] = src[from + w]!;
+      }
+      this.handlers[s]!.store.insertRecords(part, { allocateIds: false });
+      done.push(this.logs[s]!.append({ kind: "tokens.insert", records: part }).durable);
+    }
+    return Promise.all(done);
+  }
+
+  async close(remove = true): Promise<void> {
+    await this.wal?.close();
+    await this.system?.shutdown({ force: true });
+    if (remove && this.dataDir !== undefined) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Keeps `inFlight` batches going for `seconds` (after `warmup` seconds); returns tokens/s. */
+export async function sustained(p: Pipeline, batch: number, inFlight: number, seconds: number, warmup = 1): Promise<{ rate: number; tokens: number; seconds: number }> {
+  let counting = false;
+  let tokens = 0;
+  let stop = false;
+  const worker = async (): Promise<void> => {
+    while (!stop) {
+      await p.ingest(batch);
+      if (counting) tokens += batch;
+      // Volatile logs ack at once: yield so timers (and the other workers) run.
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  const workers = Array.from({ length: inFlight }, () => worker());
+  await new Promise((r) => setTimeout(r, warmup * 1000));
+  counting = true;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const elapsed = (performance.now() - t0) / 1000;
+  const counted = tokens;
+  stop = true;
+  await Promise.all(workers);
+  return { rate: counted / elapsed, tokens: counted, seconds: elapsed };
+}

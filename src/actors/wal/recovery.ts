@@ -1,0 +1,247 @@
+/**
+ * Recovery of one shard (docs/wal.md §5): newest valid snapshot, then the log after it in LSN
+ * order through the shard's handler. A torn tail is truncated with a warning; damage anywhere
+ * else (bad record before the tail, missing LSN, unreadable snapshot) refuses to start with a
+ * DataLossError, unless repair was asked for, which keeps everything up to the damage and moves
+ * the rest aside. Every entry that leaves the log is first saved to the quarantine directory.
+ */
+import type { Key } from "lmdb";
+import { DataLossError, InternalError, toNeuroGraphError } from "../../core/errors.ts";
+import { LogScan, mutationItemCount, type ScanProblem } from "../../core/wal/index.ts";
+import type { RecoveryHandler, RecoveryReport } from "../shard-log.ts";
+import type { WalEnvironment } from "./environment.ts";
+import { LOG_PART, QuarantineWriter, type QuarantinedEntry } from "./quarantine.ts";
+import { listSnapshots, loadSnapshot } from "./snapshot-store.ts";
+import type { WalShardState } from "./state.ts";
+import { removeKeys } from "./removal.ts";
+
+export interface WalRecoveryReport extends RecoveryReport {
+  readonly shard: number;
+  readonly snapshotTokens: number;
+  readonly snapshotConnections: number;
+  readonly snapshotMs: number;
+  readonly replayedBytes: number;
+  /** Items (tokens, connections, ids) carried by the replayed records. */
+  readonly replayedItems: number;
+  /** True when --repair moved damaged data aside. */
+  readonly repaired: boolean;
+  /** Where moved-aside entries were saved, when any were. */
+  readonly quarantineDir: string | undefined;
+}
+
+export interface RecoveryOptions {
+  readonly repair: boolean;
+  /**
+   * A later recovery of the same start (the shard actor restarted): read only, after every
+   * append so far settled. Changes nothing on disk (a snapshot may be being written meanwhile).
+   */
+  readonly reload?: boolean;
+  /** The session's quarantine directory (created on first use). */
+  readonly quarantineSession: string;
+  readonly warn: (message: string, fields: Record<string, unknown>) => void;
+}
+
+export async function recoverShard(
+  env: WalEnvironment,
+  state: WalShardState,
+  handler: RecoveryHandler,
+  options: RecoveryOptions,
+): Promise<WalRecoveryReport> {
+  const shard = state.shard;
+  const dbs = env.shard(shard);
+  const reload = options.reload === true;
+  const started = performance.now();
+  const warnings: string[] = [];
+  let quarantine: QuarantineWriter | undefined;
+  const quarantineWriter = (): QuarantineWriter => (quarantine ??= new QuarantineWriter(options.quarantineSession, shard));
+  const warn = (message: string, fields: Record<string, unknown>): void => {
+    warnings.push(message);
+    options.warn(message, { shard, ...fields });
+  };
+  let repaired = false;
+
+  // 1. The newest snapshot that verifies completely.
+  const stored = listSnapshots(dbs);
+  let base = 0;
+  let baseAt = 0;
+  let chosen: ReturnType<typeof loadSnapshot> | undefined;
+  const movedAside = new Set<number>();
+  for (const snap of stored) {
+    if (!snap.hasManifest) continue;
+    const load = loadSnapshot(dbs, shard, snap.lsn);
+    if (load.ok) {
+      chosen = load;
+      base = snap.lsn;
+      baseAt = load.manifest.createdAtMs;
+      break;
+    }
+    if (!options.repair || reload) {
+      throw dataLoss(shard, `the snapshot at LSN ${snap.lsn} is unreadable (${load.detail})`, "the newest readable state before it", env.quarantineRoot);
+    }
+    const entries = snap.parts.map((part): QuarantinedEntry => ({ lsn: snap.lsn, part, value: copy(dbs.snap.getBinaryFast([snap.lsn, part])) }));
+    quarantineWriter().write(`snapshot-${snap.lsn}`, entries);
+    await removeKeys(env, dbs.snap, snap.parts.map((p) => [snap.lsn, p]));
+    movedAside.add(snap.lsn);
+    warn(`shard ${shard}: repair moved the unreadable snapshot at LSN ${snap.lsn} aside (${load.detail})`, { lsn: snap.lsn });
+    repaired = true;
+  }
+  // Leftovers: older snapshots (crash before cleanup) and incomplete ones (crash while writing).
+  if (!reload) {
+    const stale = stored.filter((s) => s.lsn !== base && !movedAside.has(s.lsn));
+    for (const s of stale) await removeKeys(env, dbs.snap, s.parts.map((p) => [s.lsn, p]));
+  }
+  const snapshotMs = performance.now() - started;
+  let snapshotTokens = 0;
+  let snapshotConnections = 0;
+  if (chosen?.ok === true) {
+    const c = chosen.content;
+    snapshotTokens = c.tokens.length / 64;
+    snapshotConnections = c.connections.length / 64;
+    callHandler(shard, base, () => handler.loadSnapshot({ lsn: base, tokens: c.tokens, connections: c.connections, constitution: c.constitution }));
+  }
+
+  // 2. Log records at or below the snapshot were meant to be pruned; finish that.
+  if (!reload) await removeKeys(env, dbs.log, [...dbs.log.getKeys({ end: base + 1 })]);
+
+  // 3. Replay everything after the snapshot.
+  const scan = new LogScan(shard, base);
+  let replayedBytes = 0;
+  let replayedItems = 0;
+  for (const { key, value } of dbs.log.getRange({ start: base + 1 })) {
+    const item = scan.feed(typeof key === "number" ? key : Number.NaN, value);
+    if (item === undefined) continue;
+    replayedBytes += item.bytes;
+    replayedItems += mutationItemCount(item.mutation);
+    callHandler(shard, item.lsn, () => handler.apply(item.mutation, item.lsn));
+  }
+  const result = scan.result();
+  const lastLsn = result.lastLsn;
+  if (reload) return reloaded(state, result, base, started, snapshotTokens, snapshotConnections, snapshotMs, replayedBytes, replayedItems, env.quarantineRoot);
+  if (result.kind === "torn-tail") {
+    const moved = await moveAside(env, shard, result.problem.lsn, quarantineWriter(), `log-from-${result.problem.lsn}`);
+    warn(
+      `shard ${shard}: torn write at the end of the log: ${moved} unreadable record(s) from LSN ${result.problem.lsn} (${result.problem.detail}); ` +
+        `truncated to LSN ${lastLsn}, raw records saved in ${quarantineWriter().dir}`,
+      { lsn: result.problem.lsn, records: moved },
+    );
+  } else if (result.kind === "damaged") {
+    if (!options.repair) {
+      throw dataLoss(shard, describeProblem(result.problem, result.entriesFromDamage, result.intactAfter), `LSN ${lastLsn}`, env.quarantineRoot);
+    }
+    const moved = await moveAside(env, shard, result.problem.lsn, quarantineWriter(), `log-from-${result.problem.lsn}`);
+    warn(
+      `shard ${shard}: repair kept the log up to LSN ${lastLsn} and moved ${moved} record(s) from LSN ${result.problem.lsn} aside ` +
+        `(${result.problem.detail}) into ${quarantineWriter().dir}`,
+      { lsn: result.problem.lsn, records: moved },
+    );
+    repaired = true;
+  }
+  if (quarantine !== undefined) quarantine.finish(warnings.join("\n"), lastLsn);
+
+  state.lastLsn = state.lastEnqueuedLsn = state.durableLsn = lastLsn;
+  state.lastSnapshotLsn = base;
+  state.lastSnapshotAt = baseAt;
+  state.recordsSinceSnapshot = result.replayed;
+  state.bytesSinceSnapshot = replayedBytes;
+  state.firstSinceSnapshotAt = Date.now();
+  state.recovered = true;
+  return {
+    shard,
+    snapshotLsn: base,
+    replayedRecords: result.replayed,
+    lastLsn,
+    durationMs: performance.now() - started,
+    warnings,
+    snapshotTokens,
+    snapshotConnections,
+    snapshotMs,
+    replayedBytes,
+    replayedItems,
+    repaired,
+    quarantineDir: quarantine?.dir,
+  };
+}
+
+/** The end of a reload: the log must hold exactly what this start appended and saw settle. */
+function reloaded(
+  state: WalShardState,
+  result: ReturnType<LogScan["result"]>,
+  base: number,
+  started: number,
+  snapshotTokens: number,
+  snapshotConnections: number,
+  snapshotMs: number,
+  replayedBytes: number,
+  replayedItems: number,
+  quarantineRoot: string,
+): WalRecoveryReport {
+  if (result.kind !== "clean") {
+    throw dataLoss(state.shard, `while reloading, ${describeProblem(result.problem, result.kind === "damaged" ? result.entriesFromDamage : result.tailEntries, result.kind === "damaged" ? result.intactAfter : 0)}`, `LSN ${result.lastLsn}`, quarantineRoot);
+  }
+  if (result.lastLsn !== state.durableLsn) {
+    throw new InternalError(`shard ${state.shard}: reloading found the log at LSN ${result.lastLsn}, but LSN ${state.durableLsn} is durable`);
+  }
+  return {
+    shard: state.shard,
+    snapshotLsn: base,
+    replayedRecords: result.replayed,
+    lastLsn: result.lastLsn,
+    durationMs: performance.now() - started,
+    warnings: [],
+    snapshotTokens,
+    snapshotConnections,
+    snapshotMs,
+    replayedBytes,
+    replayedItems,
+    repaired: false,
+    quarantineDir: undefined,
+  };
+}
+
+/** Saves every log entry from `fromLsn` on to the quarantine, then deletes them (durably). */
+async function moveAside(env: WalEnvironment, shard: number, fromLsn: number, q: QuarantineWriter, name: string): Promise<number> {
+  const log = env.shard(shard).log;
+  const keys: Key[] = [];
+  const entries = function* (): Generator<QuarantinedEntry> {
+    for (const { key, value } of log.getRange({ start: fromLsn })) {
+      keys.push(key);
+      yield { lsn: typeof key === "number" ? key : -1, part: LOG_PART, value };
+    }
+  };
+  const n = q.write(name, entries());
+  await removeKeys(env, log, keys);
+  return n;
+}
+
+function callHandler(shard: number, lsn: number, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    const e = toNeuroGraphError(err);
+    throw new InternalError(`shard ${shard}: applying the WAL at LSN ${lsn} during recovery failed: ${e.message}`, { cause: err });
+  }
+}
+
+function describeProblem(p: ScanProblem, entries: number, intact: number): string {
+  const after = `${entries - 1} more stored record(s) follow, ${Math.max(0, intact - (p.kind === "gap" ? 1 : 0))} of them intact`;
+  switch (p.kind) {
+    case "gap":
+      return `the log has a hole: ${p.detail}`;
+    case "corrupt":
+      return `the record at LSN ${p.lsn} is damaged (${p.detail}) and is not the last one: ${after}`;
+    default:
+      return `the record at LSN ${p.lsn} cannot be used (${p.detail}); ${after}`;
+  }
+}
+
+function dataLoss(shard: number, what: string, keep: string, quarantineRoot: string): DataLossError {
+  return new DataLossError(
+    `shard ${shard}: ${what}. NeuroGraph refuses to start rather than drop acknowledged writes silently. ` +
+      `To keep everything up to ${keep} and move the damaged part and everything after it aside into ${quarantineRoot}/, ` +
+      `restart with \`neurograph serve --repair\`.`,
+  );
+}
+
+function copy(b: Uint8Array | undefined): Uint8Array {
+  return b === undefined ? new Uint8Array(0) : Uint8Array.from(b);
+}
