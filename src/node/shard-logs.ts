@@ -30,6 +30,11 @@ export interface ShardLogContext {
 /** Opens the log of each shard (once per shard, not per actor restart) and closes shared resources. */
 export interface ShardLogProvider {
   open(shard: number): ShardLog | Promise<ShardLog>;
+  /**
+   * The guardian's own log (constitution changes as `constitution.set` records; never
+   * snapshotted). Without it the constitution lives in memory, like volatile data.
+   */
+  openGuardianLog?(): ShardLog | Promise<ShardLog>;
   /** Runs after every shard's log was closed. */
   close?(): void | Promise<void>;
 }
