@@ -13,7 +13,7 @@
  * See `shard-protocol.ts`.
  */
 import { connectionColumnsByteSize } from "../core/connection/columns.ts";
-import { OverloadedError, UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../core/errors.ts";
+import { FailedPreconditionError, OverloadedError, UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../core/errors.ts";
 import type { ConnectionLimits, TokenLimits } from "../core/limits.ts";
 import { SpatialIndex } from "../core/spatial/index.ts";
 import { ShardStore } from "../core/store/index.ts";
@@ -23,11 +23,13 @@ import type { Logger } from "../telemetry/index.ts";
 import { decodeFieldResult, encodeFieldResult } from "../core/field/result-codec.ts";
 import { applyMutation } from "./apply-mutation.ts";
 import { applyFieldPositions, fieldSnapshot, replayFieldResult } from "./shard-field.ts";
+import type { ShardGuard } from "./guardian/index.ts";
 import type { ShardBoard } from "./shard-board.ts";
 import { checkConnect, checkDelete, checkDisconnect, checkInsert, checkUpdate, type CheckLimits } from "./shard-checks.ts";
 import { ShardJournal, opBytes, type SnapshotPolicy } from "./shard-journal.ts";
 import type { ShardLog } from "./shard-log.ts";
-import type { CheckReport, FieldApplyReply, PrepareReply, ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
+import type { CheckReport, FieldApplyReply, LearnOp, LearnReply, PrepareReply, ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
+import { guardedBatch, guardedCheck, runLearning } from "./shard-learning.ts";
 import { expandNodes, getTokens, listConnections, spatialQuery } from "./shard-reads.ts";
 import { executeOp, type WriteOutcome } from "./shard-writes.ts";
 
@@ -47,6 +49,13 @@ export interface GraphShardEnv {
   readonly logger?: Logger;
   /** Unix seconds (validation of timestamps). */
   readonly nowSeconds?: () => number;
+  /**
+   * The guardian in this shard: when set, writes are validated against the active constitution
+   * (read once per batch) instead of `tokenLimits` / `connectionLimits`, every batch is counted
+   * (one event per batch with rejections), the store's figures feed the quotas, and `shard.learn`
+   * is served. Quota admission is the coordinator's (it sees the whole request).
+   */
+  readonly guard?: ShardGuard;
 }
 
 interface Fence {
@@ -169,6 +178,8 @@ export class GraphShardActor extends Actor<ShardMessage> {
       case "shard.snapshot-due":
         this.snapshotted(this.journal.maybeSnapshot(this.store, true));
         return undefined;
+      case "shard.learn":
+        return this.answer(ctx, () => this.learn(m.op));
       case "shard.snapshot": {
         const reply = ctx.deferReply();
         this.journal.snapshotNow(this.store).then(
@@ -221,6 +232,8 @@ export class GraphShardActor extends Actor<ShardMessage> {
 
   private limits(): CheckLimits {
     const now = this.env.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
+    const guard = this.env.guard;
+    if (guard !== undefined) return guard.limits(now);
     return { tokens: this.env.tokenLimits, connections: this.env.connectionLimits, nowSeconds: now };
   }
 
@@ -229,9 +242,12 @@ export class GraphShardActor extends Actor<ShardMessage> {
     if (m.type === "shard.write") {
       const outcome = executeOp(this.store, m.op, { strict: !m.partial, keep: null }, this.limits());
       this.record(outcome);
+      if (this.env.guard !== undefined) guardedBatch(this.env.guard, m.op, outcome.reply.violations, outcome.reply.applied, !m.partial);
       return outcome.reply;
     }
     const check = this.check(m.op);
+    // Rejections found while preparing are counted here; the commit counts what it applies.
+    if (this.env.guard !== undefined) guardedCheck(this.env.guard, m.op, check, !m.partial);
     const anyValid = check.invalid.indexOf(0) >= 0;
     const fenced = m.partial ? anyValid : check.violations.length === 0;
     if (fenced) {
@@ -270,6 +286,18 @@ export class GraphShardActor extends Actor<ShardMessage> {
     // did not, nothing was applied and the coordinator reports the disagreement.
     const outcome = executeOp(this.store, fence.op, { strict: true, keep }, this.limits());
     this.record(outcome);
+    if (this.env.guard !== undefined) guardedBatch(this.env.guard, fence.op, outcome.reply.violations, outcome.reply.applied, true, keep);
+    return outcome.reply;
+  }
+
+  private learn(op: LearnOp): LearnReply {
+    const guard = this.env.guard;
+    if (guard === undefined) throw new FailedPreconditionError(`shard ${this.env.shard} runs without a guardian, so it does not learn; start the node with its guardian`);
+    const writes = op.kind === "activate" || op.kind === "feedback" || op.kind === "sweep";
+    if (writes) this.journal.ensureWritable(op.kind === "sweep" ? 0 : op.keys.sources.length * 64);
+    const outcome = runLearning(this.store, guard, op, Date.now());
+    for (const mutation of outcome.mutations) this.journal.append(mutation);
+    if (outcome.mutations.length > 0) this.publish();
     return outcome.reply;
   }
 
@@ -356,5 +384,6 @@ export class GraphShardActor extends Actor<ShardMessage> {
     board.tokenBytes[shard] = s.byteSize() - connectionBytes;
     board.appliedLsn[shard] = this.journal.wait.appliedLsn;
     board.durableLsn[shard] = this.journal.wait.durableLsn;
+    this.env.guard?.report(s);
   }
 }

@@ -19,6 +19,7 @@ import type { ShardSnapshotResult } from "./shard-log.ts";
 import type { FieldViolation } from "../core/errors.ts";
 import type { Direction, Expansion } from "../core/graph/expansion.ts";
 import type { Ask } from "../runtime/index.ts";
+import type { CleanupPlan, CleanupPolicy, LearningKeys } from "./guardian/index.ts";
 
 /** 256-bit set of connection types (bit t = byte t >> 3, bit t & 7); null = every type. */
 export type TypeFilter = Uint8Array | null;
@@ -152,6 +153,43 @@ export interface FieldApplyReply {
   readonly lsn: number;
 }
 
+/**
+ * Governed learning and maintenance on one shard (keys address connections this shard owns).
+ * `granted`: the coordinator took the mutation grants of a strict batch spanning shards already.
+ */
+export type LearnOp =
+  | { readonly kind: "activate"; readonly keys: LearningKeys; readonly strict: boolean }
+  | { readonly kind: "feedback"; readonly keys: LearningKeys; readonly success: Uint8Array; readonly strict: boolean; readonly granted: boolean }
+  /** Read-only: what activate / feedback would refuse, and the grants the rest needs. */
+  | { readonly kind: "check"; readonly keys: LearningKeys; readonly feedback: boolean }
+  /** Decay, then promotion / deletion proposals of every owned Hypothesis. */
+  | { readonly kind: "sweep" }
+  /** Read-only: what a cleanup may remove here. */
+  | { readonly kind: "cleanup-plan"; readonly policy: CleanupPolicy }
+  /** Read-only: which proposed hypotheses (owned source → target) join tokens connected already. */
+  | { readonly kind: "pairs"; readonly sources: Uint32Array; readonly targets: Uint32Array };
+
+export interface LearnReply {
+  readonly applied: number;
+  /** 1 per applied key (activate, feedback). */
+  readonly accepted: Uint8Array;
+  readonly violations: readonly FieldViolation[];
+  /** check: grants the accepted keys need. */
+  readonly edges: number;
+  readonly promoted: number;
+  readonly deleted: number;
+  readonly decayed: number;
+  /** activate: endpoints of the activated connections. */
+  readonly tokens?: Uint32Array;
+  /** Mirrors of removed connections the target's shard must unlink. */
+  readonly unlinkAtTarget?: KeyColumns;
+  /** Records of changed connections whose target is on another shard: that shard's mirror copies. */
+  readonly refreshAtTarget?: Uint8Array;
+  readonly plan?: CleanupPlan;
+  /** pairs: 1 per proposal to drop. */
+  readonly invalid?: Uint8Array;
+}
+
 export type ShardMessage =
   | Ask<{ readonly type: "shard.write"; readonly op: ShardOp; readonly partial: boolean }, WriteReply>
   | Ask<
@@ -190,6 +228,8 @@ export type ShardMessage =
    * logged when the shard's applied LSN still equals `expectLsn` (−1: apply unconditionally).
    */
   | Ask<{ readonly type: "shard.field-apply"; readonly payload: Uint8Array; readonly expectLsn: number }, FieldApplyReply>
+  /** Learning and maintenance under the guardian (a shard without one answers FAILED_PRECONDITION). */
+  | Ask<{ readonly type: "shard.learn"; readonly op: LearnOp }, LearnReply>
   /** Timer: the prepared transaction's deadline passed without a commit or abort. */
   | { readonly type: "shard.fence-expired"; readonly txn: number }
   /** Timer: time to consider a snapshot. */

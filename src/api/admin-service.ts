@@ -74,7 +74,7 @@ export class AdminServiceHandlers {
     };
   }
 
-  /** The grpc-js methods of this file (the observability ones are in observability-service.ts). */
+  /** The grpc-js methods of this file (observability RPCs: observability-service.ts; guardian RPCs: guardian-service.ts). */
   service(env: HandlerEnv): Pick<AdminServiceServer, "getStats" | "listShards" | "snapshot"> {
     return {
       getStats: unary(env, (r: GetStatsRequest, c) => this.getStats(r, c)),

@@ -31,6 +31,8 @@ export type {
   WriteResult,
 } from "./backend.ts";
 export { ShardState } from "./backend.ts";
+export type { ActivateResult, ConstitutionState, FeedbackResult, GuardianBackend, RollbackOptions, WatchOptions } from "./guardian-backend.ts";
+export { GUARDIAN_ADMIN_METHODS, GUARDIAN_GRAPH_METHODS, GuardianServiceHandlers, MAX_WATCH_BUFFER } from "./guardian-service.ts";
 export {
   DEFAULT_API_LIMITS,
   DEFAULT_GRPC_ADDRESS,

@@ -15,6 +15,8 @@ import { HealthService } from "../gen/grpc/health/v1/health.ts";
 import { AdminServiceHandlers } from "./admin-service.ts";
 import { BearerTokenAuth } from "./auth.ts";
 import type { NodeBackend } from "./backend.ts";
+import type { GuardianBackend } from "./guardian-backend.ts";
+import { GuardianServiceHandlers } from "./guardian-service.ts";
 import { formatAddress, resolveApiServerConfig, type ApiServerConfig, type ApiServerOptions, type TlsOptions } from "./config.ts";
 import { FieldServiceHandlers, type FieldBackend } from "./field-service.ts";
 import { GraphServiceHandlers } from "./graph-service.ts";
@@ -38,6 +40,8 @@ export interface ApiServerDeps {
   readonly field?: FieldBackend;
   /** Sampling configuration and black box RPCs of AdminService; without it they answer UNIMPLEMENTED. */
   readonly observability?: ObservabilityBackend;
+  /** The constitution, guardian and learning RPCs; without it they answer UNIMPLEMENTED. */
+  readonly guardian?: GuardianBackend;
   /** Run around every call after authentication (metrics, tracing). */
   readonly interceptors?: readonly CallInterceptor[];
   /** grpc-js server interceptors, run before our handlers. */
@@ -139,11 +143,12 @@ export class ApiServer {
       statusOptions: this.#deps.onInternalError === undefined ? {} : { onInternalError: this.#deps.onInternalError },
       shutdown: this.#shutdown.signal,
     };
-    const { backend } = this.#deps;
+    const { backend, guardian } = this.#deps;
+    const guardianHandlers = guardian === undefined ? undefined : new GuardianServiceHandlers(guardian, config.limits);
     server.addService(TokenServiceService, new TokenServiceHandlers(backend, config.limits).service(env));
-    server.addService(GraphServiceService, new GraphServiceHandlers(backend, config.limits).service(env));
+    server.addService(GraphServiceService, { ...new GraphServiceHandlers(backend, config.limits).service(env), ...guardianHandlers?.graphService(env) });
     const observability = this.#deps.observability === undefined ? undefined : new ObservabilityServiceHandlers(this.#deps.observability).service(env);
-    server.addService(AdminServiceService, { ...new AdminServiceHandlers(backend).service(env), ...observability });
+    server.addService(AdminServiceService, { ...new AdminServiceHandlers(backend).service(env), ...observability, ...guardianHandlers?.adminService(env) });
     if (this.#deps.field !== undefined) server.addService(FieldServiceService, new FieldServiceHandlers(this.#deps.field, config.limits).service(env));
     server.addService(HealthService, this.health.service(env));
     addReflection(server);

@@ -5,8 +5,12 @@
  *   2. the shard logs (one `ShardLog` per shard from the `ShardLogProvider`: by default the WAL in
  *      the data directory, volatile with `--no-wal`),
  *   3. the actor system with S graph shard actors (each recovers from its log in `preStart`),
- *   4. the gRPC server (TokenService, GraphService, AdminService, health, reflection) over the
- *      coordinator (`GraphRouter`). Health says NOT_SERVING until every shard has recovered.
+ *      after the guardian (`guardian/<node>`), which recovers the constitution from its log before
+ *      any shard starts, so every write is validated against the persisted constitution
+ *      (see guardian.ts),
+ *   4. the gRPC server (TokenService, GraphService, AdminService with the constitution and
+ *      guardian methods, health, reflection) over the coordinator (`GraphRouter`). Health says
+ *      NOT_SERVING until every shard has recovered.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -25,6 +29,7 @@ import { DEFAULT_HIERARCHY_PARAMS } from "../core/field/hierarchy-types.ts";
 import { DEFAULT_FIELD_DETECTION_PARAMS, DEFAULT_FORCE_PARAMS } from "../core/field/params.ts";
 import { FieldPool } from "../runtime/field/index.ts";
 import { fieldBackend } from "./field-backend.ts";
+import { QUOTA_NAMES, ShardGuard, type GuardianHub } from "../actors/guardian/index.ts";
 import { ApiServer, SERVICE_NAMES, ServingStatus, type ApiLimits, type NodeBackend } from "../api/index.ts";
 import { ErrorCode, FailedPreconditionError, InternalError, NeuroGraphError, toNeuroGraphError } from "../core/errors.ts";
 import { DEFAULT_CONNECTION_LIMITS, DEFAULT_TOKEN_LIMITS } from "../core/limits.ts";
@@ -38,6 +43,7 @@ import {
   shardAddress,
   type ActorRef,
   type ActorRefBase,
+  type Component,
   type Directive,
 } from "../runtime/index.ts";
 import {
@@ -55,6 +61,7 @@ import { SAMPLING_REASONS } from "../sampling/index.ts";
 import type { ServeConfig } from "./config.ts";
 import { NodeObservability, type NodeTracingOptions } from "./node-observability.ts";
 import { TracedShardLog } from "./traced-shard-log.ts";
+import { constitutionLogOf, createGuardianHub, guardianParts, spawnGuardian, type NodeGuardianOptions } from "./guardian.ts";
 import { MetricsInterceptor, blackBoxObserver, collectNodeFigures, metricsObserver, recordShardStates } from "./observability.ts";
 import { volatileShardLogs, walShardLogs, walStatsOf, walTuningOf, type ShardLogProvider, type ShardLogSetup } from "./shard-logs.ts";
 
@@ -91,6 +98,8 @@ export interface StartNodeOptions {
    * endpoint stay; only the per-call and per-message hooks go. For measuring their cost.
    */
   readonly metricsHooks?: boolean;
+  /** The guardian: initial constitution, constitution log, learning sweep, cleanup cooldown. */
+  readonly guardian?: NodeGuardianOptions;
 }
 
 export interface NodeHandle {
@@ -108,6 +117,8 @@ export interface NodeHandle {
   readonly observability: NodeObservability;
   /** The node's actor system (to spawn further actors next to the shards). */
   readonly system: ActorSystem;
+  /** The guardian's shared state: active constitution, quotas, mutation budget, events, stats. */
+  readonly guardian: GuardianHub;
   /** Graceful stop (idempotent); `force` skips the drain. */
   stop(options?: { force?: boolean }): Promise<{ clean: boolean }>;
 }
@@ -150,7 +161,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const S = config.shards;
   ensureDataDir(config.dataDir);
 
-  const metrics = new MetricsRegistry({ shards: S, version, samplingReasons: SAMPLING_REASONS });
+  const metrics = new MetricsRegistry({ shards: S, version, samplingReasons: SAMPLING_REASONS, quotas: QUOTA_NAMES });
   const board = new ShardBoard(S);
   const blackBox = new BlackBox({ dataDir: config.dataDir });
   recordShardStates(blackBox, board);
@@ -193,8 +204,11 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     },
   });
   collectNodeFigures(metrics, board, system);
+  const guardianOptions = options.guardian ?? {};
+  const hub = createGuardianHub(S, metrics, blackBox, guardianOptions.initialConstitution);
   const logs: ShardLog[] = [];
-  const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, walStats: (s) => walStatsOf(logs[s]) });
+  let guardianLog: ShardLog | undefined;
+  const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, guardian: hub, walStats: (s) => walStatsOf(logs[s]) });
   const backend: NodeBackend = router;
   // The field engine: one pool of worker threads per node, one engine actor over every shard.
   const fieldPool = new FieldPool(config.fieldThreads > 0 ? { threads: config.fieldThreads } : {});
@@ -216,9 +230,11 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     );
     return fieldEngine;
   };
+  const guardian = guardianParts(system, nodeId, hub, router);
   const api = new ApiServer(
     {
       backend,
+      guardian: guardian.backend,
       field: fieldBackend(() => fieldRef(), fieldEvents),
       observability: obs,
       interceptors: [...obs.interceptors(), ...(hooks ? [new MetricsInterceptor(metrics, blackBox, config.slowTurn)] : [])],
@@ -290,6 +306,17 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   });
   // The actor system stops last (after the logs closed), the shard actors first (before them).
   node.add(actorSystemComponent(system));
+  // Before the shards: no write is checked against an older constitution than the saved one.
+  const guardianComponent: Component = {
+    name: "guardian",
+    async start() {
+      const log = constitutionLogOf(guardianOptions.constitutionLog, guardianLog);
+      await spawnGuardian(system, nodeId, hub, log, guardian.learning, guardianOptions, logger);
+    },
+    async stop(ctx) {
+      await system.stop(guardian.ref, { force: ctx.force });
+    },
+  };
   const shardEnv = (s: number, log: ShardLog): GraphShardEnv => ({
     shard: s,
     shardCount: S,
@@ -301,8 +328,10 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     stashCapacity: config.mailboxCapacity,
     maxPendingBytes: options.maxPendingBytes ?? config.walQueueBytes,
     logger,
+    guard: new ShardGuard(hub, s),
     ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
   });
+  if (cluster !== undefined) node.add(guardianComponent);
   if (cluster !== undefined) node.add(cluster.shards({ system, board, env: shardEnv, mailboxCapacity: config.mailboxCapacity, decide: shardDecider, logger }));
   else node.add({
     name: "shard-logs",
@@ -313,9 +342,10 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
       }
       provider = await setup({ system, dataDir: config.dataDir, shardCount: S, repair: config.repair, logger, metrics, blackBox });
       for (let s = 0; s < S; s++) logs.push(await provider.open(s));
+      if (guardianOptions.constitutionLog === undefined) guardianLog = await provider.openGuardianLog?.();
     },
     async stop() {
-      for (const log of logs) {
+      for (const log of guardianLog === undefined ? logs : [...logs, guardianLog]) {
         try {
           await log.close();
         } catch (err) {
@@ -325,6 +355,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
       await provider?.close?.();
     },
   });
+  node.add(guardianComponent);
   if (cluster === undefined) node.add({
     name: "shards",
     start() {
@@ -426,6 +457,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     blackBox,
     observability: obs,
     system,
+    guardian: hub,
     async stop(opts = {}) {
       for (const remove of stopRemovers) remove();
       const r = await node.stop(opts.force === true ? { force: true } : {});

@@ -11,13 +11,30 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import {
+  ConstitutionResponse,
+  GetConstitutionHistoryRequest,
+  GetConstitutionHistoryResponse,
+  GetConstitutionRequest,
+  GetGuardianStatsRequest,
+  GetGuardianStatsResponse,
+  GuardianEvent,
+  RollbackConstitutionRequest,
+  SwitchProfileRequest,
+  UpdateConstitutionRequest,
+  ValidateConstitutionRequest,
+  ValidateConstitutionResponse,
+  WatchEventsRequest,
+} from "./guardian.js";
 
 /** The state of a shard. */
 export enum ShardState {
@@ -2485,6 +2502,106 @@ export const AdminServiceService = {
     responseSerialize: (value: ListShardsResponse): Buffer => Buffer.from(ListShardsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListShardsResponse => ListShardsResponse.decode(value),
   },
+  /** The active constitution. */
+  getConstitution: {
+    path: "/neurograph.v1.AdminService/GetConstitution" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetConstitutionRequest): Buffer =>
+      Buffer.from(GetConstitutionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetConstitutionRequest => GetConstitutionRequest.decode(value),
+    responseSerialize: (value: ConstitutionResponse): Buffer =>
+      Buffer.from(ConstitutionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConstitutionResponse => ConstitutionResponse.decode(value),
+  },
+  /**
+   * Changes the constitution (a field-mask patch or a whole document): validated as a whole,
+   * version n + 1; INVALID_ARGUMENT listing every violation when invalid (nothing changes).
+   */
+  updateConstitution: {
+    path: "/neurograph.v1.AdminService/UpdateConstitution" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateConstitutionRequest): Buffer =>
+      Buffer.from(UpdateConstitutionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateConstitutionRequest => UpdateConstitutionRequest.decode(value),
+    responseSerialize: (value: ConstitutionResponse): Buffer =>
+      Buffer.from(ConstitutionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConstitutionResponse => ConstitutionResponse.decode(value),
+  },
+  /** Dry run of UpdateConstitution: every violation and the draft; nothing changes. */
+  validateConstitution: {
+    path: "/neurograph.v1.AdminService/ValidateConstitution" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ValidateConstitutionRequest): Buffer =>
+      Buffer.from(ValidateConstitutionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ValidateConstitutionRequest => ValidateConstitutionRequest.decode(value),
+    responseSerialize: (value: ValidateConstitutionResponse): Buffer =>
+      Buffer.from(ValidateConstitutionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ValidateConstitutionResponse => ValidateConstitutionResponse.decode(value),
+  },
+  /** Makes the previous version active again, byte for byte. */
+  rollbackConstitution: {
+    path: "/neurograph.v1.AdminService/RollbackConstitution" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RollbackConstitutionRequest): Buffer =>
+      Buffer.from(RollbackConstitutionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RollbackConstitutionRequest => RollbackConstitutionRequest.decode(value),
+    responseSerialize: (value: ConstitutionResponse): Buffer =>
+      Buffer.from(ConstitutionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConstitutionResponse => ConstitutionResponse.decode(value),
+  },
+  /** The versions kept for rollback, with checksums. */
+  getConstitutionHistory: {
+    path: "/neurograph.v1.AdminService/GetConstitutionHistory" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetConstitutionHistoryRequest): Buffer =>
+      Buffer.from(GetConstitutionHistoryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetConstitutionHistoryRequest => GetConstitutionHistoryRequest.decode(value),
+    responseSerialize: (value: GetConstitutionHistoryResponse): Buffer =>
+      Buffer.from(GetConstitutionHistoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetConstitutionHistoryResponse =>
+      GetConstitutionHistoryResponse.decode(value),
+  },
+  /** Switches to a profile (an update that sets the profile's parameters). */
+  switchProfile: {
+    path: "/neurograph.v1.AdminService/SwitchProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SwitchProfileRequest): Buffer => Buffer.from(SwitchProfileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SwitchProfileRequest => SwitchProfileRequest.decode(value),
+    responseSerialize: (value: ConstitutionResponse): Buffer =>
+      Buffer.from(ConstitutionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConstitutionResponse => ConstitutionResponse.decode(value),
+  },
+  /** Validations, rejections by rule, learning proposals, quota usage, cleanups, events. */
+  getGuardianStats: {
+    path: "/neurograph.v1.AdminService/GetGuardianStats" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetGuardianStatsRequest): Buffer =>
+      Buffer.from(GetGuardianStatsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetGuardianStatsRequest => GetGuardianStatsRequest.decode(value),
+    responseSerialize: (value: GetGuardianStatsResponse): Buffer =>
+      Buffer.from(GetGuardianStatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetGuardianStatsResponse => GetGuardianStatsResponse.decode(value),
+  },
+  /**
+   * The guardian's events as they happen. A watcher that reads too slowly loses the oldest
+   * buffered events and gets a `dropped` event with the count; it never slows the node.
+   */
+  watchEvents: {
+    path: "/neurograph.v1.AdminService/WatchEvents" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchEventsRequest): Buffer => Buffer.from(WatchEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchEventsRequest => WatchEventsRequest.decode(value),
+    responseSerialize: (value: GuardianEvent): Buffer => Buffer.from(GuardianEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GuardianEvent => GuardianEvent.decode(value),
+  },
   /**
    * Writes a snapshot of the given shards (all when none are given) now and prunes their logs
    * behind it; returns once every snapshot is durable. FAILED_PRECONDITION when the node keeps no
@@ -2518,6 +2635,28 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   listBlackBoxEvents: handleUnaryCall<ListBlackBoxEventsRequest, ListBlackBoxEventsResponse>;
   /** The virtual shards and their state, with their write-ahead log figures. */
   listShards: handleUnaryCall<ListShardsRequest, ListShardsResponse>;
+  /** The active constitution. */
+  getConstitution: handleUnaryCall<GetConstitutionRequest, ConstitutionResponse>;
+  /**
+   * Changes the constitution (a field-mask patch or a whole document): validated as a whole,
+   * version n + 1; INVALID_ARGUMENT listing every violation when invalid (nothing changes).
+   */
+  updateConstitution: handleUnaryCall<UpdateConstitutionRequest, ConstitutionResponse>;
+  /** Dry run of UpdateConstitution: every violation and the draft; nothing changes. */
+  validateConstitution: handleUnaryCall<ValidateConstitutionRequest, ValidateConstitutionResponse>;
+  /** Makes the previous version active again, byte for byte. */
+  rollbackConstitution: handleUnaryCall<RollbackConstitutionRequest, ConstitutionResponse>;
+  /** The versions kept for rollback, with checksums. */
+  getConstitutionHistory: handleUnaryCall<GetConstitutionHistoryRequest, GetConstitutionHistoryResponse>;
+  /** Switches to a profile (an update that sets the profile's parameters). */
+  switchProfile: handleUnaryCall<SwitchProfileRequest, ConstitutionResponse>;
+  /** Validations, rejections by rule, learning proposals, quota usage, cleanups, events. */
+  getGuardianStats: handleUnaryCall<GetGuardianStatsRequest, GetGuardianStatsResponse>;
+  /**
+   * The guardian's events as they happen. A watcher that reads too slowly loses the oldest
+   * buffered events and gets a `dropped` event with the count; it never slows the node.
+   */
+  watchEvents: handleServerStreamingCall<WatchEventsRequest, GuardianEvent>;
   /**
    * Writes a snapshot of the given shards (all when none are given) now and prunes their logs
    * behind it; returns once every snapshot is durable. FAILED_PRECONDITION when the node keeps no
@@ -2627,6 +2766,131 @@ export interface AdminServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListShardsResponse) => void,
   ): ClientUnaryCall;
+  /** The active constitution. */
+  getConstitution(
+    request: GetConstitutionRequest,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  getConstitution(
+    request: GetConstitutionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  getConstitution(
+    request: GetConstitutionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Changes the constitution (a field-mask patch or a whole document): validated as a whole,
+   * version n + 1; INVALID_ARGUMENT listing every violation when invalid (nothing changes).
+   */
+  updateConstitution(
+    request: UpdateConstitutionRequest,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  updateConstitution(
+    request: UpdateConstitutionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  updateConstitution(
+    request: UpdateConstitutionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  /** Dry run of UpdateConstitution: every violation and the draft; nothing changes. */
+  validateConstitution(
+    request: ValidateConstitutionRequest,
+    callback: (error: ServiceError | null, response: ValidateConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  validateConstitution(
+    request: ValidateConstitutionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ValidateConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  validateConstitution(
+    request: ValidateConstitutionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ValidateConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  /** Makes the previous version active again, byte for byte. */
+  rollbackConstitution(
+    request: RollbackConstitutionRequest,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  rollbackConstitution(
+    request: RollbackConstitutionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  rollbackConstitution(
+    request: RollbackConstitutionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  /** The versions kept for rollback, with checksums. */
+  getConstitutionHistory(
+    request: GetConstitutionHistoryRequest,
+    callback: (error: ServiceError | null, response: GetConstitutionHistoryResponse) => void,
+  ): ClientUnaryCall;
+  getConstitutionHistory(
+    request: GetConstitutionHistoryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetConstitutionHistoryResponse) => void,
+  ): ClientUnaryCall;
+  getConstitutionHistory(
+    request: GetConstitutionHistoryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetConstitutionHistoryResponse) => void,
+  ): ClientUnaryCall;
+  /** Switches to a profile (an update that sets the profile's parameters). */
+  switchProfile(
+    request: SwitchProfileRequest,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  switchProfile(
+    request: SwitchProfileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  switchProfile(
+    request: SwitchProfileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  /** Validations, rejections by rule, learning proposals, quota usage, cleanups, events. */
+  getGuardianStats(
+    request: GetGuardianStatsRequest,
+    callback: (error: ServiceError | null, response: GetGuardianStatsResponse) => void,
+  ): ClientUnaryCall;
+  getGuardianStats(
+    request: GetGuardianStatsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetGuardianStatsResponse) => void,
+  ): ClientUnaryCall;
+  getGuardianStats(
+    request: GetGuardianStatsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetGuardianStatsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The guardian's events as they happen. A watcher that reads too slowly loses the oldest
+   * buffered events and gets a `dropped` event with the count; it never slows the node.
+   */
+  watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<GuardianEvent>;
+  watchEvents(
+    request: WatchEventsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<GuardianEvent>;
   /**
    * Writes a snapshot of the given shards (all when none are given) now and prunes their logs
    * behind it; returns once every snapshot is durable. FAILED_PRECONDITION when the node keeps no
