@@ -27,6 +27,7 @@ import { ShardJournal, opBytes, type SnapshotPolicy } from "./shard-journal.ts";
 import type { ShardLog } from "./shard-log.ts";
 import type { CheckReport, PrepareReply, ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
 import { expandNodes, getTokens, listConnections, spatialQuery } from "./shard-reads.ts";
+import { ownedRecordsTo, repairMirrors } from "./shard-repair.ts";
 import { executeOp, type WriteOutcome } from "./shard-writes.ts";
 
 export interface GraphShardEnv {
@@ -132,6 +133,15 @@ export class GraphShardActor extends Actor<ShardMessage> {
         return this.answer(ctx, () => listConnections(this.store, m.ids, m.direction, m.types, m.limit));
       case "shard.spatial":
         return this.answer(ctx, () => spatialQuery(this.store, this.spatial, m.query));
+      case "shard.edge-audit":
+        return this.answer(ctx, () => ownedRecordsTo(this.store, m.targetShard, this.env.shardCount));
+      case "shard.mirror-repair":
+        this.journal.ensureWritable(m.owned.byteLength);
+        return this.answer(ctx, () => {
+          const repair = repairMirrors(this.store, m.owned);
+          for (const mutation of repair.mutations) this.record({ mutation, tokenIds: undefined });
+          return repair.reply;
+        });
       case "shard.write":
       case "shard.prepare":
         if (this.fence !== undefined) return this.stashWrite(m, ctx);
@@ -288,7 +298,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
   }
 
   /** Logs an applied outcome and updates the index and the board. */
-  private record(outcome: WriteOutcome): void {
+  private record(outcome: Pick<WriteOutcome, "mutation" | "tokenIds">): void {
     const ids = outcome.tokenIds;
     if (ids !== undefined && ids.length > 0 && this.spatialBuilt()) {
       if (ids.length > 1024) this.spatial.invalidate();

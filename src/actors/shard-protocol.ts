@@ -116,6 +116,15 @@ export interface SpatialReply {
   readonly records?: Uint8Array;
 }
 
+/** What `shard.mirror-repair` changed (edge reconciliation at node start, `router-repair.ts`). */
+export interface MirrorRepairReply {
+  readonly mirrorsAdded: number;
+  readonly mirrorsUpdated: number;
+  readonly mirrorsRemoved: number;
+  /** Owned connections (on other shards) whose target token does not exist here: their owners unlink them. */
+  readonly dangling: KeyColumns;
+}
+
 export type ShardMessage =
   | Ask<{ readonly type: "shard.write"; readonly op: ShardOp; readonly partial: boolean }, WriteReply>
   | Ask<
@@ -147,6 +156,13 @@ export type ShardMessage =
       ConnectionsReply
     >
   | Ask<{ readonly type: "shard.spatial"; readonly query: SpatialQuery }, SpatialReply>
+  /** Packed records of the owned connections whose target lives on `targetShard` (edge reconciliation). */
+  | Ask<{ readonly type: "shard.edge-audit"; readonly targetShard: number }, Uint8Array>
+  /**
+   * Makes the mirrors here equal to `owned` (every other shard's owned connections into this
+   * shard), logging the changes; replies once they are durable.
+   */
+  | Ask<{ readonly type: "shard.mirror-repair"; readonly owned: Uint8Array }, MirrorRepairReply>
   /** Timer: the prepared transaction's deadline passed without a commit or abort. */
   | { readonly type: "shard.fence-expired"; readonly txn: number }
   /** Timer: time to consider a snapshot. */

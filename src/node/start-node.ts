@@ -25,6 +25,7 @@ import {
   type MetricsServer,
 } from "../telemetry/index.ts";
 import type { ServeConfig } from "./config.ts";
+import { GatedBackend } from "./gated-backend.ts";
 import { MetricsInterceptor, blackBoxObserver, collectNodeFigures, metricsObserver, recordShardStates } from "./observability.ts";
 import { volatileShardLogs, walShardLogs, walStatsOf, walTuningOf, type ShardLogProvider, type ShardLogSetup } from "./shard-logs.ts";
 
@@ -95,6 +96,29 @@ function rootCause(error: NeuroGraphError): NeuroGraphError {
   return e;
 }
 
+/**
+ * Makes both sides of every cross-shard connection agree after recovery (a crash between the two
+ * WAL records of a connect, disconnect or delete leaves one side only). A failure is logged and
+ * the node serves anyway (the torn edges stay until the next start); a read-only shard, say,
+ * already reports itself.
+ */
+async function reconcileEdges(router: GraphRouter, metrics: MetricsRegistry, logger: Logger): Promise<void> {
+  try {
+    const started = performance.now();
+    const r = await router.reconcileEdges();
+    metrics.walEdgeRepaired("mirror_added", r.mirrorsAdded);
+    metrics.walEdgeRepaired("mirror_updated", r.mirrorsUpdated);
+    metrics.walEdgeRepaired("mirror_removed", r.mirrorsRemoved);
+    metrics.walEdgeRepaired("owner_removed", r.ownersRemoved);
+    const repaired = r.mirrorsAdded + r.mirrorsUpdated + r.mirrorsRemoved + r.ownersRemoved;
+    const line = { ...r, repaired, durationMs: Math.round(performance.now() - started) };
+    if (repaired > 0) logger.warn(line, "repaired cross-shard connections left on one side by a crash");
+    else logger.debug(line, "cross-shard connections agree on both sides");
+  } catch (err) {
+    logger.error({ err: toNeuroGraphError(err) }, "reconciling cross-shard connections failed; connections torn by a crash stay one-sided until the next start");
+  }
+}
+
 /** A damaged log does not heal by restarting: stop the shard at once and report it. */
 function shardDecider(error: unknown): Directive {
   return error instanceof NeuroGraphError && error.code === ErrorCode.DataLoss ? "escalate" : defaultDecider(error);
@@ -127,7 +151,10 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   collectNodeFigures(metrics, board, system);
   const logs: ShardLog[] = [];
   const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, walStats: (s) => walStatsOf(logs[s]) });
-  const backend: NodeBackend = router;
+  // Calls wait until recovery is complete (every shard recovered, cross-shard edges reconciled).
+  let openGate: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  const backend: NodeBackend = new GatedBackend(router, gate);
   const api = new ApiServer(
     {
       backend,
@@ -153,11 +180,12 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const refs: ActorRefBase[] = [];
   const fatal: NeuroGraphError[] = [];
   let accepting = true;
+  let reconciled = false;
 
-  const allServing = (): boolean => board.count("serving") === S;
+  const allServing = (): boolean => reconciled && board.count("serving") === S;
   const updateHealth = (): void => {
     if (!accepting || api.address === undefined) return;
-    const usable = board.count("serving") + board.count("read_only") === S;
+    const usable = reconciled && board.count("serving") + board.count("read_only") === S;
     api.health.setStatus("", usable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
     for (const name of [SERVICE_NAMES.token, SERVICE_NAMES.graph, SERVICE_NAMES.admin]) {
       api.health.setStatus(name, usable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
@@ -262,8 +290,11 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     stopRemovers.push(installFatalHandlers({ blackBox, logger, onFatal: async () => void (await node.stop({ force: true })) }));
   }
   const ready = Promise.all(refs.map((r) => system.started(r))).then(
-    () => {
+    async () => {
       logger.info({ shards: S, tokens: board.tokens.reduce((a, b) => a + b, 0) }, "every shard recovered");
+      await reconcileEdges(router, metrics, logger);
+      reconciled = true;
+      openGate();
       updateHealth();
     },
     (err: unknown) => {

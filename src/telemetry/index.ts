@@ -4,7 +4,7 @@
  * Samplers live in `src/sampling`; pass one to `startTracing({ sampler })`.
  */
 export {
-  MetricsRegistry, GRPC_CODE_NAMES, NATS_SUBJECT_KINDS, WAL_ERROR_OPS, DEFAULT_ACTOR_KINDS, DEFAULT_QUOTAS, DEFAULT_VALIDATION_KINDS,
+  MetricsRegistry, GRPC_CODE_NAMES, NATS_SUBJECT_KINDS, WAL_ERROR_OPS, EDGE_REPAIR_KINDS, type EdgeRepairKind, DEFAULT_ACTOR_KINDS, DEFAULT_QUOTAS, DEFAULT_VALIDATION_KINDS,
   type MetricsRegistryOptions, type RegistryFamilies, type GrpcMethodMetrics, type ActorKindMetrics, type ActorMailboxSample,
   type NatsSubjectKind, type NatsDirection, type WalErrorOp, type QuotaLevel, type SamplingDecisionCode,
 } from "./metrics.ts";
