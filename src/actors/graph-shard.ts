@@ -25,9 +25,9 @@ import type { ShardBoard } from "./shard-board.ts";
 import { checkConnect, checkDelete, checkDisconnect, checkInsert, checkUpdate, type CheckLimits } from "./shard-checks.ts";
 import { ShardJournal, opBytes, type SnapshotPolicy } from "./shard-journal.ts";
 import type { ShardLog } from "./shard-log.ts";
-import type { CheckReport, PrepareReply, ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
+import type { CheckReport, MirrorRepairReply, PrepareReply, ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
 import { expandNodes, getTokens, listConnections, spatialQuery } from "./shard-reads.ts";
-import { ownedRecordsTo, repairMirrors } from "./shard-repair.ts";
+import { ownedRecordsTo, planMirrorRepair } from "./shard-repair.ts";
 import { executeOp, type WriteOutcome } from "./shard-writes.ts";
 
 export interface GraphShardEnv {
@@ -136,12 +136,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
       case "shard.edge-audit":
         return this.answer(ctx, () => ownedRecordsTo(this.store, m.targetShard, this.env.shardCount));
       case "shard.mirror-repair":
-        this.journal.ensureWritable(m.owned.byteLength);
-        return this.answer(ctx, () => {
-          const repair = repairMirrors(this.store, m.owned);
-          for (const mutation of repair.mutations) this.record({ mutation, tokenIds: undefined });
-          return repair.reply;
-        });
+        return this.answer(ctx, () => this.repairMirrors(m.owned));
       case "shard.write":
       case "shard.prepare":
         if (this.fence !== undefined) return this.stashWrite(m, ctx);
@@ -295,6 +290,19 @@ export class GraphShardActor extends Actor<ShardMessage> {
       this.settle(s.handle, () => this.runWrite(s.message, ctx));
     }
     this.stash = i === this.stash.length ? [] : this.stash.slice(i);
+  }
+
+  /** Edge reconciliation at start (`router-repair.ts`): applies and logs what the mirrors need. */
+  private repairMirrors(owned: Uint8Array): MirrorRepairReply {
+    const plan = planMirrorRepair(this.store, owned);
+    let bytes = 0;
+    for (const m of plan.mutations) bytes += m.kind === "connections.upsert" ? m.records.byteLength : m.kind === "connections.remove" ? m.sources.length * 9 : 0;
+    if (bytes > 0) this.journal.ensureWritable(bytes);
+    for (const mutation of plan.mutations) {
+      applyMutation(this.store, mutation);
+      this.record({ mutation, tokenIds: undefined });
+    }
+    return plan.reply;
   }
 
   /** Logs an applied outcome and updates the index and the board. */

@@ -3,7 +3,7 @@
  * cross-shard connection is owned by its source's shard and mirrored at its target's shard, and
  * the two sides commit in separate WAL records, so a crash between them leaves one side only.
  * The owner is authoritative: `ownedRecordsTo` lists the owned connections into one other shard;
- * `repairMirrors` makes that shard's mirrors equal to exactly that list (adds missing mirrors,
+ * `planMirrorRepair` says what makes that shard's mirrors equal to exactly that list (adds missing mirrors,
  * rewrites differing ones, removes mirrors without an owner) and names the owned connections whose
  * target token no longer exists (a delete whose cascade did not reach the owner). Column-wise
  * throughout: key columns and packed records, no object per edge.
@@ -36,7 +36,7 @@ export function ownedRecordsTo(store: ShardStore, targetShard: number, shardCoun
 
 export interface MirrorRepair {
   readonly reply: MirrorRepairReply;
-  /** What to log, in order (already applied to the store). */
+  /** What to apply and log, in order. */
   readonly mutations: readonly ShardMutation[];
 }
 
@@ -66,10 +66,11 @@ function keysOf(sources: Uint32Array, targets: Uint32Array, types: Uint8Array, p
 }
 
 /**
- * Makes this shard's mirrors equal to `owned` (every owned connection, on every other shard,
- * whose target lives here) and applies the changes to the store; the caller logs `mutations`.
+ * What makes this shard's mirrors equal to `owned` (every owned connection, on every other shard,
+ * whose target lives here). Changes nothing: the caller applies `mutations` with `applyMutation`
+ * (as replay will) and logs them.
  */
-export function repairMirrors(store: ShardStore, owned: Uint8Array): MirrorRepair {
+export function planMirrorRepair(store: ShardStore, owned: Uint8Array): MirrorRepair {
   const n = owned.byteLength / CONNECTION_RECORD_SIZE;
   const dv = new DataView(owned.buffer, owned.byteOffset, owned.byteLength);
   const sources = new Uint32Array(n);
@@ -118,15 +119,10 @@ export function repairMirrors(store: ShardStore, owned: Uint8Array): MirrorRepai
   const mutations: ShardMutation[] = [];
   if (removed > 0) {
     const keys = keysOf(cols.sources, cols.targets, cols.types, orphan, removed);
-    store.disconnectKeys(keys.sources, keys.targets, keys.types);
     mutations.push({ kind: "connections.remove", sources: keys.sources, targets: keys.targets, types: keys.types });
   }
-  if (added + updated > 0) {
-    const records = gather(owned, upsert, added + updated);
-    // The owner checked the values when it accepted them; replay applies them the same way.
-    store.connectRecords(records, { limits: null });
-    mutations.push({ kind: "connections.upsert", records });
-  }
+  // The owner checked the values when it accepted them; applying (like replay) takes them as they are.
+  if (added + updated > 0) mutations.push({ kind: "connections.upsert", records: gather(owned, upsert, added + updated) });
   const reply: MirrorRepairReply = {
     mirrorsAdded: added,
     mirrorsUpdated: updated,
