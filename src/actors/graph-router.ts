@@ -15,7 +15,7 @@ import { shardAddress } from "../runtime/index.ts";
 import { RoundRobin } from "./router-batches.ts";
 import { connect, disconnect, getConnections } from "./router-edges.ts";
 import { activate, findPath, traverse, type GraphLimits } from "./router-graph.ts";
-import { reconcileEdges, type EdgeRepairReport } from "./router-repair.ts";
+import { openShards, reconcileEdges, type EdgeRepairReport } from "./router-repair.ts";
 import { kNearest, neighbors, range } from "./router-spatial.ts";
 import { createTokens, deleteTokens, getTokens, updateTokens } from "./router-tokens.ts";
 import type {
@@ -154,6 +154,11 @@ export class GraphRouter implements Fanout {
   /** Recovery: makes both sides of every cross-shard connection agree (run before serving). */
   reconcileEdges(timeoutMs = Math.max(60_000, this.askTimeoutMs)): Promise<EdgeRepairReport> {
     return reconcileEdges(this, timeoutMs);
+  }
+
+  /** Recovery is complete: the shards serve the calls their recovery gate held. */
+  openShards(): void {
+    openShards(this);
   }
 
   /** Figures from the shard board (never queued behind a busy shard). */

@@ -45,7 +45,7 @@ async function unlinkAtOwners(f: Fanout, keys: KeyColumns, timeoutMs: number): P
   if (keys.sources.length === 0) return 0;
   const parts = splitKeys(keys.sources, keys.targets, keys.types, f.shardCount, "source", (n) => new Uint8Array(n));
   const replies = await Promise.all(
-    parts.map((p) => f.ref(p.shard).ask({ type: "shard.write", op: { kind: "unlink", keys: p.payload }, partial: true }, { timeoutMs })),
+    parts.map((p) => f.ref(p.shard).ask({ type: "shard.unlink-dangling", keys: p.payload }, { timeoutMs })),
   );
   let removed = 0;
   for (const r of replies) removed += r.connectionsRemoved;
@@ -54,7 +54,8 @@ async function unlinkAtOwners(f: Fanout, keys: KeyColumns, timeoutMs: number): P
 
 /**
  * Reconciles both sides of every cross-shard connection. Call it once every shard has recovered
- * and before any request reaches the shards; `timeoutMs` bounds each shard message.
+ * and while their recovery gate holds client calls (`GraphShardEnv.recovery`), then open the
+ * gate (`openShards`); `timeoutMs` bounds each shard message.
  */
 export async function reconcileEdges(f: Fanout, timeoutMs: number): Promise<EdgeRepairReport> {
   const S = f.shardCount;
@@ -76,4 +77,9 @@ export async function reconcileEdges(f: Fanout, timeoutMs: number): Promise<Edge
     ownersRemoved += await unlinkAtOwners(f, r.dangling, timeoutMs);
   }
   return { checked, mirrorsAdded, mirrorsUpdated, mirrorsRemoved, ownersRemoved };
+}
+
+/** Opens every shard's recovery gate: the calls that waited are served. */
+export function openShards(f: Fanout): void {
+  for (let s = 0; s < f.shardCount; s++) f.ref(s).tell({ type: "shard.open" });
 }

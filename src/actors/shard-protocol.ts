@@ -163,6 +163,10 @@ export type ShardMessage =
    * shard), logging the changes; replies once they are durable.
    */
   | Ask<{ readonly type: "shard.mirror-repair"; readonly owned: Uint8Array }, MirrorRepairReply>
+  /** Edge reconciliation: unlinks owned connections whose target token is gone (never waits for the gate). */
+  | Ask<{ readonly type: "shard.unlink-dangling"; readonly keys: KeyColumns }, WriteReply>
+  /** Recovery is complete (edge reconciliation done): serve the calls that waited. */
+  | { readonly type: "shard.open" }
   /** Timer: the prepared transaction's deadline passed without a commit or abort. */
   | { readonly type: "shard.fence-expired"; readonly txn: number }
   /** Timer: time to consider a snapshot. */

@@ -25,7 +25,6 @@ import {
   type MetricsServer,
 } from "../telemetry/index.ts";
 import type { ServeConfig } from "./config.ts";
-import { GatedBackend } from "./gated-backend.ts";
 import { MetricsInterceptor, blackBoxObserver, collectNodeFigures, metricsObserver, recordShardStates } from "./observability.ts";
 import { volatileShardLogs, walShardLogs, walStatsOf, walTuningOf, type ShardLogProvider, type ShardLogSetup } from "./shard-logs.ts";
 
@@ -151,10 +150,9 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   collectNodeFigures(metrics, board, system);
   const logs: ShardLog[] = [];
   const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, walStats: (s) => walStatsOf(logs[s]) });
-  // Calls wait until recovery is complete (every shard recovered, cross-shard edges reconciled).
-  let openGate: () => void = () => undefined;
-  const gate = new Promise<void>((resolve) => (openGate = resolve));
-  const backend: NodeBackend = new GatedBackend(router, gate);
+  const backend: NodeBackend = router;
+  // Shards hold calls until recovery is complete (every shard recovered, cross-shard edges reconciled).
+  const recovery = { open: false };
   const api = new ApiServer(
     {
       backend,
@@ -248,6 +246,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
           stashCapacity: config.mailboxCapacity,
           maxPendingBytes: options.maxPendingBytes ?? config.walQueueBytes,
           logger,
+          recovery,
           ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
         };
         refs.push(
@@ -294,7 +293,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
       logger.info({ shards: S, tokens: board.tokens.reduce((a, b) => a + b, 0) }, "every shard recovered");
       await reconcileEdges(router, metrics, logger);
       reconciled = true;
-      openGate();
+      recovery.open = true;
+      router.openShards();
       updateHealth();
     },
     (err: unknown) => {
