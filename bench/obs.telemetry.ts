@@ -58,8 +58,8 @@ function populated(): MetricsRegistry {
   for (let i = 0; i < 70; i++) m.guardianRejected(`rule_${i}`, i);
   for (const k of ["token", "connection", "constitution"]) m.guardianValidated(k, 1000);
   for (let i = 0; i < 40; i++) {
-    m.samplingDecision(`reason_${i}`, 0);
-    m.samplingDecision(`reason_${i}`, 2);
+    m.samplingDecision(`reason_${i}`, "sampled");
+    m.samplingDecision(`reason_${i}`, "dropped");
   }
   for (let i = 0; i < 40; i++) m.actorKindMetrics(`kind_${i}`).messages(10);
   m.setActorMailboxes(Array.from({ length: 64 }, (_, i) => ({ kind: i % 2 === 0 ? "shard" : "wal", mailboxDepth: i })));

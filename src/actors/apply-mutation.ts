@@ -8,6 +8,7 @@
 import { DataLossError, ValidationError } from "../core/errors.ts";
 import type { ShardStore } from "../core/store/index.ts";
 import type { ShardMutation } from "./shard-log.ts";
+import { replayFieldResult } from "./shard-field.ts";
 
 /** What a mutation changed, for the caller's bookkeeping (spatial index, counters). */
 export interface AppliedMutation {
@@ -27,8 +28,8 @@ function tokenIdsOf(records: Uint8Array): Uint32Array {
 
 /**
  * Applies `mutation` to `store`; throws `DataLossError` (naming the mutation and the first
- * problem) when it does not apply cleanly. Constitution and field mutations are not store state
- * and are ignored here.
+ * problem) when it does not apply cleanly. Constitution mutations are not store state and are
+ * ignored here; `field.result` moves tokens (its engine state section is kept by the shard).
  */
 export function applyMutation(store: ShardStore, mutation: ShardMutation): AppliedMutation {
   try {
@@ -49,8 +50,9 @@ export function applyMutation(store: ShardStore, mutation: ShardMutation): Appli
       case "connections.remove":
         store.disconnectKeys(mutation.sources, mutation.targets, mutation.types);
         return NOTHING;
-      case "constitution.set":
       case "field.result":
+        return { tokenIds: replayFieldResult(store, mutation.payload).ids };
+      case "constitution.set":
         return NOTHING;
     }
   } catch (err) {

@@ -12,6 +12,8 @@ import { ValidationError } from "../core/errors.ts";
 import { DEFAULT_TOKEN_LIMITS, type TokenLimits } from "../core/limits.ts";
 import type { ActorRef, ActorSystem } from "../runtime/index.ts";
 import { shardAddress } from "../runtime/index.ts";
+import { RECORD_BYTES_ESTIMATE, type GuardianHub } from "./guardian/index.ts";
+import { EDGE_SOURCE_OFFSET, EDGE_TARGET_OFFSET, u32Column } from "./record-columns.ts";
 import { RoundRobin } from "./router-batches.ts";
 import { connect, disconnect, getConnections } from "./router-edges.ts";
 import { activate, findPath, traverse, type GraphLimits } from "./router-graph.ts";
@@ -57,6 +59,12 @@ export interface GraphRouterOptions {
   readonly maxGraphNodes?: number;
   /** Value limits of tokens (default: the constitution's defaults); the shards check them too. */
   readonly tokenLimits?: TokenLimits;
+  /**
+   * The node's guardian state: token limits and strictness come from the active constitution,
+   * and every write that adds tokens or connections is admitted by the quota gate first (whole
+   * request, before any shard changes anything).
+   */
+  readonly guardian?: GuardianHub;
   /** The WAL figures of a shard (`ShardLog.stats`), when the node keeps a WAL. */
   readonly walStats?: (shard: number) => WalShardStats | undefined;
 }
@@ -91,12 +99,37 @@ export class GraphRouter implements Fanout {
 
   // ---- tokens --------------------------------------------------------------------------------
 
+  /** The request's `partial`, unless the constitution makes every batch strict. */
+  private partial(requested: boolean): boolean {
+    return requested && this.options.guardian?.view.compiled.strict !== true;
+  }
+
+  private limits(): TokenLimits {
+    return this.options.guardian?.view.compiled.tokens ?? this.tokenLimits;
+  }
+
+  /**
+   * Runs a write that may add `tokens` tokens and `connections` connection entries under a quota
+   * reservation: refused whole (RESOURCE_EXHAUSTED naming the quota) before any shard is asked.
+   */
+  private async admitted<R>(tokens: number, connections: number, run: () => Promise<R>): Promise<R> {
+    const gate = this.options.guardian?.quotas;
+    if (gate === undefined) return run();
+    const bytes = (tokens + connections) * RECORD_BYTES_ESTIMATE;
+    gate.reserve(tokens, connections, bytes);
+    try {
+      return await run();
+    } finally {
+      gate.release(tokens, connections, bytes);
+    }
+  }
+
   createTokens(records: Uint8Array, options: WriteOptions, ctx: Scope): Promise<CreateTokensResult> {
-    return createTokens(this, this.roundRobin, records, options.partial, ctx, this.tokenLimits);
+    return this.admitted(records.byteLength >>> 6, 0, () => createTokens(this, this.roundRobin, records, this.partial(options.partial), ctx, this.limits()));
   }
 
   ingestTokens(records: Uint8Array, options: IngestOptions, ctx: Scope): Promise<CreateTokensResult> {
-    return createTokens(this, this.roundRobin, records, options.partial, ctx, this.tokenLimits);
+    return this.admitted(records.byteLength >>> 6, 0, () => createTokens(this, this.roundRobin, records, this.partial(options.partial), ctx, this.limits()));
   }
 
   getTokens(ids: Uint32Array, options: { readonly allowMissing: boolean }, ctx: Scope): Promise<GetTokensResult> {
@@ -104,11 +137,11 @@ export class GraphRouter implements Fanout {
   }
 
   updateTokens(records: Uint8Array, options: WriteOptions, ctx: Scope): Promise<WriteResult> {
-    return updateTokens(this, records, options.partial, ctx);
+    return updateTokens(this, records, this.partial(options.partial), ctx);
   }
 
   deleteTokens(ids: Uint32Array, options: WriteOptions, ctx: Scope): Promise<DeleteTokensResult> {
-    return deleteTokens(this, ids, options.partial, ctx);
+    return deleteTokens(this, ids, this.partial(options.partial), ctx);
   }
 
   neighbors(query: NeighborsQuery, ctx: Scope): Promise<SpatialMatches> {
@@ -126,11 +159,19 @@ export class GraphRouter implements Fanout {
   // ---- graph ---------------------------------------------------------------------------------
 
   connect(records: Uint8Array, options: WriteOptions, ctx: Scope): Promise<WriteResult> {
-    return connect(this, records, options.partial, ctx);
+    // Entries: one per connection, plus a mirror on the target's shard when that is another one.
+    const n = records.byteLength >>> 6;
+    let entries = n;
+    if (this.options.guardian !== undefined && this.shardCount > 1) {
+      const sources = u32Column(records, EDGE_SOURCE_OFFSET);
+      const targets = u32Column(records, EDGE_TARGET_OFFSET);
+      for (let i = 0; i < n; i++) if (sources[i]! % this.shardCount !== targets[i]! % this.shardCount) entries++;
+    }
+    return this.admitted(0, entries, () => connect(this, records, this.partial(options.partial), ctx));
   }
 
   disconnect(keys: ConnectionKeys, options: WriteOptions, ctx: Scope): Promise<WriteResult> {
-    return disconnect(this, keys, options.partial, ctx);
+    return disconnect(this, keys, this.partial(options.partial), ctx);
   }
 
   getConnections(query: GetConnectionsQuery, ctx: Scope): Promise<GetConnectionsResult> {

@@ -13,19 +13,23 @@
  * See `shard-protocol.ts`.
  */
 import { connectionColumnsByteSize } from "../core/connection/columns.ts";
-import { OverloadedError, UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../core/errors.ts";
+import { FailedPreconditionError, OverloadedError, UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../core/errors.ts";
 import type { ConnectionLimits, TokenLimits } from "../core/limits.ts";
 import { SpatialIndex } from "../core/spatial/index.ts";
 import { ShardStore } from "../core/store/index.ts";
 import { SPACES } from "../core/token/columns.ts";
 import { Actor, REPLY_DEFERRED, defaultDecider, type ActorContext, type ReplyDeferred, type ReplyHandle, type ReplyOf } from "../runtime/index.ts";
 import type { Logger } from "../telemetry/index.ts";
+import { decodeFieldResult, encodeFieldResult } from "../core/field/result-codec.ts";
 import { applyMutation } from "./apply-mutation.ts";
+import { applyFieldPositions, fieldSnapshot, replayFieldResult } from "./shard-field.ts";
+import type { ShardGuard } from "./guardian/index.ts";
 import type { ShardBoard } from "./shard-board.ts";
 import { checkConnect, checkDelete, checkDisconnect, checkInsert, checkUpdate, type CheckLimits } from "./shard-checks.ts";
 import { ShardJournal, opBytes, type SnapshotPolicy } from "./shard-journal.ts";
 import type { ShardLog } from "./shard-log.ts";
-import type { CheckReport, MirrorRepairReply, PrepareReply, ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
+import type { CheckReport, FieldApplyReply, LearnOp, LearnReply, MirrorRepairReply, PrepareReply, ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
+import { guardedBatch, guardedCheck, runLearning } from "./shard-learning.ts";
 import { expandNodes, getTokens, listConnections, spatialQuery } from "./shard-reads.ts";
 import { ownedRecordsTo, planMirrorRepair } from "./shard-repair.ts";
 import { executeOp, type WriteOutcome } from "./shard-writes.ts";
@@ -52,6 +56,13 @@ export interface GraphShardEnv {
    * gets `shard.open`. Absent: the shard serves as soon as it recovered.
    */
   readonly recovery?: { open: boolean };
+  /**
+   * The guardian in this shard: when set, writes are validated against the active constitution
+   * (read once per batch) instead of `tokenLimits` / `connectionLimits`, every batch is counted
+   * (one event per batch with rejections), the store's figures feed the quotas, and `shard.learn`
+   * is served. Quota admission is the coordinator's (it sees the whole request).
+   */
+  readonly guard?: ShardGuard;
 }
 
 interface Fence {
@@ -85,6 +96,8 @@ export class GraphShardActor extends Actor<ShardMessage> {
   private stash: Stashed[] = [];
   /** Calls waiting for the recovery gate (undefined once it opened). */
   private held: Held[] | undefined;
+  /** The field engine's latest persisted state (kept by the shard it writes it to). */
+  private fieldState: Uint8Array | undefined;
 
   constructor(private readonly env: GraphShardEnv) {
     super();
@@ -102,6 +115,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
     const { env } = this;
     env.board.setState(env.shard, "starting");
     let store = this.emptyStore();
+    let fieldState: Uint8Array | undefined;
     const report = await env.log.recover({
       loadSnapshot: (snap) => {
         store = ShardStore.fromSnapshot(snap.tokens, snap.connections, {
@@ -111,10 +125,12 @@ export class GraphShardActor extends Actor<ShardMessage> {
         });
       },
       apply: (mutation) => {
-        applyMutation(store, mutation);
+        if (mutation.kind === "field.result") fieldState = replayFieldResult(store, mutation.payload).state ?? fieldState;
+        else applyMutation(store, mutation);
       },
     });
     this.store = store;
+    this.fieldState = fieldState;
     this.spatial = new SpatialIndex(store);
     this.journal = new ShardJournal(env, report.lastLsn);
     for (const w of report.warnings) env.logger?.warn({ shard: env.shard }, w);
@@ -178,6 +194,10 @@ export class GraphShardActor extends Actor<ShardMessage> {
         if (released) this.drainStash(ctx);
         return reply;
       }
+      case "shard.field-snapshot":
+        return this.answer(ctx, () => fieldSnapshot(this.store, this.journal.wait.appliedLsn, this.fieldState));
+      case "shard.field-apply":
+        return this.answer(ctx, () => this.applyField(m.payload, m.expectLsn));
       case "shard.fence-expired":
         if (this.fence?.txn === m.txn) {
           this.env.logger?.warn({ shard: this.env.shard, txn: m.txn }, "prepared transaction expired without commit or abort; released");
@@ -186,14 +206,18 @@ export class GraphShardActor extends Actor<ShardMessage> {
         }
         return undefined;
       case "shard.snapshot-due":
-        this.journal.maybeSnapshot(this.store, true);
+        this.snapshotted(this.journal.maybeSnapshot(this.store, true));
         return undefined;
+      case "shard.learn":
+        return this.answer(ctx, () => this.learn(m.op));
       case "shard.snapshot": {
         const reply = ctx.deferReply();
         this.journal.snapshotNow(this.store).then(
           (result) => reply.resolve(result),
           (err: unknown) => reply.reject(toNeuroGraphError(err)),
         );
+        // The snapshot started in this turn (or was refused; an extra state record is harmless).
+        this.snapshotted(!this.journal.volatile && this.journal.degraded === undefined);
         return REPLY_DEFERRED;
       }
     }
@@ -238,6 +262,8 @@ export class GraphShardActor extends Actor<ShardMessage> {
 
   private limits(): CheckLimits {
     const now = this.env.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
+    const guard = this.env.guard;
+    if (guard !== undefined) return guard.limits(now);
     return { tokens: this.env.tokenLimits, connections: this.env.connectionLimits, nowSeconds: now };
   }
 
@@ -246,9 +272,12 @@ export class GraphShardActor extends Actor<ShardMessage> {
     if (m.type === "shard.write") {
       const outcome = executeOp(this.store, m.op, { strict: !m.partial, keep: null }, this.limits());
       this.record(outcome);
+      if (this.env.guard !== undefined) guardedBatch(this.env.guard, m.op, outcome.reply.violations, outcome.reply.applied, !m.partial);
       return outcome.reply;
     }
     const check = this.check(m.op);
+    // Rejections found while preparing are counted here; the commit counts what it applies.
+    if (this.env.guard !== undefined) guardedCheck(this.env.guard, m.op, check, !m.partial);
     const anyValid = check.invalid.indexOf(0) >= 0;
     const fenced = m.partial ? anyValid : check.violations.length === 0;
     if (fenced) {
@@ -287,6 +316,18 @@ export class GraphShardActor extends Actor<ShardMessage> {
     // did not, nothing was applied and the coordinator reports the disagreement.
     const outcome = executeOp(this.store, fence.op, { strict: true, keep }, this.limits());
     this.record(outcome);
+    if (this.env.guard !== undefined) guardedBatch(this.env.guard, fence.op, outcome.reply.violations, outcome.reply.applied, true, keep);
+    return outcome.reply;
+  }
+
+  private learn(op: LearnOp): LearnReply {
+    const guard = this.env.guard;
+    if (guard === undefined) throw new FailedPreconditionError(`shard ${this.env.shard} runs without a guardian, so it does not learn; start the node with its guardian`);
+    const writes = op.kind === "activate" || op.kind === "feedback" || op.kind === "sweep";
+    if (writes) this.journal.ensureWritable(op.kind === "sweep" ? 0 : op.keys.sources.length * 64);
+    const outcome = runLearning(this.store, guard, op, Date.now());
+    for (const mutation of outcome.mutations) this.journal.append(mutation);
+    if (outcome.mutations.length > 0) this.publish();
     return outcome.reply;
   }
 
@@ -382,7 +423,33 @@ export class GraphShardActor extends Actor<ShardMessage> {
     if (outcome.mutation === undefined) return;
     this.journal.append(outcome.mutation);
     this.publish();
-    this.journal.maybeSnapshot(this.store, false);
+    this.snapshotted(this.journal.maybeSnapshot(this.store, false));
+  }
+
+  // ---- field engine --------------------------------------------------------------------------
+
+  /**
+   * Applies and logs a field result unless a write came in since the engine's snapshot (or a
+   * transaction holds the shard): the engine then reloads, so a user's write always wins.
+   */
+  private applyField(bytes: Uint8Array, expectLsn: number): FieldApplyReply {
+    const lsn = this.journal.wait.appliedLsn;
+    if (this.fence !== undefined || (expectLsn >= 0 && lsn !== expectLsn)) return { applied: false, lsn };
+    const payload = decodeFieldResult(bytes);
+    this.journal.ensureWritable(bytes.byteLength);
+    const ids = applyFieldPositions(this.store, payload);
+    if (payload.state !== undefined) this.fieldState = payload.state;
+    if (ids !== undefined && ids.length > 0 && this.spatialBuilt()) this.spatial.invalidate();
+    this.journal.append({ kind: "field.result", payload: bytes });
+    this.publish();
+    this.snapshotted(this.journal.maybeSnapshot(this.store, false));
+    return { applied: true, lsn: this.journal.wait.appliedLsn };
+  }
+
+  /** The snapshot does not hold the field engine's state: log it again after the snapshot's LSN. */
+  private snapshotted(started: boolean): void {
+    if (!started || this.fieldState === undefined) return;
+    this.journal.append({ kind: "field.result", payload: encodeFieldResult({ state: this.fieldState }) }, false);
   }
 
   /** Whether any space has an index to keep up to date (spaces are built by their first query). */
@@ -402,5 +469,6 @@ export class GraphShardActor extends Actor<ShardMessage> {
     board.tokenBytes[shard] = s.byteSize() - connectionBytes;
     board.appliedLsn[shard] = this.journal.wait.appliedLsn;
     board.durableLsn[shard] = this.journal.wait.durableLsn;
+    this.env.guard?.report(s);
   }
 }

@@ -104,8 +104,11 @@ export class ShardJournal {
     this.env.log.checkCapacity?.(bytes);
   }
 
-  /** Appends a mutation that was just applied; a log that refuses it makes the shard read-only. */
-  append(mutation: ShardMutation): void {
+  /**
+   * Appends a mutation that was just applied; a log that refuses it makes the shard read-only.
+   * `counts` false: a record that carries state over a snapshot does not make the next one due.
+   */
+  append(mutation: ShardMutation, counts = true): void {
     const { log, board, shard } = this.env;
     let ticket;
     try {
@@ -119,7 +122,7 @@ export class ShardJournal {
     }
     const lsn = ticket.lsn;
     this.wait.appliedLsn = lsn;
-    this.sinceSnapshot++;
+    if (counts) this.sinceSnapshot++;
     if (this.volatile) {
       this.wait.markDurable(lsn);
       return;
@@ -151,20 +154,23 @@ export class ShardJournal {
   }
 
   /** Snapshots when the policy (or else the log) says so; `timer`: the periodic tick. */
-  maybeSnapshot(store: ShardStore, timer: boolean): void {
-    if (this.sinceSnapshot === 0 || this.snapshotting) return;
+  /** Returns true when a snapshot was started (the log before it will be pruned). */
+  maybeSnapshot(store: ShardStore, timer: boolean): boolean {
+    if (this.sinceSnapshot === 0 || this.snapshotting) return false;
     const p = this.env.snapshot;
     if (p !== undefined) {
-      if (timer || (p.everyMutations > 0 && this.sinceSnapshot >= p.everyMutations)) this.background(store);
+      if (timer || (p.everyMutations > 0 && this.sinceSnapshot >= p.everyMutations)) return this.background(store);
     } else if (this.due?.() === true) {
-      this.background(store);
+      return this.background(store);
     }
+    return false;
   }
 
-  private background(store: ShardStore): void {
-    if (this.snapshotting || this.volatile || this.degraded !== undefined) return;
+  private background(store: ShardStore): boolean {
+    if (this.snapshotting || this.volatile || this.degraded !== undefined) return false;
     const { logger, shard } = this.env;
     this.snapshot(store).catch((err: unknown) => logger?.warn({ shard, err }, "snapshot failed; the log keeps every record"));
+    return true;
   }
 
   /**

@@ -19,6 +19,7 @@ import type { ShardSnapshotResult } from "./shard-log.ts";
 import type { FieldViolation } from "../core/errors.ts";
 import type { Direction, Expansion } from "../core/graph/expansion.ts";
 import type { Ask } from "../runtime/index.ts";
+import type { CleanupPlan, CleanupPolicy, LearningKeys } from "./guardian/index.ts";
 
 /** 256-bit set of connection types (bit t = byte t >> 3, bit t & 7); null = every type. */
 export type TypeFilter = Uint8Array | null;
@@ -125,6 +126,77 @@ export interface MirrorRepairReply {
   readonly dangling: KeyColumns;
 }
 
+/** Owned connections of a shard as spring columns (endpoints as token ids). */
+export interface SpringColumns {
+  readonly count: number;
+  readonly source: Uint32Array;
+  readonly target: Uint32Array;
+  readonly rigidity: Float32Array;
+  readonly confidence: Float32Array;
+  readonly pull: Float32Array;
+  readonly preferredDistance: Float32Array;
+  readonly activeSpaces: Uint8Array;
+}
+
+/** What the field engine needs of a shard for a batch of steps (copies, slot order). */
+export interface FieldSnapshotReply {
+  /** The shard's applied LSN when the copy was taken (the engine's apply expects it). */
+  readonly lsn: number;
+  readonly count: number;
+  readonly ids: Uint32Array;
+  /** Raw coordinates, 24 per token. */
+  readonly positions: Int16Array;
+  readonly flags: Uint16Array;
+  readonly radii: Uint8Array;
+  readonly strengths: Uint8Array;
+  readonly springs: SpringColumns;
+  /** The field engine's latest persisted state, if this shard keeps it (shard 0). */
+  readonly state?: Uint8Array;
+}
+
+export interface FieldApplyReply {
+  /** false: the shard changed since `expectLsn` (a write came in); nothing was applied. */
+  readonly applied: boolean;
+  readonly lsn: number;
+}
+
+/**
+ * Governed learning and maintenance on one shard (keys address connections this shard owns).
+ * `granted`: the coordinator took the mutation grants of a strict batch spanning shards already.
+ */
+export type LearnOp =
+  | { readonly kind: "activate"; readonly keys: LearningKeys; readonly strict: boolean }
+  | { readonly kind: "feedback"; readonly keys: LearningKeys; readonly success: Uint8Array; readonly strict: boolean; readonly granted: boolean }
+  /** Read-only: what activate / feedback would refuse, and the grants the rest needs. */
+  | { readonly kind: "check"; readonly keys: LearningKeys; readonly feedback: boolean }
+  /** Decay, then promotion / deletion proposals of every owned Hypothesis. */
+  | { readonly kind: "sweep" }
+  /** Read-only: what a cleanup may remove here. */
+  | { readonly kind: "cleanup-plan"; readonly policy: CleanupPolicy }
+  /** Read-only: which proposed hypotheses (owned source → target) join tokens connected already. */
+  | { readonly kind: "pairs"; readonly sources: Uint32Array; readonly targets: Uint32Array };
+
+export interface LearnReply {
+  readonly applied: number;
+  /** 1 per applied key (activate, feedback). */
+  readonly accepted: Uint8Array;
+  readonly violations: readonly FieldViolation[];
+  /** check: grants the accepted keys need. */
+  readonly edges: number;
+  readonly promoted: number;
+  readonly deleted: number;
+  readonly decayed: number;
+  /** activate: endpoints of the activated connections. */
+  readonly tokens?: Uint32Array;
+  /** Mirrors of removed connections the target's shard must unlink. */
+  readonly unlinkAtTarget?: KeyColumns;
+  /** Records of changed connections whose target is on another shard: that shard's mirror copies. */
+  readonly refreshAtTarget?: Uint8Array;
+  readonly plan?: CleanupPlan;
+  /** pairs: 1 per proposal to drop. */
+  readonly invalid?: Uint8Array;
+}
+
 export type ShardMessage =
   | Ask<{ readonly type: "shard.write"; readonly op: ShardOp; readonly partial: boolean }, WriteReply>
   | Ask<
@@ -167,6 +239,15 @@ export type ShardMessage =
   | Ask<{ readonly type: "shard.unlink-dangling"; readonly keys: KeyColumns }, WriteReply>
   /** Recovery is complete (edge reconciliation done): serve the calls that waited. */
   | { readonly type: "shard.open" }
+  /** Field engine: a copy of the tokens and owned connections. */
+  | Ask<{ readonly type: "shard.field-snapshot" }, FieldSnapshotReply>
+  /**
+   * Field engine: an encoded `field.result` payload (positions and/or engine state), applied and
+   * logged when the shard's applied LSN still equals `expectLsn` (−1: apply unconditionally).
+   */
+  | Ask<{ readonly type: "shard.field-apply"; readonly payload: Uint8Array; readonly expectLsn: number }, FieldApplyReply>
+  /** Learning and maintenance under the guardian (a shard without one answers FAILED_PRECONDITION). */
+  | Ask<{ readonly type: "shard.learn"; readonly op: LearnOp }, LearnReply>
   /** Timer: the prepared transaction's deadline passed without a commit or abort. */
   | { readonly type: "shard.fence-expired"; readonly txn: number }
   /** Timer: time to consider a snapshot. */

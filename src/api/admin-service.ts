@@ -74,8 +74,8 @@ export class AdminServiceHandlers {
     };
   }
 
-  /** The grpc-js service implementation. */
-  service(env: HandlerEnv): AdminServiceServer {
+  /** The grpc-js methods of this file (observability RPCs: observability-service.ts; guardian RPCs: guardian-service.ts). */
+  service(env: HandlerEnv): Pick<AdminServiceServer, "getStats" | "listShards" | "snapshot"> {
     return {
       getStats: unary(env, (r: GetStatsRequest, c) => this.getStats(r, c)),
       listShards: unary(env, (r: ListShardsRequest, c) => this.listShards(r, c)),

@@ -165,8 +165,8 @@ export class GraphServiceHandlers {
     return { ids: Array.from(res.ids), energies: Array.from(res.energies), depths: Array.from(res.depths), truncated: res.truncated };
   }
 
-  /** The grpc-js service implementation. */
-  service(env: HandlerEnv): GraphServiceServer {
+  /** The grpc-js service implementation (Activate and Feedback are in guardian-service.ts). */
+  service(env: HandlerEnv): Omit<GraphServiceServer, "activate" | "feedback"> {
     return {
       connect: unary(env, (r: ConnectRequest, c) => this.connect(r, c), { batchField: "connections" }),
       disconnect: unary(env, (r: DisconnectRequest, c) => this.disconnect(r, c), { batchField: "connections" }),

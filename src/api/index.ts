@@ -31,6 +31,8 @@ export type {
   WriteResult,
 } from "./backend.ts";
 export { ShardState } from "./backend.ts";
+export type { ActivateResult, ConstitutionState, FeedbackResult, GuardianBackend, RollbackOptions, WatchOptions } from "./guardian-backend.ts";
+export { GUARDIAN_ADMIN_METHODS, GUARDIAN_GRAPH_METHODS, GuardianServiceHandlers, MAX_WATCH_BUFFER } from "./guardian-service.ts";
 export {
   DEFAULT_API_LIMITS,
   DEFAULT_GRPC_ADDRESS,
@@ -62,4 +64,22 @@ export { HealthRegistry, ServingStatus } from "./health.ts";
 export { addReflection, loadReflectionDefinition, PROTO_ROOT } from "./reflection.ts";
 export { decodeConnections, decodeTokens, encodeConnectionKeys, encodeConnections, encodeTokens, CONNECTION_DEFAULTS, SPACE_SCALES } from "./records.ts";
 export { GRAPH_QUERY_DEFAULTS } from "./graph-service.ts";
+export {
+  FieldServiceHandlers,
+  type FieldBackend,
+  type FieldEventData,
+  type FieldEventName,
+  type FieldRunState,
+  type FieldStepResult,
+  type FieldSummary,
+  type ParentSummary,
+} from "./field-service.ts";
+export {
+  BLACK_BOX_KINDS,
+  ObservabilityServiceHandlers,
+  type BlackBoxEventView,
+  type BlackBoxView,
+  type ObservabilityBackend,
+  type SamplingView,
+} from "./observability-service.ts";
 export { ApiServer, SERVICE_NAMES, startApiServer, type ApiServerDeps, type BoundAddress } from "./server.ts";

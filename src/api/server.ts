@@ -8,28 +8,40 @@ import { createSecureContext } from "node:tls";
 import { Server, ServerCredentials, type ChannelOptions, type ServerInterceptor } from "@grpc/grpc-js";
 import { FailedPreconditionError, ValidationError, type FieldViolation } from "../core/errors.ts";
 import { AdminServiceService } from "../gen/neurograph/v1/admin_service.ts";
+import { FieldServiceService } from "../gen/neurograph/v1/field_service.ts";
 import { GraphServiceService } from "../gen/neurograph/v1/graph_service.ts";
 import { TokenServiceService } from "../gen/neurograph/v1/token_service.ts";
 import { HealthService } from "../gen/grpc/health/v1/health.ts";
 import { AdminServiceHandlers } from "./admin-service.ts";
 import { BearerTokenAuth } from "./auth.ts";
 import type { NodeBackend } from "./backend.ts";
+import type { GuardianBackend } from "./guardian-backend.ts";
+import { GuardianServiceHandlers } from "./guardian-service.ts";
 import { formatAddress, resolveApiServerConfig, type ApiServerConfig, type ApiServerOptions, type TlsOptions } from "./config.ts";
+import { FieldServiceHandlers, type FieldBackend } from "./field-service.ts";
 import { GraphServiceHandlers } from "./graph-service.ts";
 import type { CallInterceptor, HandlerEnv } from "./handlers.ts";
 import { HealthRegistry, ServingStatus } from "./health.ts";
+import { ObservabilityServiceHandlers, type ObservabilityBackend } from "./observability-service.ts";
 import { addReflection } from "./reflection.ts";
 import { TokenServiceHandlers } from "./token-service.ts";
 
 export const SERVICE_NAMES = Object.freeze({
   token: "neurograph.v1.TokenService",
   graph: "neurograph.v1.GraphService",
+  field: "neurograph.v1.FieldService",
   admin: "neurograph.v1.AdminService",
   health: "grpc.health.v1.Health",
 });
 
 export interface ApiServerDeps {
   readonly backend: NodeBackend;
+  /** The node's field engine; FieldService is served only when given. */
+  readonly field?: FieldBackend;
+  /** Sampling configuration and black box RPCs of AdminService; without it they answer UNIMPLEMENTED. */
+  readonly observability?: ObservabilityBackend;
+  /** The constitution, guardian and learning RPCs; without it they answer UNIMPLEMENTED. */
+  readonly guardian?: GuardianBackend;
   /** Run around every call after authentication (metrics, tracing). */
   readonly interceptors?: readonly CallInterceptor[];
   /** grpc-js server interceptors, run before our handlers. */
@@ -131,10 +143,13 @@ export class ApiServer {
       statusOptions: this.#deps.onInternalError === undefined ? {} : { onInternalError: this.#deps.onInternalError },
       shutdown: this.#shutdown.signal,
     };
-    const { backend } = this.#deps;
+    const { backend, guardian } = this.#deps;
+    const guardianHandlers = guardian === undefined ? undefined : new GuardianServiceHandlers(guardian, config.limits);
     server.addService(TokenServiceService, new TokenServiceHandlers(backend, config.limits).service(env));
-    server.addService(GraphServiceService, new GraphServiceHandlers(backend, config.limits).service(env));
-    server.addService(AdminServiceService, new AdminServiceHandlers(backend).service(env));
+    server.addService(GraphServiceService, { ...new GraphServiceHandlers(backend, config.limits).service(env), ...guardianHandlers?.graphService(env) });
+    const observability = this.#deps.observability === undefined ? undefined : new ObservabilityServiceHandlers(this.#deps.observability).service(env);
+    server.addService(AdminServiceService, { ...new AdminServiceHandlers(backend).service(env), ...observability, ...guardianHandlers?.adminService(env) });
+    if (this.#deps.field !== undefined) server.addService(FieldServiceService, new FieldServiceHandlers(this.#deps.field, config.limits).service(env));
     server.addService(HealthService, this.health.service(env));
     addReflection(server);
 
@@ -148,7 +163,9 @@ export class ApiServer {
     });
     this.#server = server;
     this.#bound = { host: config.host, port, address: formatAddress(config.host, port) };
-    for (const name of ["", SERVICE_NAMES.token, SERVICE_NAMES.graph, SERVICE_NAMES.admin]) {
+    const names: string[] = ["", SERVICE_NAMES.token, SERVICE_NAMES.graph, SERVICE_NAMES.admin];
+    if (this.#deps.field !== undefined) names.push(SERVICE_NAMES.field);
+    for (const name of names) {
       this.health.setStatus(name, ServingStatus.SERVING);
     }
     return this.#bound;

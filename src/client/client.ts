@@ -11,10 +11,12 @@
 import { credentials } from "@grpc/grpc-js";
 import { RecordFormat } from "../gen/neurograph/v1/common.ts";
 import { AdminServiceClient } from "../gen/neurograph/v1/admin_service.ts";
+import { FieldServiceClient } from "../gen/neurograph/v1/field_service.ts";
 import { GraphServiceClient } from "../gen/neurograph/v1/graph_service.ts";
 import { TokenServiceClient, TokenServiceService, type SpatialQueryResponse } from "../gen/neurograph/v1/token_service.ts";
 import { HealthClient } from "../gen/grpc/health/v1/health.ts";
 import { createMany, type CreateManyOptions } from "./batch.ts";
+import { FieldClient } from "./field.ts";
 import { ingestAll, TokenWriter, type IngestOptions, type IngestSummary, type TokenWriteInput } from "./ingest.ts";
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from "./options.ts";
 import {
@@ -94,6 +96,8 @@ export class NeuroGraphClient {
   readonly #graph: GraphServiceClient;
   readonly #admin: AdminServiceClient;
   readonly #health: HealthClient;
+  /** The field engine (FieldService). */
+  readonly field: FieldClient;
 
   /** A client that connects lazily, on its first call. Throws a ValidationError for bad options. */
   constructor(options: ClientOptions = {}) {
@@ -105,6 +109,7 @@ export class NeuroGraphClient {
     this.#graph = new GraphServiceClient(this.options.address, insecure, stubOptions);
     this.#admin = new AdminServiceClient(this.options.address, insecure, stubOptions);
     this.#health = new HealthClient(this.options.address, insecure, stubOptions);
+    this.field = new FieldClient(this.#invoker, new FieldServiceClient(this.options.address, insecure, stubOptions));
   }
 
   /**

@@ -84,3 +84,4 @@ export {
   ValidationError,
   type FieldViolation,
 } from "../core/errors.ts";
+export { FieldClient, type FieldHierarchy, type FieldRunStatus, type FieldStepReport, type ListFieldsOptions, type SemanticField } from "./field.ts";

@@ -6,6 +6,7 @@
  * the rules that involve several options.
  */
 import { ValidationError, type FieldViolation } from "../core/errors.ts";
+import { natsConfigSchema } from "../runtime/nats-config.ts";
 import {
   boolean,
   byteSize,
@@ -18,11 +19,47 @@ import {
   string,
   type ConfigOf,
 } from "../runtime/index.ts";
+import { obsConfigSchema } from "./obs-config.ts";
 
 const MAX_MESSAGE = 2 ** 31 - 1;
 
+// The node id below serves both (its own alphabet is wider than NATS's, checked when --nats is set).
+const { nodeId: _natsNodeId, ...natsOptions } = natsConfigSchema;
+
 export const serveConfigSchema = {
   ...nodeConfigSchema,
+  ...natsOptions,
+  lease: option("lease", {
+    key: "cluster.lease",
+    default: "5s",
+    description: "with --nats: how long a shard lease (and a node's heartbeat) lives without a refresh; a dead node's shards move after about this long",
+    parser: duration({ minMs: 500, maxMs: 600_000 }),
+  }),
+  ingestJetstream: option("ingestJetstream", {
+    key: "ingest.jetstream",
+    default: "true",
+    description: "with --nats: consume durable producer ingest from the JetStream stream NG_<cluster>_INGEST (needs JetStream on the servers)",
+    parser: boolean(),
+  }),
+  ingestMaxAckPending: option("ingestMaxAckPending", {
+    key: "ingest.maxAckPending",
+    default: "64",
+    description: "JetStream ingest messages unacknowledged at once over the whole cluster (back-pressure)",
+    parser: integer({ min: 1, max: 100_000 }),
+  }),
+  ingestDuplicateWindow: option("ingestDuplicateWindow", {
+    key: "ingest.duplicateWindow",
+    default: "2m",
+    description: "JetStream ingest: a message re-sent with the same Nats-Msg-Id within this window is dropped",
+    parser: duration({ minMs: 100, maxMs: 7 * 86_400_000 }),
+  }),
+  ingestConcurrency: option("ingestConcurrency", {
+    key: "ingest.concurrency",
+    default: "8",
+    description: "ingest batches this node applies at once, per path (core NATS, JetStream)",
+    parser: integer({ min: 1, max: 1024 }),
+  }),
+  ...obsConfigSchema,
   nodeId: option("nodeId", {
     default: "",
     description: "name of this node in logs, stats and metrics (default: the host name)",
@@ -48,6 +85,18 @@ export const serveConfigSchema = {
     default: "64MiB",
     description: "largest gRPC response message sent",
     parser: byteSize({ min: 1024, max: MAX_MESSAGE }),
+  }),
+  fieldThreads: option("fieldThreads", {
+    key: "field.threads",
+    default: "0",
+    description: "worker threads of the field engine's pool (0 = cores − 1, at least 1)",
+    parser: integer({ min: 0, max: 256 }),
+  }),
+  fieldBatch: option("fieldBatch", {
+    key: "field.batch",
+    default: "10",
+    description: "force steps per field batch (fields are detected and the hierarchy updated after each batch)",
+    parser: integer({ min: 1, max: 10_000 }),
   }),
   repair: option("repair", {
     default: "false",
@@ -114,6 +163,9 @@ export function checkServeConfig(config: ServeConfig): void {
   }
   if (config.metricsAddr.port !== 0 && config.metricsAddr.port === config.grpcAddr.port && config.metricsAddr.host === config.grpcAddr.host) {
     add("metricsAddr", `${name(s.metricsAddr)} (${config.metricsAddr.address}) must differ from ${name(s.grpcAddr)}`);
+  }
+  if (config.nats !== undefined && config.nodeId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(config.nodeId)) {
+    add("nodeId", `with ${name(s.nats)}, ${name(s.nodeId)} may hold only A-Z, a-z, 0-9, '-', '_' (it names the node in NATS subjects), got ${config.nodeId}`);
   }
   if (problems.length > 0) {
     const lines = problems.map((p) => `  ${p.description}`).join("\n");

@@ -1,42 +1,67 @@
 /**
  * Wiring the node into its metrics: a gRPC call interceptor (calls handled, by method and code,
- * and handling time), an actor-system observer (restarts, mailbox overloads) and a scrape hook
- * that copies the shard board and mailbox depths into gauges, so the message path pays nothing.
+ * and handling time), an actor-system observer (messages processed, restarts, mailbox overloads)
+ * and a scrape hook that copies the shard board and mailbox depths into gauges, so the message
+ * path pays nothing for them. Unary calls and actor turns slower than the slow-step threshold are
+ * black-box events.
  */
-import { NeuroGraphError } from "../core/errors.ts";
-import { GRPC_CODE_OF, type CallInfo, type CallInterceptor } from "../api/index.ts";
+import type { CallInfo, CallInterceptor } from "../api/index.ts";
 import type { ShardBoard } from "../actors/index.ts";
 import type { ActorAddress, ActorSystem, ActorSystemObserver } from "../runtime/index.ts";
-import type { BlackBox, MetricsRegistry } from "../telemetry/index.ts";
-
-const UNKNOWN = 2;
-
-/** gRPC status code of what a handler threw. */
-function statusCodeOf(err: unknown): number {
-  if (err instanceof NeuroGraphError) return GRPC_CODE_OF[err.code];
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "number" ? code : UNKNOWN;
-}
+import type { ActorKindMetrics, BlackBox, MetricsRegistry } from "../telemetry/index.ts";
+import { statusCodeOf } from "./tracing-interceptor.ts";
 
 export class MetricsInterceptor implements CallInterceptor {
-  constructor(private readonly metrics: MetricsRegistry) {}
+  private readonly slowSeconds: number;
+
+  /** `slowMs`: unary calls taking longer are recorded in `blackBox` (default: never). */
+  constructor(
+    private readonly metrics: MetricsRegistry,
+    private readonly blackBox?: BlackBox,
+    slowMs = Infinity,
+  ) {
+    this.slowSeconds = slowMs / 1000;
+  }
 
   async intercept<T>(call: CallInfo, next: () => Promise<T>): Promise<T> {
     const handle = this.metrics.grpcMethod(call.path);
     const started = process.hrtime.bigint();
+    let code = 0;
     try {
-      const result = await next();
-      handle.handled(0, Number(process.hrtime.bigint() - started) / 1e9);
-      return result;
+      return await next();
     } catch (err) {
-      handle.handled(statusCodeOf(err), Number(process.hrtime.bigint() - started) / 1e9);
+      code = statusCodeOf(err);
       throw err;
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      handle.handled(code, seconds);
+      if (seconds > this.slowSeconds && call.kind === "unary") {
+        this.blackBox?.slowStep(`grpc ${call.service}/${call.method}`, seconds, this.slowSeconds, { code });
+      }
     }
   }
 }
 
-export function metricsObserver(metrics: MetricsRegistry): ActorSystemObserver {
+/**
+ * Counts messages processed by actor kind, restarts and overload rejections; turns slower than
+ * `slowMs` go to `blackBox` as slow steps.
+ */
+export function metricsObserver(metrics: MetricsRegistry, blackBox?: BlackBox, slowMs = Infinity): ActorSystemObserver {
+  const kinds = new Map<string, ActorKindMetrics>();
+  const slowSeconds = slowMs / 1000;
   return {
+    messageProcessed(event, durationMs): void {
+      const kind = event.address.kind;
+      let handle = kinds.get(kind);
+      if (handle === undefined) {
+        handle = metrics.actorKindMetrics(kind);
+        kinds.set(kind, handle);
+      }
+      handle.messages(1);
+      if (durationMs > slowMs) {
+        blackBox?.slowStep(`${kind}/${event.address.key}`, durationMs / 1000, slowSeconds, { message: event.typeName });
+      }
+    },
     actorRestarted(address: ActorAddress): void {
       metrics.actorRestarted(address.kind);
     },

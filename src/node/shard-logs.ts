@@ -5,6 +5,7 @@
  */
 import { VolatileShardLog, type ShardLog, type ShardLogStats } from "../actors/index.ts";
 import { startWal, type WalTuning } from "../actors/wal/index.ts";
+import { join } from "node:path";
 import type { ActorSystem } from "../runtime/index.ts";
 import type { BlackBox, Logger, MetricsRegistry } from "../telemetry/index.ts";
 import type { ServeConfig } from "./config.ts";
@@ -30,6 +31,11 @@ export interface ShardLogContext {
 /** Opens the log of each shard (once per shard, not per actor restart) and closes shared resources. */
 export interface ShardLogProvider {
   open(shard: number): ShardLog | Promise<ShardLog>;
+  /**
+   * The guardian's own log (constitution changes as `constitution.set` records; never
+   * snapshotted). Without it the constitution lives in memory, like volatile data.
+   */
+  openGuardianLog?(): ShardLog | Promise<ShardLog>;
   /** Runs after every shard's log was closed. */
   close?(): void | Promise<void>;
 }
@@ -51,21 +57,29 @@ export function walTuningOf(config: ServeConfig): Partial<WalTuning> {
   };
 }
 
-/** Shard logs backed by the WAL in the data directory (recovery happens as each shard starts). */
+/** Where the guardian's WAL lives (`<dataDir>/guardian/wal`): a one-shard WAL of its own. */
+export const GUARDIAN_WAL_DIR = "guardian";
+
+/**
+ * Shard logs backed by the WAL in the data directory (recovery happens as each shard starts).
+ * The guardian's constitution log is a separate one-shard WAL, so the shards' WAL keeps its
+ * fixed shard count and the constitution is never dropped by a shard snapshot's pruning.
+ */
 export function walShardLogs(tuning: Partial<WalTuning> = {}): ShardLogSetup {
   return (ctx) => {
-    const wal = startWal(ctx.system, {
-      dataDir: ctx.dataDir,
-      shardCount: ctx.shardCount,
-      repair: ctx.repair,
-      logger: ctx.logger,
-      metrics: ctx.metrics,
-      blackBox: ctx.blackBox,
-      ...tuning,
-    });
+    const common = { repair: ctx.repair, logger: ctx.logger, blackBox: ctx.blackBox, ...tuning };
+    const wal = startWal(ctx.system, { ...common, dataDir: ctx.dataDir, shardCount: ctx.shardCount, metrics: ctx.metrics });
+    let guardianWal: ReturnType<typeof startWal> | undefined;
     return {
       open: (shard) => wal.logs[shard]!,
-      close: () => wal.close(),
+      openGuardianLog: () => {
+        // No metrics: its shard 0 would be counted as the graph's shard 0.
+        guardianWal ??= startWal(ctx.system, { ...common, dataDir: join(ctx.dataDir, GUARDIAN_WAL_DIR), shardCount: 1, actorKind: "wal-guardian" });
+        return guardianWal.logs[0]!;
+      },
+      close: async () => {
+        await Promise.all([wal.close(), guardianWal?.close()]);
+      },
     };
   };
 }

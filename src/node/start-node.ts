@@ -5,16 +5,47 @@
  *   2. the shard logs (one `ShardLog` per shard from the `ShardLogProvider`: by default the WAL in
  *      the data directory, volatile with `--no-wal`),
  *   3. the actor system with S graph shard actors (each recovers from its log in `preStart`),
- *   4. the gRPC server (TokenService, GraphService, AdminService, health, reflection) over the
- *      coordinator (`GraphRouter`). Health says NOT_SERVING until every shard has recovered.
+ *      after the guardian (`guardian/<node>`), which recovers the constitution from its log before
+ *      any shard starts, so every write is validated against the persisted constitution
+ *      (see guardian.ts),
+ *   4. the gRPC server (TokenService, GraphService, AdminService with the constitution and
+ *      guardian methods, health, reflection) over the coordinator (`GraphRouter`). Health says
+ *      NOT_SERVING until every shard has recovered.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { GraphRouter, GraphShardActor, ShardBoard, type ShardLog, type SnapshotPolicy } from "../actors/index.ts";
+import {
+  FieldEngineActor,
+  FieldEventHub,
+  GraphRouter,
+  GraphShardActor,
+  ShardBoard,
+  type GraphShardEnv,
+  type FieldEngineMessage,
+  type ShardLog,
+  type SnapshotPolicy,
+} from "../actors/index.ts";
+import { DEFAULT_HIERARCHY_PARAMS } from "../core/field/hierarchy-types.ts";
+import { DEFAULT_FIELD_DETECTION_PARAMS, DEFAULT_FORCE_PARAMS } from "../core/field/params.ts";
+import { FieldPool } from "../runtime/field/index.ts";
+import { fieldBackend } from "./field-backend.ts";
+import { QUOTA_NAMES, ShardGuard, type GuardianHub } from "../actors/guardian/index.ts";
 import { ApiServer, SERVICE_NAMES, ServingStatus, type ApiLimits, type NodeBackend } from "../api/index.ts";
 import { ErrorCode, FailedPreconditionError, InternalError, NeuroGraphError, toNeuroGraphError } from "../core/errors.ts";
 import { DEFAULT_CONNECTION_LIMITS, DEFAULT_TOKEN_LIMITS } from "../core/limits.ts";
-import { ActorSystem, Node, actorSystemComponent, combineObservers, defaultDecider, shardAddress, type ActorRefBase, type Directive } from "../runtime/index.ts";
+import {
+  ActorSystem,
+  Node,
+  actorAddress,
+  actorSystemComponent,
+  combineObservers,
+  defaultDecider,
+  shardAddress,
+  type ActorRef,
+  type ActorRefBase,
+  type Component,
+  type Directive,
+} from "../runtime/index.ts";
 import {
   BlackBox,
   MetricsRegistry,
@@ -24,7 +55,13 @@ import {
   type Logger,
   type MetricsServer,
 } from "../telemetry/index.ts";
+import type { ClusterRuntime } from "./cluster-node.ts";
+import { defaultSampling, type SamplingParams } from "../core/constitution/index.ts";
+import { SAMPLING_REASONS } from "../sampling/index.ts";
 import type { ServeConfig } from "./config.ts";
+import { NodeObservability, type NodeTracingOptions } from "./node-observability.ts";
+import { TracedShardLog } from "./traced-shard-log.ts";
+import { constitutionLogOf, createGuardianHub, guardianParts, spawnGuardian, type NodeGuardianOptions } from "./guardian.ts";
 import { MetricsInterceptor, blackBoxObserver, collectNodeFigures, metricsObserver, recordShardStates } from "./observability.ts";
 import { volatileShardLogs, walShardLogs, walStatsOf, walTuningOf, type ShardLogProvider, type ShardLogSetup } from "./shard-logs.ts";
 
@@ -52,6 +89,17 @@ export interface StartNodeOptions {
   readonly apiLimits?: Partial<ApiLimits>;
   /** Writes waiting for the log, per shard, before writes get RESOURCE_EXHAUSTED (default: `--wal-queue-bytes`). */
   readonly maxPendingBytes?: number;
+  /** Tracing from code (an in-memory exporter in tests); production uses the OTEL_* variables. */
+  readonly tracing?: NodeTracingOptions;
+  /** Sampling section of the constitution in force at start (default: the default constitution's). */
+  readonly sampling?: SamplingParams;
+  /**
+   * Count gRPC calls and actor messages into the metrics (default true). The registry and its
+   * endpoint stay; only the per-call and per-message hooks go. For measuring their cost.
+   */
+  readonly metricsHooks?: boolean;
+  /** The guardian: initial constitution, constitution log, learning sweep, cleanup cooldown. */
+  readonly guardian?: NodeGuardianOptions;
 }
 
 export interface NodeHandle {
@@ -65,6 +113,12 @@ export interface NodeHandle {
   readonly board: ShardBoard;
   readonly metrics: MetricsRegistry;
   readonly blackBox: BlackBox;
+  /** Tracing, sampling (`applyConstitution` on a constitution change) and AdminService's side of them. */
+  readonly observability: NodeObservability;
+  /** The node's actor system (to spawn further actors next to the shards). */
+  readonly system: ActorSystem;
+  /** The guardian's shared state: active constitution, quotas, mutation budget, events, stats. */
+  readonly guardian: GuardianHub;
   /** Graceful stop (idempotent); `force` skips the drain. */
   stop(options?: { force?: boolean }): Promise<{ clean: boolean }>;
 }
@@ -130,15 +184,40 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const S = config.shards;
   ensureDataDir(config.dataDir);
 
-  const metrics = new MetricsRegistry({ shards: S, version });
+  const metrics = new MetricsRegistry({ shards: S, version, samplingReasons: SAMPLING_REASONS, quotas: QUOTA_NAMES });
   const board = new ShardBoard(S);
   const blackBox = new BlackBox({ dataDir: config.dataDir });
   recordShardStates(blackBox, board);
+  // Cluster mode (--nats): the NATS transport, and shards owned by lease (cluster-node.ts).
+  let cluster: ClusterRuntime | undefined;
+  if (config.nats !== undefined) {
+    const { prepareCluster } = await import("./cluster-node.ts");
+    const { natsSettings } = await import("../runtime/nats/index.ts");
+    const nats = natsSettings(config);
+    if (nats !== undefined) cluster = await prepareCluster({ nats, shardCount: S, leaseMs: config.lease }, logger);
+  }
+  const obs = NodeObservability.create({
+    mode: config.tracing,
+    traceSampleRate: config.traceSampleRate,
+    traceTail: config.traceTail,
+    traceHeaders: config.traceHeaders,
+    nodeId,
+    version,
+    adminToken: config.adminToken,
+    constitution: options.sampling ?? defaultSampling(),
+    metrics,
+    blackBox,
+    logger,
+    ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
+  });
+  const hooks = options.metricsHooks ?? true;
   const system = new ActorSystem({
     nodeId,
+    ...(cluster === undefined ? {} : { transport: cluster.transport, codecs: cluster.codecs }),
     mailboxCapacity: config.mailboxCapacity,
     askTimeoutMs: config.askTimeout,
-    observer: combineObservers(metricsObserver(metrics), blackBoxObserver(blackBox)),
+    // Tracing first: the headers its beforeReceive returns are what the turn's sends carry.
+    observer: combineObservers(obs.observer(), ...(hooks ? [metricsObserver(metrics, blackBox, config.slowTurn)] : []), blackBoxObserver(blackBox)),
     onFatal: (error, address) => {
       const shard = address.kind === "shard" ? Number(address.key) : -1;
       const root = rootCause(error);
@@ -148,16 +227,46 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     },
   });
   collectNodeFigures(metrics, board, system);
+  const guardianOptions = options.guardian ?? {};
+  const hub = createGuardianHub(S, metrics, blackBox, guardianOptions.initialConstitution);
   const logs: ShardLog[] = [];
-  const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, walStats: (s) => walStatsOf(logs[s]) });
+  let guardianLog: ShardLog | undefined;
+  const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, guardian: hub, walStats: (s) => walStatsOf(logs[s]) });
   const backend: NodeBackend = router;
   // Shards hold calls until recovery is complete (every shard recovered, cross-shard edges reconciled).
   const recovery = { open: false };
+  // The field engine: one pool of worker threads per node, one engine actor over every shard.
+  const fieldPool = new FieldPool(config.fieldThreads > 0 ? { threads: config.fieldThreads } : {});
+  const fieldEvents = new FieldEventHub();
+  let fieldEngine: ActorRef<FieldEngineMessage> | undefined;
+  const fieldRef = (): ActorRef<FieldEngineMessage> => {
+    fieldEngine ??= system.spawn(actorAddress("field", "node"), () =>
+      new FieldEngineActor({
+        shardCount: S,
+        pool: fieldPool,
+        writer: router,
+        force: DEFAULT_FORCE_PARAMS,
+        detection: DEFAULT_FIELD_DETECTION_PARAMS,
+        hierarchy: DEFAULT_HIERARCHY_PARAMS,
+        detectEvery: config.fieldBatch,
+        events: fieldEvents,
+        logger,
+      }),
+    );
+    return fieldEngine;
+  };
+  const guardian = guardianParts(system, nodeId, hub, router);
   const api = new ApiServer(
     {
       backend,
-      interceptors: [new MetricsInterceptor(metrics)],
-      onInternalError: (error, errorId) => logger.error({ err: error, errorId }, "internal error in a gRPC call"),
+      guardian: guardian.backend,
+      field: fieldBackend(() => fieldRef(), fieldEvents),
+      observability: obs,
+      interceptors: [...obs.interceptors(), ...(hooks ? [new MetricsInterceptor(metrics, blackBox, config.slowTurn)] : [])],
+      onInternalError: (error, errorId) => {
+        logger.error({ err: error, errorId }, "internal error in a gRPC call");
+        blackBox.recoveredException("grpc", error, { error_id: errorId });
+      },
     },
     {
       address: config.grpcAddr.address,
@@ -180,10 +289,13 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   let accepting = true;
   let reconciled = false;
 
-  const allServing = (): boolean => reconciled && board.count("serving") === S;
+  let clusterReady = false;
+  /** Shards this node serves: all of them, or in cluster mode the ones it holds leases for. */
+  const localShards = (): number[] => cluster?.owned() ?? Array.from({ length: S }, (_, s) => s);
+  const allServing = (): boolean => (cluster === undefined ? reconciled : clusterReady) && localShards().every((s) => board.state(s) === "serving");
   const updateHealth = (): void => {
     if (!accepting || api.address === undefined) return;
-    const usable = reconciled && board.count("serving") + board.count("read_only") === S;
+    const usable = (cluster === undefined ? reconciled : clusterReady) && localShards().every((s) => board.state(s) === "serving" || board.state(s) === "read_only");
     api.health.setStatus("", usable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
     for (const name of [SERVICE_NAMES.token, SERVICE_NAMES.graph, SERVICE_NAMES.admin]) {
       api.health.setStatus(name, usable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
@@ -191,6 +303,15 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   };
   board.onStateChange(updateHealth);
 
+  // First to start, last to stop: the spans of everything stopping before it are flushed.
+  node.add({
+    name: "tracing",
+    async start() {
+      await obs.start();
+      logger.info({ tracing: obs.tracingEnabled, sampling: obs.sampling.config }, `tracing ${obs.tracingEnabled ? "on" : "off"}: ${obs.tracingReason}`);
+    },
+    stop: () => obs.shutdown(),
+  });
   node.add({
     name: "metrics",
     async start() {
@@ -211,7 +332,34 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   });
   // The actor system stops last (after the logs closed), the shard actors first (before them).
   node.add(actorSystemComponent(system));
-  node.add({
+  // Before the shards: no write is checked against an older constitution than the saved one.
+  const guardianComponent: Component = {
+    name: "guardian",
+    async start() {
+      const log = constitutionLogOf(guardianOptions.constitutionLog, guardianLog);
+      await spawnGuardian(system, nodeId, hub, log, guardian.learning, guardianOptions, logger);
+    },
+    async stop(ctx) {
+      await system.stop(guardian.ref, { force: ctx.force });
+    },
+  };
+  const shardEnv = (s: number, log: ShardLog): GraphShardEnv => ({
+    shard: s,
+    shardCount: S,
+    // WAL commit spans (gRPC → shard → WAL commit) whatever the log is, only while tracing runs.
+    log: obs.tracingEnabled ? new TracedShardLog(log, s) : log,
+    board,
+    tokenLimits: DEFAULT_TOKEN_LIMITS,
+    connectionLimits: DEFAULT_CONNECTION_LIMITS,
+    stashCapacity: config.mailboxCapacity,
+    maxPendingBytes: options.maxPendingBytes ?? config.walQueueBytes,
+    logger,
+    guard: new ShardGuard(hub, s),
+    ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+  });
+  if (cluster !== undefined) node.add(guardianComponent);
+  if (cluster !== undefined) node.add(cluster.shards({ system, board, env: shardEnv, mailboxCapacity: config.mailboxCapacity, decide: shardDecider, logger }));
+  else node.add({
     name: "shard-logs",
     async start() {
       const setup = options.shardLogs ?? (config.wal ? walShardLogs(walTuningOf(config)) : volatileShardLogs);
@@ -220,9 +368,10 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
       }
       provider = await setup({ system, dataDir: config.dataDir, shardCount: S, repair: config.repair, logger, metrics, blackBox });
       for (let s = 0; s < S; s++) logs.push(await provider.open(s));
+      if (guardianOptions.constitutionLog === undefined) guardianLog = await provider.openGuardianLog?.();
     },
     async stop() {
-      for (const log of logs) {
+      for (const log of guardianLog === undefined ? logs : [...logs, guardianLog]) {
         try {
           await log.close();
         } catch (err) {
@@ -232,23 +381,13 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
       await provider?.close?.();
     },
   });
-  node.add({
+  node.add(guardianComponent);
+  if (cluster === undefined) node.add({
     name: "shards",
     start() {
       for (let s = 0; s < S; s++) {
-        const env = {
-          shard: s,
-          shardCount: S,
-          log: logs[s]!,
-          board,
-          tokenLimits: DEFAULT_TOKEN_LIMITS,
-          connectionLimits: DEFAULT_CONNECTION_LIMITS,
-          stashCapacity: config.mailboxCapacity,
-          maxPendingBytes: options.maxPendingBytes ?? config.walQueueBytes,
-          logger,
-          recovery,
-          ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
-        };
+        // Single node: shards hold calls until the cross-shard edges are reconciled.
+        const env = { ...shardEnv(s, logs[s]!), recovery };
         refs.push(
           system.spawn(shardAddress(s), () => new GraphShardActor(env), { mailboxCapacity: config.mailboxCapacity, supervision: { decide: shardDecider } }),
         );
@@ -259,6 +398,32 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     },
     async stop(ctx) {
       await Promise.all(refs.map((r) => system.stop(r, { force: ctx.force })));
+    },
+  });
+  if (config.nats !== undefined) {
+    // Loaded only in NATS mode: a single embedded node never loads the NATS client.
+    const { natsIngestComponent } = await import("./nats-ingest.ts");
+    const { natsSettings } = await import("../runtime/nats/index.ts");
+    const nats = natsSettings(config);
+    if (nats !== undefined) {
+      const settings = {
+        nats,
+        jetstream: config.ingestJetstream,
+        maxAckPending: config.ingestMaxAckPending,
+        duplicateWindowMs: config.ingestDuplicateWindow,
+        concurrency: config.ingestConcurrency,
+      };
+      node.add(natsIngestComponent(settings, router, logger, metrics));
+    }
+  }
+  node.add({
+    name: "field-engine",
+    start() {
+      fieldRef();
+    },
+    async stop(ctx) {
+      if (fieldEngine !== undefined) await system.stop(fieldEngine, { force: ctx.force });
+      await fieldPool.close();
     },
   });
   node.add({
@@ -288,13 +453,17 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     stopRemovers.push(blackBox.installSignalHandler({ logger }));
     stopRemovers.push(installFatalHandlers({ blackBox, logger, onFatal: async () => void (await node.stop({ force: true })) }));
   }
-  const ready = Promise.all(refs.map((r) => system.started(r))).then(
+  const started = cluster === undefined ? Promise.all(refs.map((r) => system.started(r))) : cluster.ready.then(() => void (clusterReady = true));
+  const ready = started.then(
     async () => {
       logger.info({ shards: S, tokens: board.tokens.reduce((a, b) => a + b, 0) }, "every shard recovered");
-      await reconcileEdges(router, metrics, logger);
-      reconciled = true;
-      recovery.open = true;
-      router.openShards();
+      // Single node only: in cluster mode shards recover one by one under leases, on several nodes.
+      if (cluster === undefined) {
+        await reconcileEdges(router, metrics, logger);
+        reconciled = true;
+        recovery.open = true;
+        router.openShards();
+      }
       updateHealth();
     },
     (err: unknown) => {
@@ -320,6 +489,9 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     board,
     metrics,
     blackBox,
+    observability: obs,
+    system,
+    guardian: hub,
     async stop(opts = {}) {
       for (const remove of stopRemovers) remove();
       const r = await node.stop(opts.force === true ? { force: true } : {});

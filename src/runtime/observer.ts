@@ -35,6 +35,17 @@ export interface ActorSystemObserver {
    * is the same object `beforeReceive` got, so a tracer can key its span on it.
    */
   messageProcessed?(event: ReceiveEvent, durationMs: number, error: NeuroGraphError | undefined): void;
+  /**
+   * Runs the actor's `receive` for `event` (call `receive` exactly once and return its result),
+   * e.g. inside the span `beforeReceive` started, so the turn's logs and the asks it makes without
+   * explicit headers belong to that span. Async continuations of the turn inherit the context.
+   */
+  runReceive?<T>(event: ReceiveEvent, receive: () => T): T;
+  /**
+   * Headers for a `tell`/`ask` whose caller gave none (callers outside an actor turn, or code in a
+   * turn that sends through a plain ref), e.g. the active trace context. Undefined = none.
+   */
+  outboundHeaders?(): Headers | undefined;
   /** A message or `preStart` failed and the supervisor decided `directive`. */
   actorFailed?(address: ActorAddress, error: NeuroGraphError, directive: Directive): void;
   /** A restart was scheduled: `attempt` within the current window, after `delayMs`. */
@@ -91,6 +102,24 @@ export function combineObservers(...observers: ActorSystemObserver[]): ActorSyst
         if (next !== undefined) headers = next;
       }
       return headers;
+    };
+  }
+  const runs = list.map((o) => o.runReceive?.bind(o)).filter((h) => h !== undefined);
+  if (runs.length === 1) out.runReceive = runs[0];
+  else if (runs.length > 1) {
+    out.runReceive = <T>(event: ReceiveEvent, receive: () => T): T =>
+      runs.reduceRight<() => T>((inner, run) => () => run(event, inner), receive)();
+  }
+  const outs = list.map((o) => o.outboundHeaders?.bind(o)).filter((h) => h !== undefined);
+  if (outs.length === 1) out.outboundHeaders = outs[0];
+  else if (outs.length > 1) {
+    out.outboundHeaders = () => {
+      let merged: Record<string, string> | undefined;
+      for (const h of outs) {
+        const next = h();
+        if (next !== undefined) merged = { ...merged, ...next };
+      }
+      return merged;
     };
   }
   return out;

@@ -162,7 +162,7 @@ export class RemoteDelivery implements InboundEndpoint {
       typeName: message.type,
       payload: encoded ? this.router.codecs.encode(message.type, message) : message,
       encoded,
-      headers: options?.headers ?? EMPTY_HEADERS,
+      headers: options?.headers ?? this.router.observer.outboundHeaders?.() ?? EMPTY_HEADERS,
       deadline,
     };
   }

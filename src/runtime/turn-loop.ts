@@ -19,7 +19,7 @@ import { askDeadline, type CellHost, type Phase, type StopRequest } from "./cell
 import type { CellContext } from "./context.ts";
 import { Letter, isPromiseLike, type DeadlineOwner } from "./letter.ts";
 import { Mailbox } from "./mailbox.ts";
-import { EMPTY_HEADERS, type Message } from "./message.ts";
+import { EMPTY_HEADERS, type Headers, type Message } from "./message.ts";
 import type { ActorSystemObserver, ReceiveEvent } from "./observer.ts";
 import type { AskOptions, TellOptions } from "./ref.ts";
 import { ActorTimers } from "./timers.ts";
@@ -57,7 +57,7 @@ export abstract class TurnLoop<M extends Message> implements DeadlineOwner {
     this.mailbox = new Mailbox<Letter>(mailboxCapacity);
     this.throughput = Math.max(1, throughput);
     this.observer = host.observer;
-    this.timed = this.observer.beforeReceive !== undefined || this.observer.messageProcessed !== undefined;
+    this.timed = this.observer.beforeReceive !== undefined || this.observer.messageProcessed !== undefined || this.observer.runReceive !== undefined;
     this.timers = new ActorTimers<M>(host.clock, (key, gen, message) => this.enqueueTick(key, gen, message));
   }
 
@@ -70,7 +70,7 @@ export abstract class TurnLoop<M extends Message> implements DeadlineOwner {
   // ---- sending ------------------------------------------------------------------------------
 
   tell(message: M, options?: TellOptions): void {
-    const letter = new Letter(message, options?.headers ?? EMPTY_HEADERS, options?.deadline ?? Infinity, options?.sender, undefined, undefined);
+    const letter = new Letter(message, options?.headers ?? this.outboundHeaders(), options?.deadline ?? Infinity, options?.sender, undefined, undefined);
     const refused = this.accept(letter);
     if (refused !== undefined) throw refused;
   }
@@ -78,9 +78,14 @@ export abstract class TurnLoop<M extends Message> implements DeadlineOwner {
   ask(message: Message, options?: AskOptions): Promise<unknown> {
     const deadline = askDeadline(this.host.clock.now(), options, this.host.askTimeoutMs);
     return new Promise<unknown>((resolve, reject) => {
-      const letter = new Letter(message, options?.headers ?? EMPTY_HEADERS, deadline, options?.sender, resolve, reject);
+      const letter = new Letter(message, options?.headers ?? this.outboundHeaders(), deadline, options?.sender, resolve, reject);
       this.submitAsk(letter);
     });
+  }
+
+  /** Headers for a send whose caller gave none (the observer's, e.g. the active trace context). */
+  private outboundHeaders(): Headers {
+    return this.observer.outboundHeaders?.() ?? EMPTY_HEADERS;
   }
 
   /** Enqueues an ask letter and arms its deadline; used for local and inbound remote asks. */
@@ -218,7 +223,9 @@ export abstract class TurnLoop<M extends Message> implements DeadlineOwner {
     }
     let result: unknown;
     try {
-      result = actor.receive(letter.message as M, this.ctx);
+      result = this.observer.runReceive === undefined || event === undefined
+        ? actor.receive(letter.message as M, this.ctx)
+        : this.observer.runReceive(event, () => actor.receive(letter.message as M, this.ctx));
     } catch (err) {
       return this.turnEnded(letter, undefined, err, true, event, t0);
     }

@@ -22,9 +22,9 @@ export type WalErrorOp = (typeof WAL_ERROR_OPS)[number] | "other";
 export const EDGE_REPAIR_KINDS = ["mirror_added", "mirror_updated", "mirror_removed", "owner_removed"] as const;
 export type EdgeRepairKind = (typeof EDGE_REPAIR_KINDS)[number];
 export type QuotaLevel = "soft" | "hard";
-/** OpenTelemetry's `SamplingDecision` numbering: 0 NOT_RECORD, 1 RECORD, 2 RECORD_AND_SAMPLED. */
-export type SamplingDecisionCode = 0 | 1 | 2;
-export const SAMPLING_DECISIONS = ["drop", "record", "sample"] as const;
+/** Outcomes of a counted sampling event (`src/sampling`'s SamplingOutcome): the `outcome` label. */
+export const SAMPLING_OUTCOME_LABELS = ["sampled", "dropped", "ignored"] as const;
+export type SamplingOutcomeLabel = (typeof SAMPLING_OUTCOME_LABELS)[number];
 
 export const DEFAULT_ACTOR_KINDS = ["shard", "wal", "guardian", "field", "ingest"] as const;
 export const DEFAULT_QUOTAS = ["tokens", "connections", "memory_bytes"] as const;
@@ -182,9 +182,9 @@ export function buildCatalog(options: CatalogOptions): { labels: RegistryLabels;
     const natsMessagesTotal = add(new CounterFamily("neurograph_nats_messages_total", "NATS messages, by subject kind and direction", natsDims));
     const natsBytesTotal = add(new CounterFamily("neurograph_nats_bytes_total", "NATS payload bytes, by subject kind and direction", natsDims));
 
-    const samplingDecisions = add(new CounterFamily("neurograph_sampling_decisions_total", "Trace sampling decisions, by reason and decision (drop, record, sample)", [
+    const samplingDecisions = add(new CounterFamily("neurograph_sampling_decisions_total", "Trace sampling decisions, by reason and outcome (sampled, dropped; ignored for header and consistency events)", [
       { name: "reason", label: labels.samplingReason },
-      { name: "decision", label: closedLabel(SAMPLING_DECISIONS) },
+      { name: "outcome", label: closedLabel(SAMPLING_OUTCOME_LABELS) },
     ]));
     const samplingTailEvictions = add(new CounterFamily("neurograph_sampling_tail_evicted_traces_total", "Traces evicted from the full tail-sampling buffer", []));
     const collectErrors = add(new CounterFamily("neurograph_metrics_collect_errors_total", "Collect hooks that threw during a scrape", []));

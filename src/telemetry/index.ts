@@ -4,9 +4,9 @@
  * Samplers live in `src/sampling`; pass one to `startTracing({ sampler })`.
  */
 export {
-  MetricsRegistry, GRPC_CODE_NAMES, NATS_SUBJECT_KINDS, WAL_ERROR_OPS, EDGE_REPAIR_KINDS, type EdgeRepairKind, DEFAULT_ACTOR_KINDS, DEFAULT_QUOTAS, DEFAULT_VALIDATION_KINDS,
+  MetricsRegistry, SAMPLING_OUTCOME_LABELS, GRPC_CODE_NAMES, NATS_SUBJECT_KINDS, WAL_ERROR_OPS, EDGE_REPAIR_KINDS, type EdgeRepairKind, DEFAULT_ACTOR_KINDS, DEFAULT_QUOTAS, DEFAULT_VALIDATION_KINDS,
   type MetricsRegistryOptions, type RegistryFamilies, type GrpcMethodMetrics, type ActorKindMetrics, type ActorMailboxSample,
-  type NatsSubjectKind, type NatsDirection, type WalErrorOp, type QuotaLevel, type SamplingDecisionCode,
+  type NatsSubjectKind, type NatsDirection, type WalErrorOp, type QuotaLevel, type SamplingOutcomeLabel,
 } from "./metrics.ts";
 export { CounterFamily, GaugeFamily, HistogramFamily } from "./families.ts";
 export { OTHER } from "./labels.ts";
@@ -33,3 +33,6 @@ export {
   type BlackBoxAttributeValue,
 } from "./black-box.ts";
 export { installFatalHandlers, type FatalHandlerOptions, type FatalOrigin } from "./fatal.ts";
+export {
+  captureTraceContext, startWalCommitSpan, withFieldStepSpan, withNatsIngestSpan, MAX_COMMIT_LINKS,
+} from "./trace-hooks.ts";

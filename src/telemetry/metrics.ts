@@ -12,15 +12,17 @@ import { SPACES } from "../core/token/columns.ts";
 import { ValidationError } from "../core/errors.ts";
 import {
   GRPC_CODE_NAMES, LINT_FAILING_DEFAULTS, buildCatalog, normaliseGrpcMethod,
-  type NatsDirection, type NatsSubjectKind, type QuotaLevel, type RegistryFamilies, type RegistryLabels, type SamplingDecisionCode,
+  type NatsDirection, type NatsSubjectKind, type QuotaLevel, type RegistryFamilies, type RegistryLabels, type SamplingOutcomeLabel,
   type WalErrorOp, type EdgeRepairKind,
 } from "./catalog.ts";
 import type { AnyFamily } from "./families.ts";
 
 export {
-  GRPC_CODE_NAMES, NATS_SUBJECT_KINDS, WAL_ERROR_OPS, EDGE_REPAIR_KINDS, DEFAULT_ACTOR_KINDS, DEFAULT_QUOTAS, DEFAULT_VALIDATION_KINDS,
-  type EdgeRepairKind, type NatsDirection, type NatsSubjectKind, type QuotaLevel, type RegistryFamilies, type SamplingDecisionCode, type WalErrorOp,
+  SAMPLING_OUTCOME_LABELS, GRPC_CODE_NAMES, NATS_SUBJECT_KINDS, WAL_ERROR_OPS, EDGE_REPAIR_KINDS, DEFAULT_ACTOR_KINDS, DEFAULT_QUOTAS, DEFAULT_VALIDATION_KINDS,
+  type EdgeRepairKind, type NatsDirection, type NatsSubjectKind, type QuotaLevel, type RegistryFamilies, type SamplingOutcomeLabel, type WalErrorOp,
 } from "./catalog.ts";
+
+const OUTCOME_INDEX: Readonly<Record<SamplingOutcomeLabel, number>> = { sampled: 0, dropped: 1, ignored: 2 };
 
 export interface MetricsRegistryOptions {
   /** Number of virtual shards S (the `shard` label is `0..S-1`). Default 16. */
@@ -237,14 +239,14 @@ export class MetricsRegistry {
   }
 
   // ---- sampling ----
-  samplingDecision(reason: string, decision: SamplingDecisionCode, n = 1): void {
+  samplingDecision(reason: string, outcome: SamplingOutcomeLabel, n = 1): void {
     const f = this.families.samplingDecisions;
-    f.add(f.series(this.labels.samplingReason.indexOf(reason), decision), n);
+    f.add(f.series(this.labels.samplingReason.indexOf(reason), OUTCOME_INDEX[outcome]), n);
   }
   /** Sets a cumulative total kept by a sampler itself (call from a collect hook). */
-  setSamplingDecisionTotal(reason: string, decision: SamplingDecisionCode, total: number): void {
+  setSamplingDecisionTotal(reason: string, outcome: SamplingOutcomeLabel, total: number): void {
     const f = this.families.samplingDecisions;
-    f.setTotal(f.series(this.labels.samplingReason.indexOf(reason), decision), total);
+    f.setTotal(f.series(this.labels.samplingReason.indexOf(reason), OUTCOME_INDEX[outcome]), total);
   }
   samplingTailEvicted(traces: number): void {
     this.families.samplingTailEvictions.add(0, traces);

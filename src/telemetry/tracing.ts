@@ -125,24 +125,58 @@ export function decideTracing(options: Omit<TracingOptions, "logger">, env: Read
   return { enabled: true, reason: options.spanProcessors?.length ? `${via}; plus span processors given in code` : via, exporters, protocol: p };
 }
 
-/** Builds the trace exporter the environment asks for (OTLP protocol from `OTEL_EXPORTER_OTLP_*`). */
-export async function createTraceExporter(name: TraceExporterName, protocol: OtlpProtocol): Promise<SpanExporter> {
+/**
+ * Where and how to send OTLP, from `env` (the exporters themselves read only `process.env`, so an
+ * environment given in code must reach them as explicit options). Signal-specific variables win.
+ */
+function otlpOptions(protocol: OtlpProtocol, env: Readonly<Record<string, string | undefined>>): { url?: string; headers?: Record<string, string>; timeoutMillis?: number } {
+  const out: { url?: string; headers?: Record<string, string>; timeoutMillis?: number } = {};
+  const traces = nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  const base = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT);
+  if (traces !== undefined) out.url = traces;
+  else if (base !== undefined) out.url = protocol === "grpc" ? base : `${base.replace(/\/+$/, "")}/v1/traces`;
+  const headerText = nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) ?? nonEmpty(env.OTEL_EXPORTER_OTLP_HEADERS);
+  if (headerText !== undefined) {
+    const headers: Record<string, string> = {};
+    for (const pair of headerText.split(",")) {
+      const i = pair.indexOf("=");
+      if (i > 0) headers[decodeURIComponent(pair.slice(0, i).trim())] = decodeURIComponent(pair.slice(i + 1).trim());
+    }
+    out.headers = headers;
+  }
+  const timeout = Number(nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT) ?? nonEmpty(env.OTEL_EXPORTER_OTLP_TIMEOUT));
+  if (Number.isFinite(timeout) && timeout > 0) out.timeoutMillis = timeout;
+  return out;
+}
+
+/** Builds the trace exporter the environment asks for (OTLP protocol and endpoint from `OTEL_EXPORTER_OTLP_*` of `env`). */
+export async function createTraceExporter(
+  name: TraceExporterName,
+  protocol: OtlpProtocol,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<SpanExporter> {
   if (name === "console") {
     const { ConsoleSpanExporter } = await import("@opentelemetry/sdk-trace-base");
     return new ConsoleSpanExporter();
   }
+  const o = otlpOptions(protocol, env);
   switch (protocol) {
     case "http/json": {
       const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
-      return new OTLPTraceExporter();
+      return new OTLPTraceExporter(o);
     }
     case "http/protobuf": {
       const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-proto");
-      return new OTLPTraceExporter();
+      return new OTLPTraceExporter(o);
     }
     case "grpc": {
       const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-grpc");
-      return new OTLPTraceExporter();
+      const { headers, ...rest } = o;
+      if (headers === undefined) return new OTLPTraceExporter(rest);
+      const { Metadata } = await import("@grpc/grpc-js");
+      const metadata = new Metadata();
+      for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
+      return new OTLPTraceExporter({ ...rest, metadata });
     }
   }
 }
@@ -192,7 +226,7 @@ export async function startTracing(options: TracingOptions): Promise<TracingHand
     import("@opentelemetry/sdk-trace-base"),
   ]);
   const exporters = options.exporter === undefined
-    ? await Promise.all(decision.exporters.map((n) => createTraceExporter(n, decision.protocol)))
+    ? await Promise.all(decision.exporters.map((n) => createTraceExporter(n, decision.protocol, env)))
     : [options.exporter];
   const attach = options.wrapExporter ?? ((e: SpanExporter) => new base.BatchSpanProcessor(e));
   const processors: SpanProcessor[] = [...(options.spanProcessors ?? []), ...exporters.map(attach)];
@@ -201,7 +235,7 @@ export async function startTracing(options: TracingOptions): Promise<TracingHand
   const sdk = new NodeSDK({
     // Ours first; the env detector (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES), process and host detectors merge on top.
     resource: resources.defaultResource().merge(
-      resources.resourceFromAttributes({ "service.name": options.serviceName, "service.version": version, ...options.resourceAttributes }),
+      resources.resourceFromAttributes({ "service.name": nonEmpty(env.OTEL_SERVICE_NAME) ?? options.serviceName, "service.version": version, ...options.resourceAttributes }),
     ),
     autoDetectResources: true,
     ...(options.sampler === undefined ? {} : { sampler: options.sampler }),

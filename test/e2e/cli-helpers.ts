@@ -36,6 +36,8 @@ export function cli(args: readonly string[], env: Record<string, string>, stdin?
 export interface ServeProcess {
   /** `host:port` the node serves gRPC on. */
   readonly address: string;
+  /** The node's process id (e.g. to stall it with SIGSTOP). */
+  readonly pid: number;
   stderr(): string;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
@@ -59,6 +61,7 @@ export async function startServe(dataDir: string, args: readonly string[] = [], 
   });
   return {
     address,
+    pid: child.pid ?? -1,
     stderr: () => err,
     stop: () => {
       child.kill("SIGTERM");

@@ -55,6 +55,8 @@ export interface WalOptions extends Partial<WalTuning> {
   readonly metrics?: MetricsRegistry;
   readonly blackBox?: BlackBox;
   readonly logger?: Logger;
+  /** Address kind of the WAL actors (`<kind>/<shard>`); a second WAL in one actor system needs its own. */
+  readonly actorKind?: string;
 }
 
 const LIMITS: Readonly<Record<keyof WalTuning, readonly [number, number]>> = {

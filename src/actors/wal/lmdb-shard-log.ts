@@ -139,7 +139,7 @@ export function startWal(system: ActorSystem, options: WalOptions): NodeWal {
       metrics: options.metrics,
       blackBox: options.blackBox,
     };
-    const ref = system.spawn<WalMessage>(`${WAL_KIND}/${shard}`, () => new WalActor(deps), {
+    const ref = system.spawn<WalMessage>(`${options.actorKind ?? WAL_KIND}/${shard}`, () => new WalActor(deps), {
       mailboxCapacity: env.tuning.maxPendingRecords + 1024,
       throughput: 1024,
     });

@@ -5,7 +5,9 @@
 import type { Command } from "commander";
 import { registerAdminCommands } from "./admin.ts";
 import { registerCreateCommand } from "./create.ts";
+import { registerFieldCommands } from "./field.ts";
 import { registerGraphCommands } from "./graph.ts";
+import { registerLoadCommand } from "./load.ts";
 import { EXIT_CODES_HELP, usageExit } from "./shared.ts";
 import { registerTokenCommands } from "./tokens.ts";
 import { registerSnapshotCommand, registerWalCommands } from "./wal.ts";
@@ -19,6 +21,8 @@ export function registerClientCommands(program: Command): void {
   registerAdminCommands(program);
   registerSnapshotCommand(program);
   registerWalCommands(program);
+  registerFieldCommands(program);
+  registerLoadCommand(program);
   // Usage errors at the top level (unknown command or option) exit with 2 as well.
   program.exitOverride(usageExit);
   program.addHelpText("after", EXIT_CODES_HELP);

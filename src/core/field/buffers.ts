@@ -13,6 +13,9 @@ export function allocInt16(n: number, shared = false): Int16Array {
 export function allocInt32(n: number, shared = false): Int32Array {
   return new Int32Array(buffer(n * 4, shared));
 }
+export function allocUint16(n: number, shared = false): Uint16Array {
+  return new Uint16Array(buffer(n * 2, shared));
+}
 export function allocUint32(n: number, shared = false): Uint32Array {
   return new Uint32Array(buffer(n * 4, shared));
 }

@@ -30,3 +30,5 @@ export * from "./repulsion.ts";
 export * from "./springs.ts";
 export * from "./step.ts";
 export * from "./tracking.ts";
+export * from "./bytes.ts";
+export * from "./result-codec.ts";

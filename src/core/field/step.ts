@@ -57,7 +57,8 @@ export function allocateFieldWorkspace(capacity: number, shared = false): FieldW
   };
 }
 
-function ensureCapacity(ws: FieldWorkspace, slots: number, stride: number): void {
+/** Grows the workspace for `slots` slots and `stride` repulsion values per slot (grids are reallocated lazily). */
+export function ensureFieldWorkspace(ws: FieldWorkspace, slots: number, stride: number): void {
   if (slots > ws.capacity) {
     let cap = Math.max(16, ws.capacity);
     while (cap < slots) cap *= 2;
@@ -72,20 +73,8 @@ function ensureCapacity(ws: FieldWorkspace, slots: number, stride: number): void
   }
 }
 
-/**
- * Runs one step: reads `attrs.positions` (slots [0, slotCount), locals first), writes local
- * tokens [0, graph.tokenCount) into `output`. `output` must not alias the snapshot.
- */
-export function fieldStep(
-  ws: FieldWorkspace,
-  attrs: TokenAttributes,
-  slotCount: number,
-  graph: ForceGraph,
-  constants: StepConstants,
-  output: Int16Array,
-  parts = 1,
-  forcesOut?: Float64Array,
-): void {
+/** Throws a ValidationError when the buffers of a step are too short or the output aliases the input. */
+export function checkStepBuffers(attrs: TokenAttributes, slotCount: number, graph: ForceGraph, output: Int16Array): void {
   if (output.buffer === attrs.positions.buffer && output.byteOffset === attrs.positions.byteOffset) {
     throw new ValidationError("the output buffer of a field step must differ from the input snapshot (double buffering)", [
       { field: "output", rule: "distinct_buffers", description: "pass a second position buffer" },
@@ -104,8 +93,26 @@ export function fieldStep(
   need("strengths", attrs.strengths.length, slotCount);
   need("flags", attrs.flags.length, local);
   if (short.length > 0) throw ValidationError.of("field step buffers", short);
+}
+
+/**
+ * Runs one step: reads `attrs.positions` (slots [0, slotCount), locals first), writes local
+ * tokens [0, graph.tokenCount) into `output`. `output` must not alias the snapshot.
+ */
+export function fieldStep(
+  ws: FieldWorkspace,
+  attrs: TokenAttributes,
+  slotCount: number,
+  graph: ForceGraph,
+  constants: StepConstants,
+  output: Int16Array,
+  parts = 1,
+  forcesOut?: Float64Array,
+): void {
+  checkStepBuffers(attrs, slotCount, graph, output);
+  const local = graph.tokenCount;
   const stride = repulsionStride(constants);
-  ensureCapacity(ws, slotCount, stride);
+  ensureFieldWorkspace(ws, slotCount, stride);
   let repulsionMask = 0;
   for (let a = 0; a < constants.spaces.length; a++) {
     const s = constants.spaces[a]!;

@@ -349,6 +349,51 @@ export class ShardStore {
     else this.edges.removeEdge(e);
   }
 
+  // ---- field engine ------------------------------------------------------------------------
+
+  /**
+   * Moves tokens: sets the coordinates of the spaces in `spaceMask` of every existing id to
+   * `coords` (3 values per space of the mask, ascending, per id). Missing ids are skipped (the
+   * field engine may hold a token that was deleted since). Returns the number of tokens moved.
+   */
+  setCoords(ids: Uint32Array, coords: Int16Array, spaceMask: number): number {
+    const spaces: number[] = [];
+    for (let s = 0; s < 8; s++) if ((spaceMask & (1 << s)) !== 0) spaces.push(s);
+    const stride = spaces.length * 3;
+    if (coords.length < ids.length * stride) {
+      throw ValidationError.of("coordinates", [
+        { field: "coords", value: String(coords.length), rule: "coords_length", description: `needs ${stride} values per id (${ids.length * stride})` },
+      ]);
+    }
+    const tt = this.tokens;
+    const out = tt.cols.coords;
+    let moved = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const slot = tt.slotOf(ids[i]!);
+      if (slot < 0) continue;
+      const base = slot * 24;
+      const src = i * stride;
+      for (let a = 0; a < spaces.length; a++) {
+        const o = base + spaces[a]! * 3;
+        out[o] = coords[src + a * 3]!;
+        out[o + 1] = coords[src + a * 3 + 1]!;
+        out[o + 2] = coords[src + a * 3 + 2]!;
+      }
+      moved++;
+    }
+    return moved;
+  }
+
+  /**
+   * Calls `visit(e)` for every live connection this shard owns (mirrors are skipped: the owner
+   * of the source lists each connection once), in arena order.
+   */
+  forEachOwnedConnection(visit: (e: number) => void): void {
+    const a = this.edges.arena;
+    const hwm = a.columns.size;
+    for (let e = 0; e < hwm; e++) if (a.state[e] === EdgeState.Owned) visit(e);
+  }
+
   // ---- snapshots ---------------------------------------------------------------------------
 
   /** All tokens as packed records, in slot order. */

@@ -68,6 +68,7 @@ describe("operating a node", () => {
       "grpc.reflection.v1.ServerReflection",
       "grpc.reflection.v1alpha.ServerReflection",
       "neurograph.v1.AdminService",
+      "neurograph.v1.FieldService",
       "neurograph.v1.GraphService",
       "neurograph.v1.TokenService",
     ]);

@@ -74,7 +74,7 @@ describe("metrics endpoint over HTTP", () => {
     m.walCommit(0.004, 10, 640);
     m.grpcHandled("/neurograph.v1.TokenService/Get", 5, 0.001);
     m.natsMessages("ingest_tokens", "in", 2, 128);
-    m.samplingDecision("parent_sampled", 2);
+    m.samplingDecision("parent_sampled", "sampled");
     m.setActorMailboxes([{ kind: "shard", mailboxDepth: 2 }]);
     const s = await serve(m);
     const text = await (await fetch(`${s.url}/metrics`)).text();

@@ -69,7 +69,7 @@ describe("MetricsRegistry", () => {
       | { t: "validate"; kind: number; n: number }
       | { t: "restart"; kind: number }
       | { t: "nats"; kind: number; dir: number; n: number; bytes: number }
-      | { t: "sample"; reason: number; decision: 0 | 1 | 2 };
+      | { t: "sample"; reason: number; outcome: "sampled" | "dropped" | "ignored" };
     const methods = ["neurograph.v1.TokenService/Get", "neurograph.v1.TokenService/Create", "neurograph.v1.GraphService/Traverse"];
     const rules = ["weight_range", "coordinate_range", "forbidden_type"];
     const kinds = ["token", "connection", "constitution"];
@@ -83,7 +83,7 @@ describe("MetricsRegistry", () => {
       fc.record({ t: fc.constant("validate" as const), kind: fc.integer({ min: 0, max: 2 }), n: fc.integer({ min: 1, max: 1000 }) }),
       fc.record({ t: fc.constant("restart" as const), kind: fc.integer({ min: 0, max: 2 }) }),
       fc.record({ t: fc.constant("nats" as const), kind: fc.integer({ min: 0, max: 2 }), dir: fc.integer({ min: 0, max: 1 }), n: fc.integer({ min: 1, max: 50 }), bytes: fc.integer({ min: 0, max: 5000 }) }),
-      fc.record({ t: fc.constant("sample" as const), reason: fc.integer({ min: 0, max: 2 }), decision: fc.constantFrom(0 as const, 1 as const, 2 as const) }),
+      fc.record({ t: fc.constant("sample" as const), reason: fc.integer({ min: 0, max: 2 }), outcome: fc.constantFrom("sampled" as const, "dropped" as const, "ignored" as const) }),
     );
     const codeNames = ["OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"];
     await fc.assert(
@@ -126,8 +126,8 @@ describe("MetricsRegistry", () => {
               break;
             }
             case "sample":
-              m.samplingDecision(reasons[o.reason] ?? "", o.decision);
-              bump(`neurograph_sampling_decisions_total|reason=${reasons[o.reason]}|decision=${["drop", "record", "sample"][o.decision]}`, 1);
+              m.samplingDecision(reasons[o.reason] ?? "", o.outcome);
+              bump(`neurograph_sampling_decisions_total|reason=${reasons[o.reason]}|outcome=${o.outcome}`, 1);
               break;
           }
         }
@@ -232,8 +232,8 @@ describe("MetricsRegistry", () => {
 
   it("sets sampler-kept totals and quota gauges", async () => {
     const m = new MetricsRegistry({ defaultMetrics: false });
-    m.setSamplingDecisionTotal("probability", 2, 17);
-    m.setSamplingDecisionTotal("probability", 2, 20);
+    m.setSamplingDecisionTotal("probability", "sampled", 17);
+    m.setSamplingDecisionTotal("probability", "sampled", 20);
     m.samplingTailEvicted(3);
     m.setQuotaUsage("tokens", 0.5);
     m.quotaExceeded("tokens", "soft");
@@ -245,7 +245,7 @@ describe("MetricsRegistry", () => {
     m.setConnections(1, 77);
     m.fieldStep(0.3);
     const e = await scrape(m);
-    expect(valueOf(e, "neurograph_sampling_decisions_total", { reason: "probability", decision: "sample" })).toBe(20);
+    expect(valueOf(e, "neurograph_sampling_decisions_total", { reason: "probability", outcome: "sampled" })).toBe(20);
     expect(valueOf(e, "neurograph_sampling_tail_evicted_traces_total")).toBe(3);
     expect(valueOf(e, "neurograph_quota_usage_ratio", { quota: "tokens" })).toBe(0.5);
     expect(valueOf(e, "neurograph_quota_exceeded_total", { quota: "tokens", level: "soft" })).toBe(1);

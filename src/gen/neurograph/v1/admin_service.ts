@@ -11,13 +11,30 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import {
+  ConstitutionResponse,
+  GetConstitutionHistoryRequest,
+  GetConstitutionHistoryResponse,
+  GetConstitutionRequest,
+  GetGuardianStatsRequest,
+  GetGuardianStatsResponse,
+  GuardianEvent,
+  RollbackConstitutionRequest,
+  SwitchProfileRequest,
+  UpdateConstitutionRequest,
+  ValidateConstitutionRequest,
+  ValidateConstitutionResponse,
+  WatchEventsRequest,
+} from "./guardian.js";
 
 /** The state of a shard. */
 export enum ShardState {
@@ -164,6 +181,83 @@ export interface ShardSnapshot {
   durationMs: number;
   /** Nothing was logged since the last snapshot, so none was written. */
   unchanged: boolean;
+}
+
+export interface GetSamplingConfigRequest {
+}
+
+export interface UpdateSamplingConfigRequest {
+  /**
+   * A partial sampling configuration as a JSON object, field names as in docs/sampling.md, e.g.
+   * {"baseRate": 0.05, "tail": {"enabled": true}}. Absent fields keep their current value.
+   */
+  patchJson: string;
+}
+
+export interface SamplingConfigResponse {
+  /** The whole configuration in force, as a JSON object (docs/sampling.md). */
+  configJson: string;
+  /** Whether this node records traces at all (the process-level switch, --tracing / OTEL_*), and why. */
+  tracingEnabled: boolean;
+  tracingReason: string;
+  /** Decisions counted since the node started (non-zero counters only). */
+  decisions: SamplingDecisionCount[];
+}
+
+export interface SamplingDecisionCount {
+  /** Why (e.g. probability, parent_sampled, forced, header_not_allowed, tail_error). */
+  reason: string;
+  /** sampled, dropped or ignored. */
+  outcome: string;
+  count: number;
+}
+
+export interface DumpBlackBoxRequest {
+  /** Recorded in the dump (default "requested through AdminService"). */
+  reason: string;
+}
+
+export interface DumpBlackBoxResponse {
+  /** Absolute path of the dump file on the node. */
+  path: string;
+  /** Events written. */
+  events: number;
+}
+
+export interface ListBlackBoxEventsRequest {
+  /** The newest `limit` events (0 = every event held). */
+  limit: number;
+  /**
+   * Only these kinds (actor_restart, quota, wal_error, constitution_change, slow_step,
+   * recovered_exception, fatal, generic); empty = all.
+   */
+  kinds: string[];
+}
+
+export interface ListBlackBoxEventsResponse {
+  events: BlackBoxEvent[];
+  /** Ring size, events recorded since start, and events the full ring dropped. */
+  capacity: number;
+  recorded: number;
+  dropped: number;
+}
+
+export interface BlackBoxEvent {
+  /** 1 for the first event recorded; gaps show what the ring dropped. */
+  seq: number;
+  /** ISO 8601. */
+  time: string;
+  kind: string;
+  /** Who reported it, e.g. shard/7. */
+  source: string;
+  message: string;
+  /** Details (error name, message and stack, thresholds, …) as text. */
+  attributes: { [key: string]: string };
+}
+
+export interface BlackBoxEvent_AttributesEntry {
+  key: string;
+  value: string;
 }
 
 function createBaseGetStatsRequest(): GetStatsRequest {
@@ -1354,6 +1448,983 @@ export const ShardSnapshot: MessageFns<ShardSnapshot> = {
   },
 };
 
+function createBaseGetSamplingConfigRequest(): GetSamplingConfigRequest {
+  return {};
+}
+
+export const GetSamplingConfigRequest: MessageFns<GetSamplingConfigRequest> = {
+  encode(_: GetSamplingConfigRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetSamplingConfigRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetSamplingConfigRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetSamplingConfigRequest {
+    return {};
+  },
+
+  toJSON(_: GetSamplingConfigRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetSamplingConfigRequest>, I>>(base?: I): GetSamplingConfigRequest {
+    return GetSamplingConfigRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetSamplingConfigRequest>, I>>(_: I): GetSamplingConfigRequest {
+    const message = createBaseGetSamplingConfigRequest();
+    return message;
+  },
+};
+
+function createBaseUpdateSamplingConfigRequest(): UpdateSamplingConfigRequest {
+  return { patchJson: "" };
+}
+
+export const UpdateSamplingConfigRequest: MessageFns<UpdateSamplingConfigRequest> = {
+  encode(message: UpdateSamplingConfigRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.patchJson !== "") {
+      writer.uint32(10).string(message.patchJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSamplingConfigRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSamplingConfigRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.patchJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateSamplingConfigRequest {
+    return {
+      patchJson: isSet(object.patchJson)
+        ? globalThis.String(object.patchJson)
+        : isSet(object.patch_json)
+        ? globalThis.String(object.patch_json)
+        : "",
+    };
+  },
+
+  toJSON(message: UpdateSamplingConfigRequest): unknown {
+    const obj: any = {};
+    if (message.patchJson !== "") {
+      obj.patchJson = message.patchJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateSamplingConfigRequest>, I>>(base?: I): UpdateSamplingConfigRequest {
+    return UpdateSamplingConfigRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateSamplingConfigRequest>, I>>(object: I): UpdateSamplingConfigRequest {
+    const message = createBaseUpdateSamplingConfigRequest();
+    message.patchJson = object.patchJson ?? "";
+    return message;
+  },
+};
+
+function createBaseSamplingConfigResponse(): SamplingConfigResponse {
+  return { configJson: "", tracingEnabled: false, tracingReason: "", decisions: [] };
+}
+
+export const SamplingConfigResponse: MessageFns<SamplingConfigResponse> = {
+  encode(message: SamplingConfigResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.configJson !== "") {
+      writer.uint32(10).string(message.configJson);
+    }
+    if (message.tracingEnabled !== false) {
+      writer.uint32(16).bool(message.tracingEnabled);
+    }
+    if (message.tracingReason !== "") {
+      writer.uint32(26).string(message.tracingReason);
+    }
+    for (const v of message.decisions) {
+      SamplingDecisionCount.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SamplingConfigResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSamplingConfigResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.configJson = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.tracingEnabled = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.tracingReason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.decisions.push(SamplingDecisionCount.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SamplingConfigResponse {
+    return {
+      configJson: isSet(object.configJson)
+        ? globalThis.String(object.configJson)
+        : isSet(object.config_json)
+        ? globalThis.String(object.config_json)
+        : "",
+      tracingEnabled: isSet(object.tracingEnabled)
+        ? globalThis.Boolean(object.tracingEnabled)
+        : isSet(object.tracing_enabled)
+        ? globalThis.Boolean(object.tracing_enabled)
+        : false,
+      tracingReason: isSet(object.tracingReason)
+        ? globalThis.String(object.tracingReason)
+        : isSet(object.tracing_reason)
+        ? globalThis.String(object.tracing_reason)
+        : "",
+      decisions: globalThis.Array.isArray(object?.decisions)
+        ? object.decisions.map((e: any) => SamplingDecisionCount.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SamplingConfigResponse): unknown {
+    const obj: any = {};
+    if (message.configJson !== "") {
+      obj.configJson = message.configJson;
+    }
+    if (message.tracingEnabled !== false) {
+      obj.tracingEnabled = message.tracingEnabled;
+    }
+    if (message.tracingReason !== "") {
+      obj.tracingReason = message.tracingReason;
+    }
+    if (message.decisions?.length) {
+      obj.decisions = message.decisions.map((e) => SamplingDecisionCount.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SamplingConfigResponse>, I>>(base?: I): SamplingConfigResponse {
+    return SamplingConfigResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SamplingConfigResponse>, I>>(object: I): SamplingConfigResponse {
+    const message = createBaseSamplingConfigResponse();
+    message.configJson = object.configJson ?? "";
+    message.tracingEnabled = object.tracingEnabled ?? false;
+    message.tracingReason = object.tracingReason ?? "";
+    message.decisions = object.decisions?.map((e) => SamplingDecisionCount.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSamplingDecisionCount(): SamplingDecisionCount {
+  return { reason: "", outcome: "", count: 0 };
+}
+
+export const SamplingDecisionCount: MessageFns<SamplingDecisionCount> = {
+  encode(message: SamplingDecisionCount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== "") {
+      writer.uint32(10).string(message.reason);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(18).string(message.outcome);
+    }
+    if (message.count !== 0) {
+      writer.uint32(24).uint64(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SamplingDecisionCount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSamplingDecisionCount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.count = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SamplingDecisionCount {
+    return {
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: SamplingDecisionCount): unknown {
+    const obj: any = {};
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SamplingDecisionCount>, I>>(base?: I): SamplingDecisionCount {
+    return SamplingDecisionCount.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SamplingDecisionCount>, I>>(object: I): SamplingDecisionCount {
+    const message = createBaseSamplingDecisionCount();
+    message.reason = object.reason ?? "";
+    message.outcome = object.outcome ?? "";
+    message.count = object.count ?? 0;
+    return message;
+  },
+};
+
+function createBaseDumpBlackBoxRequest(): DumpBlackBoxRequest {
+  return { reason: "" };
+}
+
+export const DumpBlackBoxRequest: MessageFns<DumpBlackBoxRequest> = {
+  encode(message: DumpBlackBoxRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== "") {
+      writer.uint32(10).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DumpBlackBoxRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDumpBlackBoxRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DumpBlackBoxRequest {
+    return { reason: isSet(object.reason) ? globalThis.String(object.reason) : "" };
+  },
+
+  toJSON(message: DumpBlackBoxRequest): unknown {
+    const obj: any = {};
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DumpBlackBoxRequest>, I>>(base?: I): DumpBlackBoxRequest {
+    return DumpBlackBoxRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DumpBlackBoxRequest>, I>>(object: I): DumpBlackBoxRequest {
+    const message = createBaseDumpBlackBoxRequest();
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseDumpBlackBoxResponse(): DumpBlackBoxResponse {
+  return { path: "", events: 0 };
+}
+
+export const DumpBlackBoxResponse: MessageFns<DumpBlackBoxResponse> = {
+  encode(message: DumpBlackBoxResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.events !== 0) {
+      writer.uint32(16).uint32(message.events);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DumpBlackBoxResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDumpBlackBoxResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.events = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DumpBlackBoxResponse {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      events: isSet(object.events) ? globalThis.Number(object.events) : 0,
+    };
+  },
+
+  toJSON(message: DumpBlackBoxResponse): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.events !== 0) {
+      obj.events = Math.round(message.events);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DumpBlackBoxResponse>, I>>(base?: I): DumpBlackBoxResponse {
+    return DumpBlackBoxResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DumpBlackBoxResponse>, I>>(object: I): DumpBlackBoxResponse {
+    const message = createBaseDumpBlackBoxResponse();
+    message.path = object.path ?? "";
+    message.events = object.events ?? 0;
+    return message;
+  },
+};
+
+function createBaseListBlackBoxEventsRequest(): ListBlackBoxEventsRequest {
+  return { limit: 0, kinds: [] };
+}
+
+export const ListBlackBoxEventsRequest: MessageFns<ListBlackBoxEventsRequest> = {
+  encode(message: ListBlackBoxEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== 0) {
+      writer.uint32(8).uint32(message.limit);
+    }
+    for (const v of message.kinds) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBlackBoxEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBlackBoxEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kinds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBlackBoxEventsRequest {
+    return {
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      kinds: globalThis.Array.isArray(object?.kinds) ? object.kinds.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: ListBlackBoxEventsRequest): unknown {
+    const obj: any = {};
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.kinds?.length) {
+      obj.kinds = message.kinds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBlackBoxEventsRequest>, I>>(base?: I): ListBlackBoxEventsRequest {
+    return ListBlackBoxEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBlackBoxEventsRequest>, I>>(object: I): ListBlackBoxEventsRequest {
+    const message = createBaseListBlackBoxEventsRequest();
+    message.limit = object.limit ?? 0;
+    message.kinds = object.kinds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListBlackBoxEventsResponse(): ListBlackBoxEventsResponse {
+  return { events: [], capacity: 0, recorded: 0, dropped: 0 };
+}
+
+export const ListBlackBoxEventsResponse: MessageFns<ListBlackBoxEventsResponse> = {
+  encode(message: ListBlackBoxEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      BlackBoxEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.capacity !== 0) {
+      writer.uint32(16).uint32(message.capacity);
+    }
+    if (message.recorded !== 0) {
+      writer.uint32(24).uint64(message.recorded);
+    }
+    if (message.dropped !== 0) {
+      writer.uint32(32).uint64(message.dropped);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBlackBoxEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBlackBoxEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(BlackBoxEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.capacity = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.recorded = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.dropped = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBlackBoxEventsResponse {
+    return {
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => BlackBoxEvent.fromJSON(e)) : [],
+      capacity: isSet(object.capacity) ? globalThis.Number(object.capacity) : 0,
+      recorded: isSet(object.recorded) ? globalThis.Number(object.recorded) : 0,
+      dropped: isSet(object.dropped) ? globalThis.Number(object.dropped) : 0,
+    };
+  },
+
+  toJSON(message: ListBlackBoxEventsResponse): unknown {
+    const obj: any = {};
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => BlackBoxEvent.toJSON(e));
+    }
+    if (message.capacity !== 0) {
+      obj.capacity = Math.round(message.capacity);
+    }
+    if (message.recorded !== 0) {
+      obj.recorded = Math.round(message.recorded);
+    }
+    if (message.dropped !== 0) {
+      obj.dropped = Math.round(message.dropped);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBlackBoxEventsResponse>, I>>(base?: I): ListBlackBoxEventsResponse {
+    return ListBlackBoxEventsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBlackBoxEventsResponse>, I>>(object: I): ListBlackBoxEventsResponse {
+    const message = createBaseListBlackBoxEventsResponse();
+    message.events = object.events?.map((e) => BlackBoxEvent.fromPartial(e)) || [];
+    message.capacity = object.capacity ?? 0;
+    message.recorded = object.recorded ?? 0;
+    message.dropped = object.dropped ?? 0;
+    return message;
+  },
+};
+
+function createBaseBlackBoxEvent(): BlackBoxEvent {
+  return { seq: 0, time: "", kind: "", source: "", message: "", attributes: {} };
+}
+
+export const BlackBoxEvent: MessageFns<BlackBoxEvent> = {
+  encode(message: BlackBoxEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).uint64(message.seq);
+    }
+    if (message.time !== "") {
+      writer.uint32(18).string(message.time);
+    }
+    if (message.kind !== "") {
+      writer.uint32(26).string(message.kind);
+    }
+    if (message.source !== "") {
+      writer.uint32(34).string(message.source);
+    }
+    if (message.message !== "") {
+      writer.uint32(42).string(message.message);
+    }
+    globalThis.Object.entries(message.attributes).forEach(([key, value]: [string, string]) => {
+      BlackBoxEvent_AttributesEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BlackBoxEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBlackBoxEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.time = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = BlackBoxEvent_AttributesEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.attributes[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BlackBoxEvent {
+    return {
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      time: isSet(object.time) ? globalThis.String(object.time) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      attributes: isObject(object.attributes)
+        ? (globalThis.Object.entries(object.attributes) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: BlackBoxEvent): unknown {
+    const obj: any = {};
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.time !== "") {
+      obj.time = message.time;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.attributes) {
+      const entries = globalThis.Object.entries(message.attributes) as [string, string][];
+      if (entries.length > 0) {
+        obj.attributes = {};
+        entries.forEach(([k, v]) => {
+          obj.attributes[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BlackBoxEvent>, I>>(base?: I): BlackBoxEvent {
+    return BlackBoxEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BlackBoxEvent>, I>>(object: I): BlackBoxEvent {
+    const message = createBaseBlackBoxEvent();
+    message.seq = object.seq ?? 0;
+    message.time = object.time ?? "";
+    message.kind = object.kind ?? "";
+    message.source = object.source ?? "";
+    message.message = object.message ?? "";
+    message.attributes = (globalThis.Object.entries(object.attributes ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseBlackBoxEvent_AttributesEntry(): BlackBoxEvent_AttributesEntry {
+  return { key: "", value: "" };
+}
+
+export const BlackBoxEvent_AttributesEntry: MessageFns<BlackBoxEvent_AttributesEntry> = {
+  encode(message: BlackBoxEvent_AttributesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BlackBoxEvent_AttributesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBlackBoxEvent_AttributesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BlackBoxEvent_AttributesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: BlackBoxEvent_AttributesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BlackBoxEvent_AttributesEntry>, I>>(base?: I): BlackBoxEvent_AttributesEntry {
+    return BlackBoxEvent_AttributesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BlackBoxEvent_AttributesEntry>, I>>(
+    object: I,
+  ): BlackBoxEvent_AttributesEntry {
+    const message = createBaseBlackBoxEvent_AttributesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
 /**
  * Operations. When the server is configured with an admin token, every method needs the metadata
  * `authorization: Bearer <token>` (UNAUTHENTICATED when missing, PERMISSION_DENIED when wrong).
@@ -1370,6 +2441,57 @@ export const AdminServiceService = {
     responseSerialize: (value: GetStatsResponse): Buffer => Buffer.from(GetStatsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetStatsResponse => GetStatsResponse.decode(value),
   },
+  /** The trace sampling configuration in force, whether tracing runs, and the decision counters. */
+  getSamplingConfig: {
+    path: "/neurograph.v1.AdminService/GetSamplingConfig" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetSamplingConfigRequest): Buffer =>
+      Buffer.from(GetSamplingConfigRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetSamplingConfigRequest => GetSamplingConfigRequest.decode(value),
+    responseSerialize: (value: SamplingConfigResponse): Buffer =>
+      Buffer.from(SamplingConfigResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SamplingConfigResponse => SamplingConfigResponse.decode(value),
+  },
+  /**
+   * Changes the sampling configuration of the running node: a partial configuration merged onto
+   * the one in force and validated as a whole (INVALID_ARGUMENT listing every violation; nothing
+   * changes then). Applies to the next sampling decision.
+   */
+  updateSamplingConfig: {
+    path: "/neurograph.v1.AdminService/UpdateSamplingConfig" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateSamplingConfigRequest): Buffer =>
+      Buffer.from(UpdateSamplingConfigRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateSamplingConfigRequest => UpdateSamplingConfigRequest.decode(value),
+    responseSerialize: (value: SamplingConfigResponse): Buffer =>
+      Buffer.from(SamplingConfigResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SamplingConfigResponse => SamplingConfigResponse.decode(value),
+  },
+  /** Writes the black box (recent significant events) as JSON into <data-dir>/crash/. */
+  dumpBlackBox: {
+    path: "/neurograph.v1.AdminService/DumpBlackBox" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DumpBlackBoxRequest): Buffer => Buffer.from(DumpBlackBoxRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DumpBlackBoxRequest => DumpBlackBoxRequest.decode(value),
+    responseSerialize: (value: DumpBlackBoxResponse): Buffer =>
+      Buffer.from(DumpBlackBoxResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DumpBlackBoxResponse => DumpBlackBoxResponse.decode(value),
+  },
+  /** The black box's events, oldest first. */
+  listBlackBoxEvents: {
+    path: "/neurograph.v1.AdminService/ListBlackBoxEvents" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListBlackBoxEventsRequest): Buffer =>
+      Buffer.from(ListBlackBoxEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListBlackBoxEventsRequest => ListBlackBoxEventsRequest.decode(value),
+    responseSerialize: (value: ListBlackBoxEventsResponse): Buffer =>
+      Buffer.from(ListBlackBoxEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBlackBoxEventsResponse => ListBlackBoxEventsResponse.decode(value),
+  },
   /** The virtual shards and their state, with their write-ahead log figures. */
   listShards: {
     path: "/neurograph.v1.AdminService/ListShards" as const,
@@ -1379,6 +2501,106 @@ export const AdminServiceService = {
     requestDeserialize: (value: Buffer): ListShardsRequest => ListShardsRequest.decode(value),
     responseSerialize: (value: ListShardsResponse): Buffer => Buffer.from(ListShardsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListShardsResponse => ListShardsResponse.decode(value),
+  },
+  /** The active constitution. */
+  getConstitution: {
+    path: "/neurograph.v1.AdminService/GetConstitution" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetConstitutionRequest): Buffer =>
+      Buffer.from(GetConstitutionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetConstitutionRequest => GetConstitutionRequest.decode(value),
+    responseSerialize: (value: ConstitutionResponse): Buffer =>
+      Buffer.from(ConstitutionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConstitutionResponse => ConstitutionResponse.decode(value),
+  },
+  /**
+   * Changes the constitution (a field-mask patch or a whole document): validated as a whole,
+   * version n + 1; INVALID_ARGUMENT listing every violation when invalid (nothing changes).
+   */
+  updateConstitution: {
+    path: "/neurograph.v1.AdminService/UpdateConstitution" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateConstitutionRequest): Buffer =>
+      Buffer.from(UpdateConstitutionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateConstitutionRequest => UpdateConstitutionRequest.decode(value),
+    responseSerialize: (value: ConstitutionResponse): Buffer =>
+      Buffer.from(ConstitutionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConstitutionResponse => ConstitutionResponse.decode(value),
+  },
+  /** Dry run of UpdateConstitution: every violation and the draft; nothing changes. */
+  validateConstitution: {
+    path: "/neurograph.v1.AdminService/ValidateConstitution" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ValidateConstitutionRequest): Buffer =>
+      Buffer.from(ValidateConstitutionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ValidateConstitutionRequest => ValidateConstitutionRequest.decode(value),
+    responseSerialize: (value: ValidateConstitutionResponse): Buffer =>
+      Buffer.from(ValidateConstitutionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ValidateConstitutionResponse => ValidateConstitutionResponse.decode(value),
+  },
+  /** Makes the previous version active again, byte for byte. */
+  rollbackConstitution: {
+    path: "/neurograph.v1.AdminService/RollbackConstitution" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RollbackConstitutionRequest): Buffer =>
+      Buffer.from(RollbackConstitutionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RollbackConstitutionRequest => RollbackConstitutionRequest.decode(value),
+    responseSerialize: (value: ConstitutionResponse): Buffer =>
+      Buffer.from(ConstitutionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConstitutionResponse => ConstitutionResponse.decode(value),
+  },
+  /** The versions kept for rollback, with checksums. */
+  getConstitutionHistory: {
+    path: "/neurograph.v1.AdminService/GetConstitutionHistory" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetConstitutionHistoryRequest): Buffer =>
+      Buffer.from(GetConstitutionHistoryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetConstitutionHistoryRequest => GetConstitutionHistoryRequest.decode(value),
+    responseSerialize: (value: GetConstitutionHistoryResponse): Buffer =>
+      Buffer.from(GetConstitutionHistoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetConstitutionHistoryResponse =>
+      GetConstitutionHistoryResponse.decode(value),
+  },
+  /** Switches to a profile (an update that sets the profile's parameters). */
+  switchProfile: {
+    path: "/neurograph.v1.AdminService/SwitchProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SwitchProfileRequest): Buffer => Buffer.from(SwitchProfileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SwitchProfileRequest => SwitchProfileRequest.decode(value),
+    responseSerialize: (value: ConstitutionResponse): Buffer =>
+      Buffer.from(ConstitutionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConstitutionResponse => ConstitutionResponse.decode(value),
+  },
+  /** Validations, rejections by rule, learning proposals, quota usage, cleanups, events. */
+  getGuardianStats: {
+    path: "/neurograph.v1.AdminService/GetGuardianStats" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetGuardianStatsRequest): Buffer =>
+      Buffer.from(GetGuardianStatsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetGuardianStatsRequest => GetGuardianStatsRequest.decode(value),
+    responseSerialize: (value: GetGuardianStatsResponse): Buffer =>
+      Buffer.from(GetGuardianStatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetGuardianStatsResponse => GetGuardianStatsResponse.decode(value),
+  },
+  /**
+   * The guardian's events as they happen. A watcher that reads too slowly loses the oldest
+   * buffered events and gets a `dropped` event with the count; it never slows the node.
+   */
+  watchEvents: {
+    path: "/neurograph.v1.AdminService/WatchEvents" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchEventsRequest): Buffer => Buffer.from(WatchEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchEventsRequest => WatchEventsRequest.decode(value),
+    responseSerialize: (value: GuardianEvent): Buffer => Buffer.from(GuardianEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GuardianEvent => GuardianEvent.decode(value),
   },
   /**
    * Writes a snapshot of the given shards (all when none are given) now and prunes their logs
@@ -1399,8 +2621,42 @@ export const AdminServiceService = {
 export interface AdminServiceServer extends UntypedServiceImplementation {
   /** Node-wide figures. */
   getStats: handleUnaryCall<GetStatsRequest, GetStatsResponse>;
+  /** The trace sampling configuration in force, whether tracing runs, and the decision counters. */
+  getSamplingConfig: handleUnaryCall<GetSamplingConfigRequest, SamplingConfigResponse>;
+  /**
+   * Changes the sampling configuration of the running node: a partial configuration merged onto
+   * the one in force and validated as a whole (INVALID_ARGUMENT listing every violation; nothing
+   * changes then). Applies to the next sampling decision.
+   */
+  updateSamplingConfig: handleUnaryCall<UpdateSamplingConfigRequest, SamplingConfigResponse>;
+  /** Writes the black box (recent significant events) as JSON into <data-dir>/crash/. */
+  dumpBlackBox: handleUnaryCall<DumpBlackBoxRequest, DumpBlackBoxResponse>;
+  /** The black box's events, oldest first. */
+  listBlackBoxEvents: handleUnaryCall<ListBlackBoxEventsRequest, ListBlackBoxEventsResponse>;
   /** The virtual shards and their state, with their write-ahead log figures. */
   listShards: handleUnaryCall<ListShardsRequest, ListShardsResponse>;
+  /** The active constitution. */
+  getConstitution: handleUnaryCall<GetConstitutionRequest, ConstitutionResponse>;
+  /**
+   * Changes the constitution (a field-mask patch or a whole document): validated as a whole,
+   * version n + 1; INVALID_ARGUMENT listing every violation when invalid (nothing changes).
+   */
+  updateConstitution: handleUnaryCall<UpdateConstitutionRequest, ConstitutionResponse>;
+  /** Dry run of UpdateConstitution: every violation and the draft; nothing changes. */
+  validateConstitution: handleUnaryCall<ValidateConstitutionRequest, ValidateConstitutionResponse>;
+  /** Makes the previous version active again, byte for byte. */
+  rollbackConstitution: handleUnaryCall<RollbackConstitutionRequest, ConstitutionResponse>;
+  /** The versions kept for rollback, with checksums. */
+  getConstitutionHistory: handleUnaryCall<GetConstitutionHistoryRequest, GetConstitutionHistoryResponse>;
+  /** Switches to a profile (an update that sets the profile's parameters). */
+  switchProfile: handleUnaryCall<SwitchProfileRequest, ConstitutionResponse>;
+  /** Validations, rejections by rule, learning proposals, quota usage, cleanups, events. */
+  getGuardianStats: handleUnaryCall<GetGuardianStatsRequest, GetGuardianStatsResponse>;
+  /**
+   * The guardian's events as they happen. A watcher that reads too slowly loses the oldest
+   * buffered events and gets a `dropped` event with the count; it never slows the node.
+   */
+  watchEvents: handleServerStreamingCall<WatchEventsRequest, GuardianEvent>;
   /**
    * Writes a snapshot of the given shards (all when none are given) now and prunes their logs
    * behind it; returns once every snapshot is durable. FAILED_PRECONDITION when the node keeps no
@@ -1426,6 +2682,74 @@ export interface AdminServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetStatsResponse) => void,
   ): ClientUnaryCall;
+  /** The trace sampling configuration in force, whether tracing runs, and the decision counters. */
+  getSamplingConfig(
+    request: GetSamplingConfigRequest,
+    callback: (error: ServiceError | null, response: SamplingConfigResponse) => void,
+  ): ClientUnaryCall;
+  getSamplingConfig(
+    request: GetSamplingConfigRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SamplingConfigResponse) => void,
+  ): ClientUnaryCall;
+  getSamplingConfig(
+    request: GetSamplingConfigRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SamplingConfigResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Changes the sampling configuration of the running node: a partial configuration merged onto
+   * the one in force and validated as a whole (INVALID_ARGUMENT listing every violation; nothing
+   * changes then). Applies to the next sampling decision.
+   */
+  updateSamplingConfig(
+    request: UpdateSamplingConfigRequest,
+    callback: (error: ServiceError | null, response: SamplingConfigResponse) => void,
+  ): ClientUnaryCall;
+  updateSamplingConfig(
+    request: UpdateSamplingConfigRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SamplingConfigResponse) => void,
+  ): ClientUnaryCall;
+  updateSamplingConfig(
+    request: UpdateSamplingConfigRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SamplingConfigResponse) => void,
+  ): ClientUnaryCall;
+  /** Writes the black box (recent significant events) as JSON into <data-dir>/crash/. */
+  dumpBlackBox(
+    request: DumpBlackBoxRequest,
+    callback: (error: ServiceError | null, response: DumpBlackBoxResponse) => void,
+  ): ClientUnaryCall;
+  dumpBlackBox(
+    request: DumpBlackBoxRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DumpBlackBoxResponse) => void,
+  ): ClientUnaryCall;
+  dumpBlackBox(
+    request: DumpBlackBoxRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DumpBlackBoxResponse) => void,
+  ): ClientUnaryCall;
+  /** The black box's events, oldest first. */
+  listBlackBoxEvents(
+    request: ListBlackBoxEventsRequest,
+    callback: (error: ServiceError | null, response: ListBlackBoxEventsResponse) => void,
+  ): ClientUnaryCall;
+  listBlackBoxEvents(
+    request: ListBlackBoxEventsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListBlackBoxEventsResponse) => void,
+  ): ClientUnaryCall;
+  listBlackBoxEvents(
+    request: ListBlackBoxEventsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListBlackBoxEventsResponse) => void,
+  ): ClientUnaryCall;
   /** The virtual shards and their state, with their write-ahead log figures. */
   listShards(
     request: ListShardsRequest,
@@ -1442,6 +2766,131 @@ export interface AdminServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListShardsResponse) => void,
   ): ClientUnaryCall;
+  /** The active constitution. */
+  getConstitution(
+    request: GetConstitutionRequest,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  getConstitution(
+    request: GetConstitutionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  getConstitution(
+    request: GetConstitutionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Changes the constitution (a field-mask patch or a whole document): validated as a whole,
+   * version n + 1; INVALID_ARGUMENT listing every violation when invalid (nothing changes).
+   */
+  updateConstitution(
+    request: UpdateConstitutionRequest,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  updateConstitution(
+    request: UpdateConstitutionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  updateConstitution(
+    request: UpdateConstitutionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  /** Dry run of UpdateConstitution: every violation and the draft; nothing changes. */
+  validateConstitution(
+    request: ValidateConstitutionRequest,
+    callback: (error: ServiceError | null, response: ValidateConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  validateConstitution(
+    request: ValidateConstitutionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ValidateConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  validateConstitution(
+    request: ValidateConstitutionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ValidateConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  /** Makes the previous version active again, byte for byte. */
+  rollbackConstitution(
+    request: RollbackConstitutionRequest,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  rollbackConstitution(
+    request: RollbackConstitutionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  rollbackConstitution(
+    request: RollbackConstitutionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  /** The versions kept for rollback, with checksums. */
+  getConstitutionHistory(
+    request: GetConstitutionHistoryRequest,
+    callback: (error: ServiceError | null, response: GetConstitutionHistoryResponse) => void,
+  ): ClientUnaryCall;
+  getConstitutionHistory(
+    request: GetConstitutionHistoryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetConstitutionHistoryResponse) => void,
+  ): ClientUnaryCall;
+  getConstitutionHistory(
+    request: GetConstitutionHistoryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetConstitutionHistoryResponse) => void,
+  ): ClientUnaryCall;
+  /** Switches to a profile (an update that sets the profile's parameters). */
+  switchProfile(
+    request: SwitchProfileRequest,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  switchProfile(
+    request: SwitchProfileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  switchProfile(
+    request: SwitchProfileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConstitutionResponse) => void,
+  ): ClientUnaryCall;
+  /** Validations, rejections by rule, learning proposals, quota usage, cleanups, events. */
+  getGuardianStats(
+    request: GetGuardianStatsRequest,
+    callback: (error: ServiceError | null, response: GetGuardianStatsResponse) => void,
+  ): ClientUnaryCall;
+  getGuardianStats(
+    request: GetGuardianStatsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetGuardianStatsResponse) => void,
+  ): ClientUnaryCall;
+  getGuardianStats(
+    request: GetGuardianStatsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetGuardianStatsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The guardian's events as they happen. A watcher that reads too slowly loses the oldest
+   * buffered events and gets a `dropped` event with the count; it never slows the node.
+   */
+  watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<GuardianEvent>;
+  watchEvents(
+    request: WatchEventsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<GuardianEvent>;
   /**
    * Writes a snapshot of the given shards (all when none are given) now and prunes their logs
    * behind it; returns once every snapshot is durable. FAILED_PRECONDITION when the node keeps no
@@ -1499,6 +2948,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

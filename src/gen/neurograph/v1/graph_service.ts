@@ -28,6 +28,7 @@ import {
   recordFormatToJSON,
 } from "./common.js";
 import { Connection, ConnectionBatch, ConnectionKey } from "./connection.js";
+import { ActivateRequest, ActivateResponse, FeedbackRequest, FeedbackResponse } from "./guardian.js";
 import { Token } from "./token.js";
 
 /** The order a traversal visits tokens. */
@@ -2021,6 +2022,29 @@ export const GraphServiceService = {
       Buffer.from(SpreadingActivationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SpreadingActivationResponse => SpreadingActivationResponse.decode(value),
   },
+  /** Records uses of connections; co-activated tokens may get Hypothesis connections. */
+  activate: {
+    path: "/neurograph.v1.GraphService/Activate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ActivateRequest): Buffer => Buffer.from(ActivateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ActivateRequest => ActivateRequest.decode(value),
+    responseSerialize: (value: ActivateResponse): Buffer => Buffer.from(ActivateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ActivateResponse => ActivateResponse.decode(value),
+  },
+  /**
+   * Success/failure feedback on connections: confidence changes under the mutation-rate cap,
+   * promotion and deletion of hypotheses.
+   */
+  feedback: {
+    path: "/neurograph.v1.GraphService/Feedback" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FeedbackRequest): Buffer => Buffer.from(FeedbackRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FeedbackRequest => FeedbackRequest.decode(value),
+    responseSerialize: (value: FeedbackResponse): Buffer => Buffer.from(FeedbackResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FeedbackResponse => FeedbackResponse.decode(value),
+  },
 } as const;
 
 export interface GraphServiceServer extends UntypedServiceImplementation {
@@ -2039,6 +2063,13 @@ export interface GraphServiceServer extends UntypedServiceImplementation {
   shortestPath: handleUnaryCall<ShortestPathRequest, ShortestPathResponse>;
   /** Spreading activation from seed tokens with decay per hop and a threshold. */
   spreadingActivation: handleUnaryCall<SpreadingActivationRequest, SpreadingActivationResponse>;
+  /** Records uses of connections; co-activated tokens may get Hypothesis connections. */
+  activate: handleUnaryCall<ActivateRequest, ActivateResponse>;
+  /**
+   * Success/failure feedback on connections: confidence changes under the mutation-rate cap,
+   * promotion and deletion of hypotheses.
+   */
+  feedback: handleUnaryCall<FeedbackRequest, FeedbackResponse>;
 }
 
 export interface GraphServiceClient extends Client {
@@ -2140,6 +2171,41 @@ export interface GraphServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SpreadingActivationResponse) => void,
+  ): ClientUnaryCall;
+  /** Records uses of connections; co-activated tokens may get Hypothesis connections. */
+  activate(
+    request: ActivateRequest,
+    callback: (error: ServiceError | null, response: ActivateResponse) => void,
+  ): ClientUnaryCall;
+  activate(
+    request: ActivateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ActivateResponse) => void,
+  ): ClientUnaryCall;
+  activate(
+    request: ActivateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ActivateResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Success/failure feedback on connections: confidence changes under the mutation-rate cap,
+   * promotion and deletion of hypotheses.
+   */
+  feedback(
+    request: FeedbackRequest,
+    callback: (error: ServiceError | null, response: FeedbackResponse) => void,
+  ): ClientUnaryCall;
+  feedback(
+    request: FeedbackRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FeedbackResponse) => void,
+  ): ClientUnaryCall;
+  feedback(
+    request: FeedbackRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FeedbackResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,126 @@
+/**
+ * guardian.overhead: throughput lost to the guardian on the node's ingest path. The same
+ * in-process node core twice: coordinator (`GraphRouter.ingestTokens`) → 4 graph shard actors
+ * (volatile logs, so the log does not hide the cost), 100 k-token batches with allocated ids.
+ * "off": no guardian (default limits); "on": the node as `startNode` wires it (the coordinator's
+ * quota reservation and the active constitution's limits, each shard's ShardGuard: batch
+ * counting, usage reported to the quota gate). Batches alternate between the two live cores;
+ * the cost is the process's CPU time per batch (a shared machine's preemption does not count),
+ * averaged over rounds. gRPC decoding is left out, so the ratio is harsher than what a client
+ * sees. Budget: ≤ 3 %. GUARDIAN_AA=1: no guardian on either side (the noise floor).
+ * `npm run bench -- guardian`; GUARDIAN_INGEST_TOKENS (default 1 000 000), GUARDIAN_INGEST_ROUNDS (default 5).
+ */
+import { GraphRouter, GraphShardActor, ShardBoard, VolatileShardLog } from "../src/actors/index.ts";
+import { GuardianHub, ShardGuard } from "../src/actors/guardian/index.ts";
+import { DEFAULT_CONNECTION_LIMITS, DEFAULT_TOKEN_LIMITS } from "../src/core/limits.ts";
+import { TOKEN_RECORD_SIZE } from "../src/core/token/index.ts";
+import { ActorSystem, shardAddress } from "../src/runtime/index.ts";
+import { tokenRecords } from "./lib/core-data.ts";
+import { emit, gc, machine } from "./lib/report.ts";
+
+const TOKENS = Number(process.env.GUARDIAN_INGEST_TOKENS ?? 1_000_000);
+const ROUNDS = Number(process.env.GUARDIAN_INGEST_ROUNDS ?? 5);
+const BATCH = 100_000;
+const SHARDS = 4;
+const scope = { deadline: Infinity, signal: new AbortController().signal };
+
+const template = tokenRecords(BATCH, 1);
+const ids = new DataView(template.buffer, template.byteOffset, template.byteLength);
+for (let i = 0; i < BATCH; i++) ids.setUint32(i * TOKEN_RECORD_SIZE + 48, 0, true); // allocate ids
+const nowS = Math.floor(Date.now() / 1000);
+for (let i = 0; i < BATCH; i++) ids.setUint32(i * TOKEN_RECORD_SIZE + 60, nowS, true);
+
+interface Core {
+  readonly router: GraphRouter;
+  readonly board: ShardBoard;
+  readonly system: ActorSystem;
+}
+
+/** The node core as `startNode` builds it, with or without the guardian. */
+async function core(on: boolean): Promise<Core> {
+  const system = new ActorSystem({ mailboxCapacity: 1024, askTimeoutMs: 600_000 });
+  const board = new ShardBoard(SHARDS);
+  const hub = on ? new GuardianHub({ shardCount: SHARDS }) : undefined;
+  const refs = [];
+  for (let s = 0; s < SHARDS; s++) {
+    const env = {
+      shard: s,
+      shardCount: SHARDS,
+      log: new VolatileShardLog(),
+      board,
+      tokenLimits: DEFAULT_TOKEN_LIMITS,
+      connectionLimits: DEFAULT_CONNECTION_LIMITS,
+      stashCapacity: 1024,
+      maxPendingBytes: 2 ** 30,
+      ...(hub === undefined ? {} : { guard: new ShardGuard(hub, s) }),
+    };
+    refs.push(system.spawn(shardAddress(s), () => new GraphShardActor(env)));
+  }
+  await Promise.all(refs.map((r) => system.started(r)));
+  const router = new GraphRouter({ system, board, shardCount: SHARDS, nodeId: "bench", version: "bench", ...(hub === undefined ? {} : { guardian: hub }) });
+  return { router, board, system };
+}
+
+/** CPU seconds of one batch (the sides never run at once, so the process's CPU time is this batch's): unlike wall time it does not count time other processes held the cores. */
+async function timed(c: Core): Promise<number> {
+  const b = Uint8Array.from(template);
+  const t0 = process.cpuUsage();
+  await c.router.ingestTokens(b, { partial: false, returnIds: false }, scope);
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / 1e6;
+}
+
+// Both cores live side by side and take batches alternately (off/on, then on/off), so the order,
+// the growth of the stores and the collector's work fall on both sides alike. Per round, each
+// side ingests TOKENS in BATCH-sized batches; the best round of each side is compared.
+const aa = process.env.GUARDIAN_AA === "1";
+const off: number[] = [];
+const on: number[] = [];
+const batches = Math.ceil(TOKENS / BATCH);
+for (let r = 0; r <= ROUNDS; r++) {
+  // Which core is built first alternates too (the first one's memory is the older one).
+  const first = await core(r % 2 === 0 ? false : !aa);
+  const second = await core(r % 2 === 0 ? !aa : false);
+  const [a, b] = r % 2 === 0 ? [first, second] : [second, first];
+  gc();
+  let offS = 0;
+  let onS = 0;
+  for (let i = 0; i < batches; i++) {
+    if ((i + r) % 2 === 0) {
+      offS += await timed(a);
+      onS += await timed(b);
+    } else {
+      onS += await timed(b);
+      offS += await timed(a);
+    }
+  }
+  for (const c of [a, b]) {
+    const stored = c.board.tokens.reduce((x, y) => x + y, 0);
+    if (stored !== batches * BATCH) throw new Error(`expected ${batches * BATCH} tokens, stored ${stored}`);
+    await c.system.shutdown({ force: true });
+  }
+  if (r === 0) continue; // warm-up
+  off.push(offS);
+  on.push(onS);
+}
+// Totals over all rounds: robust against a lucky or unlucky round on a shared machine.
+const offS = off.reduce((a, b) => a + b, 0) / off.length;
+const onS = on.reduce((a, b) => a + b, 0) / on.length;
+const tokens = batches * BATCH;
+const sorted = (xs: number[]): number[] => [...xs].sort((x, y) => x - y);
+const median = (xs: number[]): number => sorted(xs)[Math.floor(xs.length / 2)]!;
+emit("guardian.overhead", (1 - offS / onS) * 100, "%", {
+  budget_percent: 3,
+  off_tokens_per_s: Math.round(tokens / offS),
+  on_tokens_per_s: Math.round(tokens / onS),
+  median_loss_percent: (1 - median(off) / median(on)) * 100,
+  best_loss_percent: (1 - Math.min(...off) / Math.min(...on)) * 100,
+  ns_per_token: ((onS - offS) * 1e9) / tokens,
+  tokens,
+  batch: BATCH,
+  shards: SHARDS,
+  rounds: ROUNDS,
+  ...(aa ? { control: "A/A: both sides without the guardian (noise floor)" } : {}),
+  note: "coordinator + 4 shard actors in process, volatile logs, no gRPC; batches alternate between the two cores; CPU time per token; throughput lost = 1 - off/on CPU, mean over rounds",
+  ...machine(),
+});

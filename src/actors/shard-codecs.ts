@@ -1,0 +1,340 @@
+/**
+ * Codecs of the graph shard protocol (`shard-protocol.ts`) for the NATS transport: every ask a
+ * coordinator sends to a shard on another node, and its reply, as the protobuf messages of
+ * `proto/neurograph/v1/shard.proto`. Typed arrays travel as raw little-endian bytes (one copy
+ * each way); decoding checks lengths and enum ranges and rejects what does not fit with a
+ * `ValidationError` (the transport turns it into INVALID_ARGUMENT for the sender).
+ */
+import { ValidationError, type FieldViolation } from "../core/errors.ts";
+import type { Direction, Expansion } from "../core/graph/expansion.ts";
+import type { Violation } from "../gen/neurograph/v1/common.ts";
+import {
+  ShardAbortReply,
+  ShardAbortRequest,
+  ShardCommitRequest,
+  ShardConnectionsReply,
+  ShardConnectionsRequest,
+  ShardExpandReply,
+  ShardExpandRequest,
+  ShardGetReply,
+  ShardGetRequest,
+  ShardOpKind,
+  ShardPrepareReply,
+  ShardPrepareRequest,
+  ShardSpatialReply,
+  ShardSpatialRequest,
+  ShardWriteReply,
+  ShardWriteRequest,
+  type ShardKeyColumns,
+  type ShardOpMessage,
+} from "../gen/neurograph/v1/shard.ts";
+import type { MessageCodec } from "../runtime/index.ts";
+import type {
+  ConnectionsReply,
+  GetReply,
+  KeyColumns,
+  PrepareReply,
+  ShardMessage,
+  ShardOp,
+  SpatialReply,
+  TypeFilter,
+  WriteReply,
+} from "./shard-protocol.ts";
+
+type Msg<K extends ShardMessage["type"]> = Extract<ShardMessage, { type: K }>;
+
+const EMPTY = Buffer.alloc(0);
+
+function invalid(field: string, description: string): ValidationError {
+  return ValidationError.of("shard message", [{ field, rule: "shard_wire", description }]);
+}
+
+/** A Buffer view of a typed array (no copy). */
+function bytesOf(a: ArrayBufferView | undefined): Buffer {
+  return a === undefined ? EMPTY : Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/**
+ * `b` as a typed array of `size`-byte values: a view when aligned (the generated decoder already
+ * copied the field out of the message), an aligned copy otherwise.
+ */
+function column<T>(b: Uint8Array, size: number, make: (buf: ArrayBufferLike, offset: number, length: number) => T, field: string): T {
+  if (b.byteLength % size !== 0) throw invalid(field, `${b.byteLength} bytes is not a whole number of ${size}-byte values`);
+  if (b.byteOffset % size === 0) return make(b.buffer, b.byteOffset, b.byteLength / size);
+  const copy = new Uint8Array(b.byteLength);
+  copy.set(b);
+  return make(copy.buffer, 0, b.byteLength / size);
+}
+
+function u8(b: Uint8Array): Uint8Array {
+  return b;
+}
+
+const u32 = (b: Uint8Array, field: string): Uint32Array => column(b, 4, (x, o, n) => new Uint32Array(x, o, n), field);
+const i16 = (b: Uint8Array, field: string): Int16Array => column(b, 2, (x, o, n) => new Int16Array(x, o, n), field);
+const f32 = (b: Uint8Array, field: string): Float32Array => column(b, 4, (x, o, n) => new Float32Array(x, o, n), field);
+const f64 = (b: Uint8Array, field: string): Float64Array => column(b, 8, (x, o, n) => new Float64Array(x, o, n), field);
+
+function records(b: Uint8Array, field: string): Uint8Array {
+  if (b.byteLength % 64 !== 0) throw invalid(field, `${b.byteLength} bytes is not a whole number of 64-byte records`);
+  return b;
+}
+
+function direction(d: number): Direction {
+  if (d !== 0 && d !== 1 && d !== 2) throw invalid("direction", `direction must be 0, 1 or 2, got ${d}`);
+  return d;
+}
+
+function typeFilter(types: Uint8Array, has: boolean): TypeFilter {
+  if (!has) return null;
+  if (types.byteLength !== 32) throw invalid("types", `a type set is 32 bytes, got ${types.byteLength}`);
+  return types;
+}
+
+// ---- violations ---------------------------------------------------------------------------------
+
+function violationsOut(vs: readonly FieldViolation[]): Violation[] {
+  return vs.map((v) => ({ index: v.index, field: v.field, value: v.value ?? "", rule: v.rule, description: v.description }));
+}
+
+function violationsIn(vs: readonly Violation[]): FieldViolation[] {
+  return vs.map((v) => ({
+    ...(v.index === undefined ? {} : { index: v.index }),
+    field: v.field,
+    ...(v.value === "" ? {} : { value: v.value }),
+    rule: v.rule,
+    description: v.description,
+  }));
+}
+
+// ---- operations ---------------------------------------------------------------------------------
+
+function opOut(op: ShardOp): ShardOpMessage {
+  const base = { kind: ShardOpKind.SHARD_OP_KIND_UNSPECIFIED, records: EMPTY, checked: false, ids: EMPTY, sources: EMPTY, targets: EMPTY, types: EMPTY };
+  switch (op.kind) {
+    case "insert":
+      return { ...base, kind: ShardOpKind.SHARD_OP_KIND_INSERT, records: bytesOf(op.records), checked: op.checked === true };
+    case "update":
+      return { ...base, kind: ShardOpKind.SHARD_OP_KIND_UPDATE, records: bytesOf(op.records) };
+    case "delete":
+      return { ...base, kind: ShardOpKind.SHARD_OP_KIND_DELETE, ids: bytesOf(op.ids) };
+    case "connect":
+      return { ...base, kind: ShardOpKind.SHARD_OP_KIND_CONNECT, records: bytesOf(op.records) };
+    case "disconnect":
+    case "unlink":
+      return {
+        ...base,
+        kind: op.kind === "disconnect" ? ShardOpKind.SHARD_OP_KIND_DISCONNECT : ShardOpKind.SHARD_OP_KIND_UNLINK,
+        sources: bytesOf(op.keys.sources),
+        targets: bytesOf(op.keys.targets),
+        types: bytesOf(op.keys.types),
+      };
+  }
+}
+
+function keysIn<T extends Uint8Array | Int16Array>(m: { sources: Uint8Array; targets: Uint8Array; types: Uint8Array }, types: (b: Uint8Array) => T): KeyColumns<T> {
+  const keys = { sources: u32(m.sources, "sources"), targets: u32(m.targets, "targets"), types: types(m.types) };
+  if (keys.targets.length !== keys.sources.length || keys.types.length !== keys.sources.length) {
+    throw invalid("keys", `key columns differ in length (${keys.sources.length}, ${keys.targets.length}, ${keys.types.length})`);
+  }
+  return keys;
+}
+
+function opIn(m: ShardOpMessage | undefined): ShardOp {
+  if (m === undefined) throw invalid("op", "the operation is missing");
+  switch (m.kind) {
+    case ShardOpKind.SHARD_OP_KIND_INSERT:
+      return m.checked ? { kind: "insert", records: records(m.records, "records"), checked: true } : { kind: "insert", records: records(m.records, "records") };
+    case ShardOpKind.SHARD_OP_KIND_UPDATE:
+      return { kind: "update", records: records(m.records, "records") };
+    case ShardOpKind.SHARD_OP_KIND_DELETE:
+      return { kind: "delete", ids: u32(m.ids, "ids") };
+    case ShardOpKind.SHARD_OP_KIND_CONNECT:
+      return { kind: "connect", records: records(m.records, "records") };
+    case ShardOpKind.SHARD_OP_KIND_DISCONNECT:
+      return { kind: "disconnect", keys: keysIn(m, (b) => i16(b, "types")) };
+    case ShardOpKind.SHARD_OP_KIND_UNLINK:
+      return { kind: "unlink", keys: keysIn(m, u8) };
+    default:
+      throw invalid("op.kind", `unknown operation kind ${String(m.kind)}`);
+  }
+}
+
+function keyColumnsOut(k: KeyColumns | undefined): ShardKeyColumns | undefined {
+  return k === undefined ? undefined : { sources: bytesOf(k.sources), targets: bytesOf(k.targets), types: bytesOf(k.types) };
+}
+
+// ---- replies ------------------------------------------------------------------------------------
+
+function writeReplyOut(r: WriteReply): Uint8Array {
+  return ShardWriteReply.encode({
+    applied: r.applied,
+    accepted: bytesOf(r.accepted),
+    violations: violationsOut(r.violations),
+    ids: bytesOf(r.ids),
+    hasIds: r.ids !== undefined,
+    connectionsRemoved: r.connectionsRemoved,
+    unlinkAtSource: keyColumnsOut(r.unlinkAtSource),
+    unlinkAtTarget: keyColumnsOut(r.unlinkAtTarget),
+  }).finish();
+}
+
+function writeReplyIn(b: Uint8Array): WriteReply {
+  const m = ShardWriteReply.decode(b);
+  return {
+    applied: m.applied,
+    accepted: u8(m.accepted),
+    violations: violationsIn(m.violations),
+    ...(m.hasIds ? { ids: u32(m.ids, "ids") } : {}),
+    connectionsRemoved: m.connectionsRemoved,
+    ...(m.unlinkAtSource === undefined ? {} : { unlinkAtSource: keysIn(m.unlinkAtSource, u8) }),
+    ...(m.unlinkAtTarget === undefined ? {} : { unlinkAtTarget: keysIn(m.unlinkAtTarget, u8) }),
+  };
+}
+
+// ---- the codecs ---------------------------------------------------------------------------------
+
+function codec<K extends ShardMessage["type"], R>(
+  typeName: K,
+  encode: (m: Msg<K>) => Uint8Array,
+  decode: (b: Uint8Array) => Msg<K>,
+  encodeReply: (r: R) => Uint8Array,
+  decodeReply: (b: Uint8Array) => R,
+): MessageCodec {
+  return {
+    typeName,
+    encode: (m) => encode(m as Msg<K>),
+    decode,
+    encodeReply: (r) => encodeReply(r as R),
+    decodeReply,
+  };
+}
+
+/** Codecs of every ask of the shard protocol; register them on each node of a cluster. */
+export function shardCodecs(): MessageCodec[] {
+  return [
+    codec<"shard.write", WriteReply>(
+      "shard.write",
+      (m) => ShardWriteRequest.encode({ op: opOut(m.op), partial: m.partial }).finish(),
+      (b) => {
+        const m = ShardWriteRequest.decode(b);
+        return { type: "shard.write", op: opIn(m.op), partial: m.partial };
+      },
+      writeReplyOut,
+      writeReplyIn,
+    ),
+    codec<"shard.prepare", PrepareReply>(
+      "shard.prepare",
+      (m) => ShardPrepareRequest.encode({ txn: m.txn, op: opOut(m.op), partial: m.partial, expiresAt: m.expiresAt }).finish(),
+      (b) => {
+        const m = ShardPrepareRequest.decode(b);
+        return { type: "shard.prepare", txn: m.txn, op: opIn(m.op), partial: m.partial, expiresAt: m.expiresAt };
+      },
+      (r) => ShardPrepareReply.encode({ violations: violationsOut(r.violations), invalid: bytesOf(r.invalid), fenced: r.fenced }).finish(),
+      (b) => {
+        const m = ShardPrepareReply.decode(b);
+        return { violations: violationsIn(m.violations), invalid: u8(m.invalid), fenced: m.fenced };
+      },
+    ),
+    codec<"shard.commit", WriteReply>(
+      "shard.commit",
+      (m) => ShardCommitRequest.encode({ txn: m.txn, keep: bytesOf(m.keep ?? undefined), hasKeep: m.keep !== null, release: m.release }).finish(),
+      (b) => {
+        const m = ShardCommitRequest.decode(b);
+        return { type: "shard.commit", txn: m.txn, keep: m.hasKeep ? u8(m.keep) : null, release: m.release };
+      },
+      writeReplyOut,
+      writeReplyIn,
+    ),
+    codec<"shard.abort", boolean>(
+      "shard.abort",
+      (m) => ShardAbortRequest.encode({ txn: m.txn }).finish(),
+      (b) => ({ type: "shard.abort", txn: ShardAbortRequest.decode(b).txn }),
+      (r) => ShardAbortReply.encode({ released: r }).finish(),
+      (b) => ShardAbortReply.decode(b).released,
+    ),
+    codec<"shard.get", GetReply>(
+      "shard.get",
+      (m) => ShardGetRequest.encode({ ids: bytesOf(m.ids) }).finish(),
+      (b) => ({ type: "shard.get", ids: u32(ShardGetRequest.decode(b).ids, "ids") }),
+      (r) => ShardGetReply.encode({ records: bytesOf(r.records), found: bytesOf(r.found), count: r.count }).finish(),
+      (b) => {
+        const m = ShardGetReply.decode(b);
+        return { records: records(m.records, "records"), found: u8(m.found), count: m.count };
+      },
+    ),
+    codec<"shard.expand", Expansion>(
+      "shard.expand",
+      (m) =>
+        ShardExpandRequest.encode({ nodes: bytesOf(m.nodes), direction: m.direction, types: bytesOf(m.types ?? undefined), hasTypes: m.types !== null, skipFlags: m.skipFlags }).finish(),
+      (b) => {
+        const m = ShardExpandRequest.decode(b);
+        return { type: "shard.expand", nodes: u32(m.nodes, "nodes"), direction: direction(m.direction), types: typeFilter(m.types, m.hasTypes), skipFlags: m.skipFlags };
+      },
+      (r) =>
+        ShardExpandReply.encode({
+          offsets: bytesOf(r.offsets),
+          neighbors: bytesOf(r.neighbors),
+          weights: bytesOf(r.weights),
+          types: bytesOf(r.types),
+          outgoing: bytesOf(r.outgoing),
+          exists: bytesOf(r.exists),
+        }).finish(),
+      (b) => {
+        const m = ShardExpandReply.decode(b);
+        return {
+          offsets: u32(m.offsets, "offsets"),
+          neighbors: u32(m.neighbors, "neighbors"),
+          weights: f32(m.weights, "weights"),
+          types: u8(m.types),
+          outgoing: u8(m.outgoing),
+          exists: u8(m.exists),
+        };
+      },
+    ),
+    codec<"shard.connections", ConnectionsReply>(
+      "shard.connections",
+      (m) =>
+        ShardConnectionsRequest.encode({ ids: bytesOf(m.ids), direction: m.direction, types: bytesOf(m.types ?? undefined), hasTypes: m.types !== null, limit: m.limit }).finish(),
+      (b) => {
+        const m = ShardConnectionsRequest.decode(b);
+        return { type: "shard.connections", ids: u32(m.ids, "ids"), direction: direction(m.direction), types: typeFilter(m.types, m.hasTypes), limit: m.limit };
+      },
+      (r) => ShardConnectionsReply.encode({ records: bytesOf(r.records), counts: bytesOf(r.counts), found: bytesOf(r.found), truncated: r.truncated }).finish(),
+      (b) => {
+        const m = ShardConnectionsReply.decode(b);
+        return { records: records(m.records, "records"), counts: u32(m.counts, "counts"), found: u8(m.found), truncated: m.truncated };
+      },
+    ),
+    codec<"shard.spatial", SpatialReply>(
+      "shard.spatial",
+      (m) => {
+        const q = m.query;
+        return ShardSpatialRequest.encode({
+          mode: q.mode === "within" ? 0 : 1,
+          space: q.space,
+          x: q.point[0],
+          y: q.point[1],
+          z: q.point[2],
+          radius: q.radius,
+          limit: q.limit,
+          exclude: q.exclude,
+          withRecords: q.withRecords,
+        }).finish();
+      },
+      (b) => {
+        const m = ShardSpatialRequest.decode(b);
+        if (m.mode > 1) throw invalid("mode", `spatial mode must be 0 (within) or 1 (nearest), got ${m.mode}`);
+        return {
+          type: "shard.spatial",
+          query: { mode: m.mode === 0 ? "within" : "nearest", space: m.space, point: [m.x, m.y, m.z], radius: m.radius, limit: m.limit, exclude: m.exclude, withRecords: m.withRecords },
+        };
+      },
+      (r) => ShardSpatialReply.encode({ ids: bytesOf(r.ids), distances: bytesOf(r.distances), more: r.more, records: bytesOf(r.records), hasRecords: r.records !== undefined }).finish(),
+      (b) => {
+        const m = ShardSpatialReply.decode(b);
+        return { ids: u32(m.ids, "ids"), distances: f64(m.distances, "distances"), more: m.more, ...(m.hasRecords ? { records: records(m.records, "records") } : {}) };
+      },
+    ),
+  ];
+}

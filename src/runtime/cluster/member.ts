@@ -1,0 +1,166 @@
+/**
+ * `ClusterMember`: one node's control loop over the KV buckets of `leases.ts`. Every tick it
+ * heartbeats, refreshes the leases it holds (a refresh that fails means another node owns the
+ * shard now: `onLost`, stop serving it), and moves shards towards their preferred owners among the
+ * live nodes: it takes free shards it is preferred for (`onAcquired`, with the epoch that fences
+ * earlier owners) and hands over shards another live node is preferred for (`onHandoff`: stop
+ * accepting, flush, snapshot; then release). A node that dies stops refreshing: its node key and
+ * leases expire, the survivors become preferred for its shards and take them.
+ */
+import { toNeuroGraphError, type NeuroGraphError } from "../../core/errors.ts";
+import { preferredOwner, type Lease, type NodeRegistry, type ShardLeases } from "./leases.ts";
+
+export interface ClusterMemberOptions {
+  readonly nodeId: string;
+  readonly shardCount: number;
+  readonly leases: ShardLeases;
+  readonly nodes: NodeRegistry;
+  /** Time between ticks (default a third of the lease time). */
+  readonly intervalMs?: number;
+  /** The shard is ours from `lease.epoch` on: recover it and serve. A throw gives it back. */
+  readonly onAcquired: (lease: Lease) => void | Promise<void>;
+  /** Graceful handoff before the lease is released: stop accepting, flush, snapshot. */
+  readonly onHandoff?: (lease: Lease) => void | Promise<void>;
+  /** The lease was lost (expired and taken, or unreachable servers): stop serving at once. */
+  readonly onLost: (shard: number, error: NeuroGraphError) => void;
+  readonly onError?: (error: NeuroGraphError) => void;
+}
+
+export class ClusterMember {
+  private readonly held = new Map<number, Lease>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private stopped = false;
+  private readonly intervalMs: number;
+
+  constructor(private readonly o: ClusterMemberOptions) {
+    this.intervalMs = o.intervalMs ?? Math.max(100, Math.floor(o.leases.leaseMs / 3));
+  }
+
+  /** Registers the node and runs the first tick. */
+  async start(): Promise<void> {
+    await this.o.nodes.heartbeat(this.o.nodeId);
+    await this.tick();
+    this.schedule();
+  }
+
+  /** Shards this node holds, ascending. */
+  owned(): number[] {
+    return [...this.held.keys()].sort((a, b) => a - b);
+  }
+
+  lease(shard: number): Lease | undefined {
+    return this.held.get(shard);
+  }
+
+  /** One round now (tests, and after membership changes). */
+  tick(): Promise<void> {
+    this.ticking ??= this.round().finally(() => (this.ticking = undefined));
+    return this.ticking;
+  }
+
+  /** Graceful leave: hand every shard over and release it, then leave the node registry. */
+  async stop(): Promise<void> {
+    this.halt();
+    await this.ticking?.catch(() => undefined);
+    for (const lease of [...this.held.values()]) await this.handOver(lease);
+    await this.o.nodes.leave(this.o.nodeId);
+  }
+
+  /** Stops the loop without releasing anything (as a crash does; leases expire). */
+  halt(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * Gives up a shard this node can no longer serve (its log failed): the lease is released so
+   * the shard is taken again (by this node or another) in the next round, instead of being held
+   * unserved.
+   */
+  async giveUp(shard: number): Promise<void> {
+    const lease = this.held.get(shard);
+    if (lease === undefined) return;
+    this.held.delete(shard);
+    await this.o.leases.release(lease);
+  }
+
+  /** Runs the loop again after `halt` (a node that was cut off comes back). */
+  resume(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.tick().finally(() => this.schedule());
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  private report(err: unknown): void {
+    this.o.onError?.(toNeuroGraphError(err));
+  }
+
+  private async round(): Promise<void> {
+    const { nodeId, leases, nodes, shardCount } = this.o;
+    try {
+      await nodes.heartbeat(nodeId, { shards: this.held.size });
+    } catch (err) {
+      this.report(err);
+    }
+    for (const lease of [...this.held.values()]) {
+      if (this.stopped) return;
+      try {
+        this.held.set(lease.shard, await leases.refresh(lease));
+      } catch (err) {
+        this.held.delete(lease.shard);
+        this.o.onLost(lease.shard, toNeuroGraphError(err));
+      }
+    }
+    let live: string[];
+    try {
+      live = await nodes.live();
+    } catch (err) {
+      this.report(err);
+      return;
+    }
+    if (!live.includes(nodeId)) live.push(nodeId);
+    for (let shard = 0; shard < shardCount && !this.stopped; shard++) {
+      const preferred = preferredOwner(shard, live);
+      const mine = this.held.get(shard);
+      try {
+        if (mine !== undefined && preferred !== nodeId) await this.handOver(mine);
+        else if (mine === undefined && preferred === nodeId) await this.take(shard);
+      } catch (err) {
+        this.report(err);
+      }
+    }
+  }
+
+  private async take(shard: number): Promise<void> {
+    const lease = await this.o.leases.acquire(shard, this.o.nodeId);
+    if (lease === undefined) return; // the previous owner still holds it (handing over, or expiring)
+    this.held.set(shard, lease);
+    try {
+      await this.o.onAcquired(lease);
+    } catch (err) {
+      this.held.delete(shard);
+      await this.o.leases.release(lease);
+      throw err;
+    }
+  }
+
+  private async handOver(lease: Lease): Promise<void> {
+    try {
+      await this.o.onHandoff?.(lease);
+    } catch (err) {
+      this.report(err);
+    }
+    this.held.delete(lease.shard);
+    await this.o.leases.release(lease);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * `FieldPool`: the node's Piscina pool of field worker threads (DESIGN §3.6), shared by every
+ * shard's field work. One `step` runs the phases of `fieldStep` (core) on the pool:
+ *  1. a cell grid per active space, and the packed active coordinates over slot ranges;
+ *  2. repulsion per space over cell ranges of about equal entry counts;
+ *  3. integration over contiguous slot ranges, into the second position buffer.
+ * Positions, grids and forces live in SharedArrayBuffers: tasks carry views, nothing is copied.
+ * Every token's result is computed by one task in a fixed order, so positions are bit-identical
+ * to `fieldStep` whatever the number of threads (tested with 1, 2 and 4).
+ */
+import { availableParallelism } from "node:os";
+import { Piscina } from "piscina";
+import { ValidationError } from "../../core/errors.ts";
+import { allocateCellGrid, gridEntryCount, splitCells } from "../../core/field/grid.ts";
+import { type StepConstants, repulsionStride } from "../../core/field/integrate.ts";
+import type { ForceGraph } from "../../core/field/springs.ts";
+import { type FieldWorkspace, type TokenAttributes, checkStepBuffers, ensureFieldWorkspace } from "../../core/field/step.ts";
+import type { FieldTask } from "./worker-tasks.ts";
+
+export interface FieldPoolOptions {
+  /** Worker threads (default: cores − 1, at least 1). */
+  readonly threads?: number;
+  /** Work ranges per thread and phase (default 2: a little slack for uneven ranges). */
+  readonly rangesPerThread?: number;
+}
+
+/** Cores − 1, at least 1: one core stays with the event loop (gRPC, actors, the WAL). */
+export function defaultFieldThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+function isShared(a: ArrayBufferView): boolean {
+  return a.buffer instanceof SharedArrayBuffer;
+}
+
+export class FieldPool {
+  readonly threads: number;
+  private readonly parts: number;
+  /** Started on the first step: a node that never steps its field starts no threads. */
+  private piscina: Piscina<FieldTask, number> | undefined;
+  private closed = false;
+
+  constructor(options: FieldPoolOptions = {}) {
+    const threads = options.threads ?? defaultFieldThreads();
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+      throw ValidationError.of("field pool options", [
+        { field: "threads", value: String(threads), rule: "thread_count", description: "must be an integer in [1, 256] (--field-threads / NG_FIELD_THREADS)" },
+      ]);
+    }
+    this.threads = threads;
+    this.parts = threads * Math.max(1, Math.floor(options.rangesPerThread ?? 2));
+  }
+
+  /** A workspace whose buffers the workers can share. */
+  static sharedWorkspaceCheck(ws: FieldWorkspace): void {
+    if (!ws.shared) {
+      throw new ValidationError("the field pool needs a shared workspace", [
+        { field: "workspace", rule: "shared_buffers", description: "allocate it with allocateFieldWorkspace(capacity, true)" },
+      ]);
+    }
+  }
+
+  /**
+   * One force step of slots [0, slotCount) (locals [0, graph.tokenCount) first, then ghosts):
+   * reads `attrs.positions`, writes the locals into `output`. Every array must live in a
+   * SharedArrayBuffer (allocate with `shared = true`).
+   */
+  async step(ws: FieldWorkspace, attrs: TokenAttributes, slotCount: number, graph: ForceGraph, constants: StepConstants, output: Int16Array): Promise<void> {
+    if (this.closed) throw new ValidationError("the field pool is closed", [{ field: "pool", rule: "open", description: "create a new FieldPool" }]);
+    FieldPool.sharedWorkspaceCheck(ws);
+    checkStepBuffers(attrs, slotCount, graph, output);
+    const unshared = [
+      ["positions", attrs.positions],
+      ["ids", attrs.ids],
+      ["flags", attrs.flags],
+      ["radii", attrs.radii],
+      ["strengths", attrs.strengths],
+      ["output", output],
+      ["graph.offsets", graph.offsets],
+      ["graph.neighbor", graph.neighbor],
+    ] as const;
+    const bad = unshared.filter(([, a]) => !isShared(a));
+    if (bad.length > 0) {
+      throw ValidationError.of(
+        "field step buffers",
+        bad.map(([field]) => ({ field, rule: "shared_buffer", description: "must be a view of a SharedArrayBuffer (allocate with shared = true)" })),
+      );
+    }
+    const local = graph.tokenCount;
+    const stride = repulsionStride(constants);
+    ensureFieldWorkspace(ws, slotCount, stride);
+    const parts = this.parts;
+
+    // Phase 1: grids (one task per space) and packing (slot ranges), all reading the snapshot.
+    const phase1: Promise<number>[] = [];
+    const grids = [];
+    for (let a = 0; a < constants.spaces.length; a++) {
+      const s = constants.spaces[a]!;
+      let grid = ws.grids[s];
+      if (grid === undefined) {
+        grid = allocateCellGrid(ws.capacity, true);
+        ws.grids[s] = grid;
+      }
+      grids.push(grid);
+      phase1.push(this.run({ kind: "grid", grid, positions: attrs.positions, radii: attrs.radii, strengths: attrs.strengths, count: slotCount, space: s }));
+    }
+    for (let p = 0; p < parts; p++) {
+      const begin = Math.floor((slotCount * p) / parts);
+      const end = Math.floor((slotCount * (p + 1)) / parts);
+      if (end > begin) phase1.push(this.run({ kind: "pack", positions: attrs.positions, constants, begin, end, packed: ws.packed }));
+    }
+    await Promise.all(phase1);
+
+    // Phase 2: repulsion over cell ranges of every space with a grid.
+    const phase2: Promise<number>[] = [];
+    let repulsionMask = 0;
+    grids.forEach((grid, a) => {
+      if (gridEntryCount(grid) === 0) return;
+      repulsionMask |= 1 << constants.spaces[a]!;
+      const bounds = splitCells(grid, parts);
+      for (let p = 0; p < parts; p++) {
+        const cellBegin = bounds[p]!;
+        const cellEnd = bounds[p + 1]!;
+        if (cellEnd <= cellBegin) continue;
+        phase2.push(
+          this.run({
+            kind: "repulsion",
+            grid,
+            ids: attrs.ids,
+            repulsionConstant: constants.repulsionConstant,
+            cellBegin,
+            cellEnd,
+            out: ws.repulsion,
+            outStride: stride,
+            outOffset: a * 3,
+            localCount: local,
+          }),
+        );
+      }
+    });
+    await Promise.all(phase2);
+
+    // Phase 3: integration over contiguous slot ranges.
+    const input = { positions: attrs.positions, packed: ws.packed, ids: attrs.ids, flags: attrs.flags, graph, repulsion: ws.repulsion, repulsionMask, constants };
+    const phase3: Promise<number>[] = [];
+    for (let p = 0; p < parts; p++) {
+      const begin = Math.floor((local * p) / parts);
+      const end = Math.floor((local * (p + 1)) / parts);
+      if (end > begin) phase3.push(this.run({ kind: "integrate", input, output, begin, end }));
+    }
+    await Promise.all(phase3);
+  }
+
+  private run(task: FieldTask): Promise<number> {
+    this.piscina ??= new Piscina<FieldTask, number>({
+      filename: new URL("./worker.mjs", import.meta.url).href,
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      idleTimeout: 60_000,
+      concurrentTasksPerWorker: 1,
+    });
+    return this.piscina.run(task);
+  }
+
+  /** Stops the worker threads (idempotent). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.piscina?.destroy();
+  }
+}
