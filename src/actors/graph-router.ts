@@ -17,6 +17,7 @@ import { EDGE_SOURCE_OFFSET, EDGE_TARGET_OFFSET, u32Column } from "./record-colu
 import { RoundRobin } from "./router-batches.ts";
 import { connect, disconnect, getConnections } from "./router-edges.ts";
 import { activate, findPath, traverse, type GraphLimits } from "./router-graph.ts";
+import { openShards, reconcileEdges, type EdgeRepairReport } from "./router-repair.ts";
 import { kNearest, neighbors, range } from "./router-spatial.ts";
 import { createTokens, deleteTokens, getTokens, updateTokens } from "./router-tokens.ts";
 import type {
@@ -190,6 +191,16 @@ export class GraphRouter implements Fanout {
   }
 
   // ---- admin ---------------------------------------------------------------------------------
+
+  /** Recovery: makes both sides of every cross-shard connection agree (run before serving). */
+  reconcileEdges(timeoutMs = Math.max(60_000, this.askTimeoutMs)): Promise<EdgeRepairReport> {
+    return reconcileEdges(this, timeoutMs);
+  }
+
+  /** Recovery is complete: the shards serve the calls their recovery gate held. */
+  openShards(): void {
+    openShards(this);
+  }
 
   /** Figures from the shard board (never queued behind a busy shard). */
   stats(_ctx: Scope): Promise<NodeStats> {

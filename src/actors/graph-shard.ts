@@ -28,9 +28,10 @@ import type { ShardBoard } from "./shard-board.ts";
 import { checkConnect, checkDelete, checkDisconnect, checkInsert, checkUpdate, type CheckLimits } from "./shard-checks.ts";
 import { ShardJournal, opBytes, type SnapshotPolicy } from "./shard-journal.ts";
 import type { ShardLog } from "./shard-log.ts";
-import type { CheckReport, FieldApplyReply, LearnOp, LearnReply, PrepareReply, ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
+import type { CheckReport, FieldApplyReply, LearnOp, LearnReply, MirrorRepairReply, PrepareReply, ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
 import { guardedBatch, guardedCheck, runLearning } from "./shard-learning.ts";
 import { expandNodes, getTokens, listConnections, spatialQuery } from "./shard-reads.ts";
+import { ownedRecordsTo, planMirrorRepair } from "./shard-repair.ts";
 import { executeOp, type WriteOutcome } from "./shard-writes.ts";
 
 export interface GraphShardEnv {
@@ -50,6 +51,12 @@ export interface GraphShardEnv {
   /** Unix seconds (validation of timestamps). */
   readonly nowSeconds?: () => number;
   /**
+   * Recovery gate of the node (shared by every incarnation): while `open` is false, reads and
+   * writes wait in a bounded queue (edge reconciliation runs, `router-repair.ts`) until the shard
+   * gets `shard.open`. Absent: the shard serves as soon as it recovered.
+   */
+  readonly recovery?: { open: boolean };
+  /**
    * The guardian in this shard: when set, writes are validated against the active constitution
    * (read once per batch) instead of `tokenLimits` / `connectionLimits`, every batch is counted
    * (one event per batch with rejections), the store's figures feed the quotas, and `shard.learn`
@@ -64,6 +71,13 @@ interface Fence {
 }
 
 type WriteMessage = Extract<ShardMessage, { type: "shard.write" | "shard.prepare" }>;
+type ReadMessage = Extract<ShardMessage, { type: "shard.get" | "shard.expand" | "shard.connections" | "shard.spatial" }>;
+
+interface Held {
+  readonly message: WriteMessage | ReadMessage;
+  readonly handle: ReplyHandle<unknown>;
+  readonly deadline: number;
+}
 
 interface Stashed {
   readonly message: WriteMessage;
@@ -80,6 +94,8 @@ export class GraphShardActor extends Actor<ShardMessage> {
   private journal: ShardJournal;
   private fence: Fence | undefined;
   private stash: Stashed[] = [];
+  /** Calls waiting for the recovery gate (undefined once it opened). */
+  private held: Held[] | undefined;
   /** The field engine's latest persisted state (kept by the shard it writes it to). */
   private fieldState: Uint8Array | undefined;
 
@@ -88,6 +104,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
     this.store = this.emptyStore();
     this.spatial = new SpatialIndex(this.store);
     this.journal = new ShardJournal(env, 0);
+    this.held = env.recovery !== undefined && !env.recovery.open ? [] : undefined;
   }
 
   private emptyStore(): ShardStore {
@@ -141,15 +158,28 @@ export class GraphShardActor extends Actor<ShardMessage> {
   receive(m: ShardMessage, ctx: ActorContext<ShardMessage>): ReplyOf<ShardMessage> | ReplyDeferred {
     switch (m.type) {
       case "shard.get":
-        return this.answer(ctx, () => getTokens(this.store, m.ids));
       case "shard.expand":
-        return this.answer(ctx, () => expandNodes(this.store, m.nodes, m.direction, m.types, m.skipFlags));
       case "shard.connections":
-        return this.answer(ctx, () => listConnections(this.store, m.ids, m.direction, m.types, m.limit));
       case "shard.spatial":
-        return this.answer(ctx, () => spatialQuery(this.store, this.spatial, m.query));
+        if (this.held !== undefined) return this.hold(m, ctx);
+        return this.answer(ctx, () => this.read(m));
+      case "shard.edge-audit":
+        return this.answer(ctx, () => ownedRecordsTo(this.store, m.targetShard, this.env.shardCount));
+      case "shard.mirror-repair":
+        return this.answer(ctx, () => this.repairMirrors(m.owned));
+      case "shard.unlink-dangling":
+        this.journal.ensureWritable(m.keys.sources.length * 9);
+        return this.answer(ctx, () => {
+          const outcome = executeOp(this.store, { kind: "unlink", keys: m.keys }, { strict: false, keep: null }, this.limits());
+          this.record(outcome);
+          return outcome.reply;
+        });
+      case "shard.open":
+        this.openGate(ctx);
+        return undefined;
       case "shard.write":
       case "shard.prepare":
+        if (this.held !== undefined) return this.hold(m, ctx);
         if (this.fence !== undefined) return this.stashWrite(m, ctx);
         return this.answer(ctx, () => this.runWrite(m, ctx));
       case "shard.commit": {
@@ -328,8 +358,63 @@ export class GraphShardActor extends Actor<ShardMessage> {
     this.stash = i === this.stash.length ? [] : this.stash.slice(i);
   }
 
+  private read(m: ReadMessage): ReplyOf<ReadMessage> {
+    switch (m.type) {
+      case "shard.get":
+        return getTokens(this.store, m.ids);
+      case "shard.expand":
+        return expandNodes(this.store, m.nodes, m.direction, m.types, m.skipFlags);
+      case "shard.connections":
+        return listConnections(this.store, m.ids, m.direction, m.types, m.limit);
+      case "shard.spatial":
+        return spatialQuery(this.store, this.spatial, m.query);
+    }
+  }
+
+  // ---- recovery gate -------------------------------------------------------------------------
+
+  private hold(m: WriteMessage | ReadMessage, ctx: ActorContext<ShardMessage>): ReplyDeferred {
+    const held = this.held!;
+    if (held.length >= this.env.stashCapacity) {
+      throw new OverloadedError(`shard ${this.env.shard} is still recovering and has ${held.length} calls waiting; retry with back-off`);
+    }
+    held.push({ message: m, handle: ctx.deferReply(), deadline: ctx.deadline });
+    return REPLY_DEFERRED;
+  }
+
+  /** Serves the calls that waited for recovery, in arrival order (writes behind a fence stash). */
+  private openGate(ctx: ActorContext<ShardMessage>): void {
+    const held = this.held;
+    this.held = undefined;
+    if (held === undefined) return;
+    const now = Date.now();
+    for (const h of held) {
+      if (h.deadline < now) continue; // the caller gave up (and was told so): do not apply it
+      const m = h.message;
+      if (m.type === "shard.write" || m.type === "shard.prepare") {
+        if (this.fence !== undefined) this.stash.push({ message: m, handle: h.handle, deadline: h.deadline });
+        else this.settle(h.handle, () => this.runWrite(m, ctx));
+      } else {
+        this.settle(h.handle, () => this.read(m));
+      }
+    }
+  }
+
+  /** Edge reconciliation at start (`router-repair.ts`): applies and logs what the mirrors need. */
+  private repairMirrors(owned: Uint8Array): MirrorRepairReply {
+    const plan = planMirrorRepair(this.store, owned);
+    let bytes = 0;
+    for (const m of plan.mutations) bytes += m.kind === "connections.upsert" ? m.records.byteLength : m.kind === "connections.remove" ? m.sources.length * 9 : 0;
+    if (bytes > 0) this.journal.ensureWritable(bytes);
+    for (const mutation of plan.mutations) {
+      applyMutation(this.store, mutation);
+      this.record({ mutation, tokenIds: undefined });
+    }
+    return plan.reply;
+  }
+
   /** Logs an applied outcome and updates the index and the board. */
-  private record(outcome: WriteOutcome): void {
+  private record(outcome: Pick<WriteOutcome, "mutation" | "tokenIds">): void {
     const ids = outcome.tokenIds;
     if (ids !== undefined && ids.length > 0 && this.spatialBuilt()) {
       if (ids.length > 1024) this.spatial.invalidate();

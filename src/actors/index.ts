@@ -17,6 +17,7 @@ export { applyMutation, type AppliedMutation } from "./apply-mutation.ts";
 export { GraphShardActor, type GraphShardEnv } from "./graph-shard.ts";
 export { ShardJournal, type SnapshotPolicy } from "./shard-journal.ts";
 export { GraphRouter, type GraphRouterOptions } from "./graph-router.ts";
+export type { EdgeRepairReport } from "./router-repair.ts";
 export { GraphLearning, type ActivateOutcome, type FeedbackOutcome } from "./router-learning.ts";
 export { ShardBoard, SHARD_STATES, type ShardRow, type ShardStateName } from "./shard-board.ts";
 export type * from "./shard-protocol.ts";

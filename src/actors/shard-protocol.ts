@@ -119,6 +119,15 @@ export interface SpatialReply {
   readonly records?: Uint8Array;
 }
 
+/** What `shard.mirror-repair` changed (edge reconciliation at node start, `router-repair.ts`). */
+export interface MirrorRepairReply {
+  readonly mirrorsAdded: number;
+  readonly mirrorsUpdated: number;
+  readonly mirrorsRemoved: number;
+  /** Owned connections (on other shards) whose target token does not exist here: their owners unlink them. */
+  readonly dangling: KeyColumns;
+}
+
 /** Owned connections of a shard as spring columns (endpoints as token ids). */
 export interface SpringColumns {
   readonly count: number;
@@ -221,6 +230,17 @@ export type ShardMessage =
       ConnectionsReply
     >
   | Ask<{ readonly type: "shard.spatial"; readonly query: SpatialQuery }, SpatialReply>
+  /** Packed records of the owned connections whose target lives on `targetShard` (edge reconciliation). */
+  | Ask<{ readonly type: "shard.edge-audit"; readonly targetShard: number }, Uint8Array>
+  /**
+   * Makes the mirrors here equal to `owned` (every other shard's owned connections into this
+   * shard), logging the changes; replies once they are durable.
+   */
+  | Ask<{ readonly type: "shard.mirror-repair"; readonly owned: Uint8Array }, MirrorRepairReply>
+  /** Edge reconciliation: unlinks owned connections whose target token is gone (never waits for the gate). */
+  | Ask<{ readonly type: "shard.unlink-dangling"; readonly keys: KeyColumns }, WriteReply>
+  /** Recovery is complete (edge reconciliation done): serve the calls that waited. */
+  | { readonly type: "shard.open" }
   /** Field engine: a copy of the tokens and owned connections. */
   | Ask<{ readonly type: "shard.field-snapshot" }, FieldSnapshotReply>
   /**

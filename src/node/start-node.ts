@@ -149,6 +149,29 @@ function rootCause(error: NeuroGraphError): NeuroGraphError {
   return e;
 }
 
+/**
+ * Makes both sides of every cross-shard connection agree after recovery (a crash between the two
+ * WAL records of a connect, disconnect or delete leaves one side only). A failure is logged and
+ * the node serves anyway (the torn edges stay until the next start); a read-only shard, say,
+ * already reports itself.
+ */
+async function reconcileEdges(router: GraphRouter, metrics: MetricsRegistry, logger: Logger): Promise<void> {
+  try {
+    const started = performance.now();
+    const r = await router.reconcileEdges();
+    metrics.walEdgeRepaired("mirror_added", r.mirrorsAdded);
+    metrics.walEdgeRepaired("mirror_updated", r.mirrorsUpdated);
+    metrics.walEdgeRepaired("mirror_removed", r.mirrorsRemoved);
+    metrics.walEdgeRepaired("owner_removed", r.ownersRemoved);
+    const repaired = r.mirrorsAdded + r.mirrorsUpdated + r.mirrorsRemoved + r.ownersRemoved;
+    const line = { ...r, repaired, durationMs: Math.round(performance.now() - started) };
+    if (repaired > 0) logger.warn(line, "repaired cross-shard connections left on one side by a crash");
+    else logger.debug(line, "cross-shard connections agree on both sides");
+  } catch (err) {
+    logger.error({ err: toNeuroGraphError(err) }, "reconciling cross-shard connections failed; connections torn by a crash stay one-sided until the next start");
+  }
+}
+
 /** A damaged log does not heal by restarting: stop the shard at once and report it. */
 function shardDecider(error: unknown): Directive {
   return error instanceof NeuroGraphError && error.code === ErrorCode.DataLoss ? "escalate" : defaultDecider(error);
@@ -210,6 +233,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   let guardianLog: ShardLog | undefined;
   const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, guardian: hub, walStats: (s) => walStatsOf(logs[s]) });
   const backend: NodeBackend = router;
+  // Shards hold calls until recovery is complete (every shard recovered, cross-shard edges reconciled).
+  const recovery = { open: false };
   // The field engine: one pool of worker threads per node, one engine actor over every shard.
   const fieldPool = new FieldPool(config.fieldThreads > 0 ? { threads: config.fieldThreads } : {});
   const fieldEvents = new FieldEventHub();
@@ -262,14 +287,15 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const refs: ActorRefBase[] = [];
   const fatal: NeuroGraphError[] = [];
   let accepting = true;
+  let reconciled = false;
 
   let clusterReady = false;
   /** Shards this node serves: all of them, or in cluster mode the ones it holds leases for. */
   const localShards = (): number[] => cluster?.owned() ?? Array.from({ length: S }, (_, s) => s);
-  const allServing = (): boolean => (cluster === undefined || clusterReady) && localShards().every((s) => board.state(s) === "serving");
+  const allServing = (): boolean => (cluster === undefined ? reconciled : clusterReady) && localShards().every((s) => board.state(s) === "serving");
   const updateHealth = (): void => {
     if (!accepting || api.address === undefined) return;
-    const usable = (cluster === undefined || clusterReady) && localShards().every((s) => board.state(s) === "serving" || board.state(s) === "read_only");
+    const usable = (cluster === undefined ? reconciled : clusterReady) && localShards().every((s) => board.state(s) === "serving" || board.state(s) === "read_only");
     api.health.setStatus("", usable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
     for (const name of [SERVICE_NAMES.token, SERVICE_NAMES.graph, SERVICE_NAMES.admin]) {
       api.health.setStatus(name, usable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
@@ -360,7 +386,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     name: "shards",
     start() {
       for (let s = 0; s < S; s++) {
-        const env = shardEnv(s, logs[s]!);
+        // Single node: shards hold calls until the cross-shard edges are reconciled.
+        const env = { ...shardEnv(s, logs[s]!), recovery };
         refs.push(
           system.spawn(shardAddress(s), () => new GraphShardActor(env), { mailboxCapacity: config.mailboxCapacity, supervision: { decide: shardDecider } }),
         );
@@ -428,8 +455,15 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   }
   const started = cluster === undefined ? Promise.all(refs.map((r) => system.started(r))) : cluster.ready.then(() => void (clusterReady = true));
   const ready = started.then(
-    () => {
+    async () => {
       logger.info({ shards: S, tokens: board.tokens.reduce((a, b) => a + b, 0) }, "every shard recovered");
+      // Single node only: in cluster mode shards recover one by one under leases, on several nodes.
+      if (cluster === undefined) {
+        await reconcileEdges(router, metrics, logger);
+        reconciled = true;
+        recovery.open = true;
+        router.openShards();
+      }
       updateHealth();
     },
     (err: unknown) => {

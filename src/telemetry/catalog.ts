@@ -18,6 +18,9 @@ export type NatsSubjectKind = (typeof NATS_SUBJECT_KINDS)[number] | "other";
 export type NatsDirection = "in" | "out";
 export const WAL_ERROR_OPS = ["append", "commit", "snapshot", "replay", "prune"] as const;
 export type WalErrorOp = (typeof WAL_ERROR_OPS)[number] | "other";
+/** Repairs of the edge reconciliation at node start (a cross-shard connection torn by a crash). */
+export const EDGE_REPAIR_KINDS = ["mirror_added", "mirror_updated", "mirror_removed", "owner_removed"] as const;
+export type EdgeRepairKind = (typeof EDGE_REPAIR_KINDS)[number];
 export type QuotaLevel = "soft" | "hard";
 /** Outcomes of a counted sampling event (`src/sampling`'s SamplingOutcome): the `outcome` label. */
 export const SAMPLING_OUTCOME_LABELS = ["sampled", "dropped", "ignored"] as const;
@@ -46,6 +49,7 @@ export interface RegistryLabels {
   readonly samplingReason: BoundedLabel;
   readonly natsKind: BoundedLabel;
   readonly walOp: BoundedLabel;
+  readonly edgeRepair: BoundedLabel;
 }
 
 export interface CatalogOptions {
@@ -72,6 +76,7 @@ export interface RegistryFamilies {
   readonly walReplaySeconds: HistogramFamily;
   readonly walPendingBytes: GaugeFamily;
   readonly walErrors: CounterFamily;
+  readonly walEdgeRepairs: CounterFamily;
   readonly guardianValidations: CounterFamily;
   readonly guardianRejections: CounterFamily;
   readonly quotaUsage: GaugeFamily;
@@ -109,6 +114,7 @@ export function buildCatalog(options: CatalogOptions): { labels: RegistryLabels;
     samplingReason: new BoundedLabel({ known: options.samplingReasons ?? [], maxDynamic: 32 }),
     natsKind: closedLabel([...NATS_SUBJECT_KINDS]),
     walOp: closedLabel([...WAL_ERROR_OPS]),
+    edgeRepair: closedLabel([...EDGE_REPAIR_KINDS]),
   };
   const ordered: AnyFamily[] = [];
   const add = <F extends AnyFamily>(family: F): F => {
@@ -146,6 +152,9 @@ export function buildCatalog(options: CatalogOptions): { labels: RegistryLabels;
     const walReplaySeconds = add(new HistogramFamily("neurograph_wal_replay_duration_seconds", "Time to recover one shard (snapshot load and replay)", [], SECONDS_REPLAY));
     const walPendingBytes = add(new GaugeFamily("neurograph_wal_pending_bytes", "Bytes queued for the next WAL commit, by shard", [shard]));
     const walErrors = add(new CounterFamily("neurograph_wal_errors_total", "WAL operations that failed, by operation", [{ name: "op", label: labels.walOp }]));
+    const walEdgeRepairs = add(
+      new CounterFamily("neurograph_wal_edge_repairs_total", "Cross-shard connection sides repaired at node start (torn by a crash), by kind", [{ name: "kind", label: labels.edgeRepair }]),
+    );
 
     const guardianValidations = add(new CounterFamily("neurograph_guardian_validations_total", "Items validated by the guardian, by kind", [{ name: "kind", label: labels.validationKind }]));
     const guardianRejections = add(new CounterFamily("neurograph_guardian_rejections_total", "Items rejected by the guardian, by rule", [{ name: "rule", label: labels.rule }]));
@@ -181,7 +190,7 @@ export function buildCatalog(options: CatalogOptions): { labels: RegistryLabels;
     const collectErrors = add(new CounterFamily("neurograph_metrics_collect_errors_total", "Collect hooks that threw during a scrape", []));
 
     const families: RegistryFamilies = {
-      tokens, connections, fields, hierarchyDepth, walAppends, walBytes, walCommitSeconds, walBatchRecords, walReplayRecords, walReplaySeconds, walPendingBytes, walErrors, guardianValidations, guardianRejections, quotaUsage, quotaExceededTotal, fieldStepSeconds, actors, mailboxDepth, mailboxDepthMax, actorRestarts, actorMessages, overloadRejections, grpcHandledTotal, grpcHandlingSeconds, natsMessagesTotal, natsBytesTotal, samplingDecisions, samplingTailEvictions, collectErrors,
+      tokens, connections, fields, hierarchyDepth, walAppends, walBytes, walCommitSeconds, walBatchRecords, walReplayRecords, walReplaySeconds, walPendingBytes, walErrors, walEdgeRepairs, guardianValidations, guardianRejections, quotaUsage, quotaExceededTotal, fieldStepSeconds, actors, mailboxDepth, mailboxDepthMax, actorRestarts, actorMessages, overloadRejections, grpcHandledTotal, grpcHandlingSeconds, natsMessagesTotal, natsBytesTotal, samplingDecisions, samplingTailEvictions, collectErrors,
     };
 
   return { labels, families, ordered };

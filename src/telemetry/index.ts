@@ -4,7 +4,7 @@
  * Samplers live in `src/sampling`; pass one to `startTracing({ sampler })`.
  */
 export {
-  MetricsRegistry, SAMPLING_OUTCOME_LABELS, GRPC_CODE_NAMES, NATS_SUBJECT_KINDS, WAL_ERROR_OPS, DEFAULT_ACTOR_KINDS, DEFAULT_QUOTAS, DEFAULT_VALIDATION_KINDS,
+  MetricsRegistry, SAMPLING_OUTCOME_LABELS, GRPC_CODE_NAMES, NATS_SUBJECT_KINDS, WAL_ERROR_OPS, EDGE_REPAIR_KINDS, type EdgeRepairKind, DEFAULT_ACTOR_KINDS, DEFAULT_QUOTAS, DEFAULT_VALIDATION_KINDS,
   type MetricsRegistryOptions, type RegistryFamilies, type GrpcMethodMetrics, type ActorKindMetrics, type ActorMailboxSample,
   type NatsSubjectKind, type NatsDirection, type WalErrorOp, type QuotaLevel, type SamplingOutcomeLabel,
 } from "./metrics.ts";

@@ -13,13 +13,13 @@ import { ValidationError } from "../core/errors.ts";
 import {
   GRPC_CODE_NAMES, LINT_FAILING_DEFAULTS, buildCatalog, normaliseGrpcMethod,
   type NatsDirection, type NatsSubjectKind, type QuotaLevel, type RegistryFamilies, type RegistryLabels, type SamplingOutcomeLabel,
-  type WalErrorOp,
+  type WalErrorOp, type EdgeRepairKind,
 } from "./catalog.ts";
 import type { AnyFamily } from "./families.ts";
 
 export {
-  SAMPLING_OUTCOME_LABELS, GRPC_CODE_NAMES, NATS_SUBJECT_KINDS, WAL_ERROR_OPS, DEFAULT_ACTOR_KINDS, DEFAULT_QUOTAS, DEFAULT_VALIDATION_KINDS,
-  type NatsDirection, type NatsSubjectKind, type QuotaLevel, type RegistryFamilies, type SamplingOutcomeLabel, type WalErrorOp,
+  SAMPLING_OUTCOME_LABELS, GRPC_CODE_NAMES, NATS_SUBJECT_KINDS, WAL_ERROR_OPS, EDGE_REPAIR_KINDS, DEFAULT_ACTOR_KINDS, DEFAULT_QUOTAS, DEFAULT_VALIDATION_KINDS,
+  type EdgeRepairKind, type NatsDirection, type NatsSubjectKind, type QuotaLevel, type RegistryFamilies, type SamplingOutcomeLabel, type WalErrorOp,
 } from "./catalog.ts";
 
 const OUTCOME_INDEX: Readonly<Record<SamplingOutcomeLabel, number>> = { sampled: 0, dropped: 1, ignored: 2 };
@@ -137,6 +137,10 @@ export class MetricsRegistry {
   }
   walError(op: WalErrorOp): void {
     this.families.walErrors.add(this.labels.walOp.indexOf(op), 1);
+  }
+  /** Cross-shard connection sides the reconciliation at node start repaired. */
+  walEdgeRepaired(kind: EdgeRepairKind, n: number): void {
+    if (n > 0) this.families.walEdgeRepairs.add(this.labels.edgeRepair.indexOf(kind), n);
   }
 
   // ---- guardian ----

@@ -7,7 +7,10 @@
  * - every write that was in flight at the kill is either wholly present or wholly absent per
  *   shard (one shard's part of a batch is one WAL record: never half-applied);
  * - nothing else exists (the node's token count equals what the checks found), and writes that
- *   were lost at one crash never reappear later.
+ *   were lost at one crash never reappear later;
+ * - connections span shards (owner at the source's shard, mirror at the target's), and both sides
+ *   agree exactly: the in-edges of the targets are byte for byte the out-edges of the sources (a
+ *   kill between a connect's owner and mirror commits is repaired before the node serves).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -76,12 +79,13 @@ async function readTokens(c: Clients, ids: number[]): Promise<Map<number, Buffer
   return out;
 }
 
-async function readEdges(c: Clients, sources: number[]): Promise<Map<string, Buffer>> {
+/** Connections by key: `OUT` of sources (the owners' side) or `IN` of targets (the mirrors' side). */
+async function readEdges(c: Clients, ids: number[], direction = Direction.DIRECTION_OUT): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
-  for (let i = 0; i < sources.length; i += 5_000) {
+  for (let i = 0; i < ids.length; i += 5_000) {
     const res = await call(c.graph.getConnections.bind(c.graph), {
-      ids: sources.slice(i, i + 5_000),
-      direction: Direction.DIRECTION_OUT,
+      ids: ids.slice(i, i + 5_000),
+      direction,
       connectionTypes: [],
       limit: 0,
       format: RecordFormat.RECORD_FORMAT_PACKED,
@@ -112,6 +116,15 @@ async function verify(c: Clients, ledger: Ledger, round: number): Promise<void> 
     expect(bytes.equals(want!), `round ${round}: connection ${k} differs`).toBe(true);
   }
   for (const k of ledger.presentEdges) expect(edges.has(k), `round ${round}: acknowledged connection ${k} is missing`).toBe(true);
+  // The mirrors' side: exactly the owners' side, no one-sided connection either way.
+  const targets = [...new Set([...ledger.edgeBytes.keys()].map((k) => Number(k.split(">")[1])))];
+  const mirrored = await readEdges(c, targets, Direction.DIRECTION_IN);
+  for (const [k, bytes] of mirrored) {
+    const owned = edges.get(k);
+    expect(owned, `round ${round}: connection ${k} is on its target's shard only`).toBeDefined();
+    expect(bytes.equals(owned!), `round ${round}: connection ${k} differs between its two shards`).toBe(true);
+  }
+  for (const k of edges.keys()) expect(mirrored.has(k), `round ${round}: connection ${k} is on its source's shard only`).toBe(true);
 
   settle(ledger.tokenWrites, (id) => got.has(Number(id)), ledger.presentTokens, ledger.goneTokens, Number, round);
   settle(ledger.edgeWrites, (k) => edges.has(k), ledger.presentEdges, ledger.goneEdges, String, round);
@@ -175,12 +188,11 @@ async function ingestLoop(c: Clients, ledger: Ledger, rng: ReturnType<typeof prn
 }
 
 async function connectLoop(c: Clients, ledger: Ledger, rng: ReturnType<typeof prng>, stopped: () => boolean): Promise<void> {
-  const byShard: number[][] = Array.from({ length: SHARDS }, () => []);
-  for (const id of ledger.presentTokens) byShard[id % SHARDS]!.push(id);
+  const pool = [...ledger.presentTokens];
+  if (pool.length < 2) return;
   while (!stopped()) {
-    const shard = rng.int(SHARDS);
-    const pool = byShard[shard]!;
-    if (pool.length < 2) return;
+    // Sources and targets from every shard: most connections cross shards (a transaction whose
+    // owners commit before the mirrors), and a batch has owners on several shards.
     const edges: { source: number; target: number; confidence: number }[] = [];
     for (let tries = 0; edges.length < 8 && tries < 64; tries++) {
       const source = pool[rng.int(pool.length)]!;
@@ -189,10 +201,17 @@ async function connectLoop(c: Clients, ledger: Ledger, rng: ReturnType<typeof pr
       ledger.edgeBytes.set(key(source, target), Buffer.alloc(0));
       edges.push({ source, target, confidence: (1 + rng.int(99)) / 100 });
     }
-    if (edges.length === 0) return; // this shard's pairs are used up for this round
+    if (edges.length === 0) return;
     const records = packConnections(edges);
-    edges.forEach((e, i) => ledger.edgeBytes.set(key(e.source, e.target), records.subarray(i * 64, i * 64 + 64)));
-    const write: Sent = { parts: new Map([[shard, edges.map((e) => key(e.source, e.target))]]), state: "inflight" };
+    const parts = new Map<number, string[]>();
+    edges.forEach((e, i) => {
+      ledger.edgeBytes.set(key(e.source, e.target), records.subarray(i * 64, i * 64 + 64));
+      // One owner shard's part is one WAL record: all of it or none.
+      const list = parts.get(e.source % SHARDS) ?? [];
+      list.push(key(e.source, e.target));
+      parts.set(e.source % SHARDS, list);
+    });
+    const write: Sent = { parts, state: "inflight" };
     ledger.edgeWrites.push(write);
     let accepted: number;
     try {

@@ -74,6 +74,7 @@ export const EXPECTED_FAMILIES: Readonly<Record<string, "counter" | "gauge" | "h
   neurograph_wal_replay_duration_seconds: "histogram",
   neurograph_wal_pending_bytes: "gauge",
   neurograph_wal_errors_total: "counter",
+  neurograph_wal_edge_repairs_total: "counter",
   neurograph_guardian_validations_total: "counter",
   neurograph_guardian_rejections_total: "counter",
   neurograph_quota_usage_ratio: "gauge",
