@@ -357,6 +357,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     guard: new ShardGuard(hub, s),
     ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
   });
+  // Cluster mode: guardian, then the shards this node holds leases for. Single node: shard logs,
+  // guardian (its log comes from the same provider), shards.
   if (cluster !== undefined) node.add(guardianComponent);
   if (cluster !== undefined) node.add(cluster.shards({ system, board, env: shardEnv, mailboxCapacity: config.mailboxCapacity, decide: shardDecider, logger }));
   else node.add({
@@ -381,7 +383,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
       await provider?.close?.();
     },
   });
-  node.add(guardianComponent);
+  if (cluster === undefined) node.add(guardianComponent);
   if (cluster === undefined) node.add({
     name: "shards",
     start() {
