@@ -22,18 +22,56 @@
  *   to actor asks.
  */
 import type { ErrorCode, FieldViolation } from "../core/errors.ts";
-import type { Direction } from "../core/graph/expansion.ts";
+import type {
+  WriteOptions,
+  IngestOptions,
+  WriteResult,
+  CreateTokensResult,
+  GetTokensResult,
+  DeleteTokensResult,
+  SpatialMatches,
+  ConnectionKeys,
+  GetConnectionsQuery,
+  GetConnectionsResult,
+  TraverseQuery,
+  TraverseResult,
+  ShortestPathQuery,
+  ShortestPathResult,
+  SpreadingActivationQuery,
+  SpreadingActivationResult,
+  WalShardStats,
+  ShardSnapshotOutcome,
+  NodeStats,
+} from "../actors/router-types.ts";
+
+// The coordinator (actors layer) defines these shapes; the API serves them as they are.
+export type {
+  WriteOptions,
+  IngestOptions,
+  WriteResult,
+  CreateTokensResult,
+  GetTokensResult,
+  DeleteTokensResult,
+  SpatialMatches,
+  ConnectionKeys,
+  GetConnectionsQuery,
+  GetConnectionsResult,
+  TraverseQuery,
+  TraverseResult,
+  ShortestPathQuery,
+  ShortestPathResult,
+  SpreadingActivationQuery,
+  SpreadingActivationResult,
+  WalShardStats,
+  ShardSnapshotOutcome,
+  NodeStats,
+};
 
 export interface RequestContext {
   /** Absolute deadline in ms since the epoch (`Date.now()` clock); `Infinity` when none. */
   readonly deadline: number;
   /** Aborted when the caller cancels, the deadline passes or the server is forced down. */
   readonly signal: AbortSignal;
-}
-
-export interface WriteOptions {
-  /** false: all or nothing; true: apply the valid items and report the others. */
-  readonly partial: boolean;
 }
 
 /** One item a partial batch did not apply. */
@@ -45,45 +83,8 @@ export interface ItemRejection extends FieldViolation {
   readonly code: ErrorCode;
 }
 
-export interface WriteResult {
-  readonly accepted: number;
-  readonly rejected: readonly ItemRejection[];
-}
-
-export interface CreateTokensResult extends WriteResult {
-  /** One id per input record: the given or allocated id, 0 for a rejected record. */
-  readonly ids: Uint32Array;
-}
-
-export interface GetTokensResult {
-  /** Records of the found tokens, in request order. */
-  readonly records: Uint8Array;
-  /** Requested ids that do not exist (only when `allowMissing`; otherwise NotFoundError). */
-  readonly missing: Uint32Array;
-}
-
-export interface DeleteTokensResult extends WriteResult {
-  readonly connectionsRemoved: number;
-}
-
-export interface IngestOptions extends WriteOptions {
-  /** Return the ids of the records (else `ids` may be empty). */
-  readonly returnIds: boolean;
-}
-
 /** Space index 0..7 (L1 physical … L8 abstract). */
 export type SpaceIndex = number;
-
-export interface SpatialMatches {
-  /** Ordered by distance, then id. */
-  readonly ids: Uint32Array;
-  /** distances[i] belongs to ids[i]; decoded units. */
-  readonly distances: Float64Array;
-  /** More matched than the limit; the nearest are kept. */
-  readonly truncated: boolean;
-  /** Records of the matches in the same order, when the query asked for them. */
-  readonly records?: Uint8Array;
-}
 
 export interface NeighborsQuery {
   readonly id: number;
@@ -114,84 +115,6 @@ export interface KNearestQuery {
 /** 256-bit set of connection types to follow (bit t = byte t >> 3, bit t & 7); null = all. */
 export type TypeFilter = Uint8Array | null;
 
-export interface ConnectionKeys {
-  readonly sources: Uint32Array;
-  readonly targets: Uint32Array;
-  /** Connection type per key, or -1 for every type between source and target. */
-  readonly types: Int16Array;
-}
-
-export interface GetConnectionsQuery {
-  readonly ids: Uint32Array;
-  readonly direction: Direction;
-  readonly types: TypeFilter;
-  readonly limit: number;
-}
-
-export interface GetConnectionsResult {
-  /** Packed connection records grouped by request id, in request order. */
-  readonly records: Uint8Array;
-  readonly truncated: boolean;
-}
-
-export interface TraverseQuery {
-  readonly start: Uint32Array;
-  readonly order: "bfs" | "dfs";
-  readonly direction: Direction;
-  readonly maxDepth: number;
-  readonly maxNodes: number;
-  readonly types: TypeFilter;
-  readonly withRecords: boolean;
-}
-
-export interface TraverseResult {
-  /** Visit order, start tokens first. */
-  readonly ids: Uint32Array;
-  readonly depths: Uint32Array;
-  /** 0 for start tokens. */
-  readonly parents: Uint32Array;
-  readonly truncated: boolean;
-  readonly records?: Uint8Array;
-}
-
-export interface ShortestPathQuery {
-  readonly source: number;
-  readonly target: number;
-  readonly algorithm: "bfs" | "dijkstra";
-  readonly direction: Direction;
-  readonly maxDepth: number;
-  readonly types: TypeFilter;
-}
-
-export interface ShortestPathResult {
-  /** Source … target inclusive; null when no path exists within maxDepth. */
-  readonly path: Uint32Array | null;
-  /** Hops (bfs) or Σ 1/weight (dijkstra); 0 when not found. */
-  readonly cost: number;
-  readonly visited: number;
-}
-
-export interface SpreadingActivationQuery {
-  readonly seeds: Uint32Array;
-  /** One initial energy per seed. */
-  readonly energies: Float32Array;
-  /** Energy kept per hop, (0, 1]. */
-  readonly decay: number;
-  readonly threshold: number;
-  readonly maxDepth: number;
-  readonly direction: Direction;
-  readonly maxResults: number;
-  readonly types: TypeFilter;
-}
-
-export interface SpreadingActivationResult {
-  /** By energy descending, then id. */
-  readonly ids: Uint32Array;
-  readonly energies: Float32Array;
-  readonly depths: Uint32Array;
-  readonly truncated: boolean;
-}
-
 export const ShardState = {
   Starting: "starting",
   Serving: "serving",
@@ -201,30 +124,6 @@ export const ShardState = {
   Failed: "failed",
 } as const;
 export type ShardState = (typeof ShardState)[keyof typeof ShardState];
-
-/** A shard's WAL figures. */
-export interface WalShardStats {
-  readonly lastLsn: number;
-  readonly durableLsn: number;
-  readonly pendingBytes: number;
-  readonly lastCommitMs: number;
-  readonly lastSnapshotLsn: number;
-  /** Unix ms of the last snapshot, 0 when none. */
-  readonly lastSnapshotAt: number;
-  /** Why the log is read-only, when it is. */
-  readonly degraded: string | undefined;
-}
-
-/** What `Snapshot` did for one shard. */
-export interface ShardSnapshotOutcome {
-  readonly shard: number;
-  readonly lsn: number;
-  readonly chunks: number;
-  readonly bytes: number;
-  readonly durationMs: number;
-  /** Nothing was logged since the last snapshot, so none was written. */
-  readonly unchanged: boolean;
-}
 
 export interface ShardStats {
   readonly shard: number;
@@ -239,19 +138,6 @@ export interface ShardStats {
   readonly restarts: number;
   /** The shard's WAL, when the node keeps one. */
   readonly wal?: WalShardStats | undefined;
-}
-
-export interface NodeStats {
-  readonly nodeId: string;
-  readonly version: string;
-  readonly uptimeSeconds: number;
-  readonly shardCount: number;
-  readonly localShards: number;
-  readonly tokens: number;
-  readonly connections: number;
-  readonly tokenBytes: number;
-  readonly connectionBytes: number;
-  readonly rssBytes: number;
 }
 
 /** What the gRPC services need from the node. */
