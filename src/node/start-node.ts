@@ -12,7 +12,6 @@
  *      guardian methods, health, reflection) over the coordinator (`GraphRouter`). Health says
  *      NOT_SERVING until every shard has recovered.
  */
-import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import {
   FieldEngineActor,
@@ -31,7 +30,7 @@ import { FieldPool } from "../runtime/field/index.ts";
 import { fieldBackend } from "./field-backend.ts";
 import { QUOTA_NAMES, ShardGuard, type GuardianHub } from "../actors/guardian/index.ts";
 import { ApiServer, SERVICE_NAMES, ServingStatus, type ApiLimits, type NodeBackend } from "../api/index.ts";
-import { ErrorCode, FailedPreconditionError, InternalError, NeuroGraphError, toNeuroGraphError } from "../core/errors.ts";
+import { toNeuroGraphError, type NeuroGraphError } from "../core/errors.ts";
 import { DEFAULT_CONNECTION_LIMITS, DEFAULT_TOKEN_LIMITS } from "../core/limits.ts";
 import {
   ActorSystem,
@@ -39,12 +38,10 @@ import {
   actorAddress,
   actorSystemComponent,
   combineObservers,
-  defaultDecider,
   shardAddress,
   type ActorRef,
   type ActorRefBase,
   type Component,
-  type Directive,
 } from "../runtime/index.ts";
 import {
   BlackBox,
@@ -59,6 +56,7 @@ import type { ClusterRuntime } from "./cluster-node.ts";
 import { defaultSampling, type SamplingParams } from "../core/constitution/index.ts";
 import { SAMPLING_REASONS } from "../sampling/index.ts";
 import type { ServeConfig } from "./config.ts";
+import { ensureDataDir, packageVersion, reconcileEdges, rootCause, shardDecider } from "./start-support.ts";
 import { NodeObservability, type NodeTracingOptions } from "./node-observability.ts";
 import { TracedShardLog } from "./traced-shard-log.ts";
 import { constitutionLogOf, createGuardianHub, guardianParts, spawnGuardian, type NodeGuardianOptions } from "./guardian.ts";
@@ -121,60 +119,6 @@ export interface NodeHandle {
   readonly guardian: GuardianHub;
   /** Graceful stop (idempotent); `force` skips the drain. */
   stop(options?: { force?: boolean }): Promise<{ clean: boolean }>;
-}
-
-function packageVersion(): string {
-  try {
-    const pkg: unknown = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
-    const v = (pkg as { version?: unknown }).version;
-    return typeof v === "string" ? v : "unknown";
-  } catch {
-    return "unknown";
-  }
-}
-
-function ensureDataDir(dataDir: string): void {
-  try {
-    mkdirSync(dataDir, { recursive: true });
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new FailedPreconditionError(`cannot create the data directory ${dataDir} (${reason}); choose another with --data-dir / NG_DATA_DIR`);
-  }
-}
-
-/** The typed error underneath the wrappers of node start and supervision. */
-function rootCause(error: NeuroGraphError): NeuroGraphError {
-  let e = error;
-  while (e instanceof InternalError && e.cause instanceof NeuroGraphError) e = e.cause;
-  return e;
-}
-
-/**
- * Makes both sides of every cross-shard connection agree after recovery (a crash between the two
- * WAL records of a connect, disconnect or delete leaves one side only). A failure is logged and
- * the node serves anyway (the torn edges stay until the next start); a read-only shard, say,
- * already reports itself.
- */
-async function reconcileEdges(router: GraphRouter, metrics: MetricsRegistry, logger: Logger): Promise<void> {
-  try {
-    const started = performance.now();
-    const r = await router.reconcileEdges();
-    metrics.walEdgeRepaired("mirror_added", r.mirrorsAdded);
-    metrics.walEdgeRepaired("mirror_updated", r.mirrorsUpdated);
-    metrics.walEdgeRepaired("mirror_removed", r.mirrorsRemoved);
-    metrics.walEdgeRepaired("owner_removed", r.ownersRemoved);
-    const repaired = r.mirrorsAdded + r.mirrorsUpdated + r.mirrorsRemoved + r.ownersRemoved;
-    const line = { ...r, repaired, durationMs: Math.round(performance.now() - started) };
-    if (repaired > 0) logger.warn(line, "repaired cross-shard connections left on one side by a crash");
-    else logger.debug(line, "cross-shard connections agree on both sides");
-  } catch (err) {
-    logger.error({ err: toNeuroGraphError(err) }, "reconciling cross-shard connections failed; connections torn by a crash stay one-sided until the next start");
-  }
-}
-
-/** A damaged log does not heal by restarting: stop the shard at once and report it. */
-function shardDecider(error: unknown): Directive {
-  return error instanceof NeuroGraphError && error.code === ErrorCode.DataLoss ? "escalate" : defaultDecider(error);
 }
 
 export async function startNode(config: ServeConfig, options: StartNodeOptions = {}): Promise<NodeHandle> {
