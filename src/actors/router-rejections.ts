@@ -92,8 +92,8 @@ export function strictError(what: string, violations: readonly FieldViolation[],
   const limited = all(ErrorCode.FailedPrecondition).concat(all(ErrorCode.QuotaExceeded));
   if (limited.length > 0) return new FailedPreconditionError(`${what} breaks a limit of the constitution: ${describe(limited)}; nothing was applied`, violations);
   const missing = all(ErrorCode.NotFound);
-  if (missing.length > 0) return new NotFoundError(`${what}: ${describe(missing)}; nothing was applied${suffix}`);
+  if (missing.length > 0) return new NotFoundError(`${what}: ${describe(missing)}; nothing was applied${suffix}`, { violations: missing });
   const existing = all(ErrorCode.AlreadyExists);
-  if (existing.length > 0) return new AlreadyExistsError(`${what}: ${describe(existing)}; nothing was applied${suffix}`);
+  if (existing.length > 0) return new AlreadyExistsError(`${what}: ${describe(existing)}; nothing was applied${suffix}`, { violations: existing });
   return ValidationError.of(what, violations);
 }

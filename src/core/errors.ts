@@ -88,15 +88,26 @@ export class ValidationError extends NeuroGraphError {
   }
 }
 
+/** Options of errors about items of a batch: which items (index, field, value, rule). */
+export interface ItemErrorOptions extends NeuroGraphErrorOptions {
+  readonly violations?: readonly FieldViolation[];
+}
+
 export class NotFoundError extends NeuroGraphError {
-  constructor(message: string, options?: NeuroGraphErrorOptions) {
+  /** The missing items of a batch (empty when the error is not about batch items). */
+  readonly violations: readonly FieldViolation[];
+  constructor(message: string, options?: ItemErrorOptions) {
     super(ErrorCode.NotFound, message, options);
+    this.violations = options?.violations ?? [];
   }
 }
 
 export class AlreadyExistsError extends NeuroGraphError {
-  constructor(message: string, options?: NeuroGraphErrorOptions) {
+  /** The existing items of a batch (empty when the error is not about batch items). */
+  readonly violations: readonly FieldViolation[];
+  constructor(message: string, options?: ItemErrorOptions) {
     super(ErrorCode.AlreadyExists, message, options);
+    this.violations = options?.violations ?? [];
   }
 }
 
