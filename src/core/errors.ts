@@ -126,14 +126,19 @@ export class OverloadedError extends NeuroGraphError {
   }
 }
 
+export interface QuotaErrorOptions extends NeuroGraphErrorOptions {
+  /** What the user can do (default: delete data or raise the limit in the constitution). */
+  readonly hint?: string;
+}
+
 export class QuotaExceededError extends NeuroGraphError {
   readonly quota: string;
   readonly usage: number;
   readonly limit: number;
-  constructor(quota: string, usage: number, limit: number, options?: NeuroGraphErrorOptions) {
+  constructor(quota: string, usage: number, limit: number, options?: QuotaErrorOptions) {
     super(
       ErrorCode.QuotaExceeded,
-      `quota ${quota} exhausted: usage ${usage} of limit ${limit}; delete data or raise the limit in the constitution`,
+      `quota ${quota} exhausted: usage ${usage} of limit ${limit}; ${options?.hint ?? "delete data or raise the limit in the constitution"}`,
       options,
     );
     this.quota = quota;
