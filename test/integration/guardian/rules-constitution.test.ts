@@ -189,6 +189,21 @@ describe("constitution rules through gRPC", () => {
     expect(partial.rejected.map((r) => [r.index, r.code])).toEqual([[1, Code.INVALID_ARGUMENT]]);
   });
 
+  it("update → history → rollback on a node: byte-identical documents, and the node enforces the old limits again", async () => {
+    const v1 = await get();
+    const v2 = await call(t.admin.updateConstitution.bind(t.admin), patch({ tokens: { maxWeight: 0.5 } as never }));
+    const listed = await history();
+    const last = listed.versions.at(-1)!;
+    expect(last.active).toBe(true);
+    expect(Buffer.from(last.document).equals(Buffer.from(v2.document))).toBe(true);
+    expect(Buffer.from(listed.versions.at(-2)!.document).equals(Buffer.from(v1.document))).toBe(true);
+    expect((await failure(create(t, [{ id: 200, weight: 0.75 }]))).code).toBe(status.INVALID_ARGUMENT);
+    const back = await call(t.admin.rollbackConstitution.bind(t.admin), { author: "rules", comment: "" });
+    expect(Buffer.from(back.document).equals(Buffer.from(v1.document))).toBe(true);
+    expect(Buffer.from((await get()).document).equals(Buffer.from(v1.document))).toBe(true);
+    expect((await create(t, [{ id: 200, weight: 0.75 }])).accepted).toBe(1);
+  });
+
   it("every document rule is tested here or named as not reachable by an update", () => {
     expect(Object.values(DocumentRule).filter((r) => !exercised.has(r) && !NOT_REACHABLE_BY_UPDATE.has(r))).toEqual([]);
   });

@@ -78,6 +78,15 @@ export function connectPacked(t: TestNode, records: Buffer, partial = false) {
   return call(t.graph.connect.bind(t.graph), { connections: { payload: { $case: "packed", value: records } }, partial });
 }
 
+/** An IngestTokens client stream of the given messages (packed records), strict unless `partial`. */
+export function ingest(t: TestNode, messages: readonly Buffer[], partial = false) {
+  return new Promise<{ received: number; accepted: number; rejectedCount: number }>((resolve, reject) => {
+    const stream = t.tokens.ingestTokens((err, res) => (err === null ? resolve(res) : reject(err)));
+    for (const records of messages) stream.write({ records, partial, returnIds: false });
+    stream.end();
+  });
+}
+
 /** What a refusal must carry: the status code, and the rule with its item index and field. */
 export interface Refusal {
   readonly code: status;

@@ -14,7 +14,7 @@ import { RecordFormat } from "../../../src/gen/neurograph/v1/common.ts";
 import type { EntityType, Token } from "../../../src/gen/neurograph/v1/token.ts";
 import { packTokens, structuredToken, type TokenSpec } from "../api/fixtures.ts";
 import { startTestNode, type TestNode } from "../node/harness.ts";
-import { NOW_S, call, connectPacked, create, createPacked, packEdges, refused, tokensAt, withConstitution } from "./rules-harness.ts";
+import { NOW_S, call, connectPacked, create, createPacked, ingest, packEdges, refused, tokensAt, withConstitution } from "./rules-harness.ts";
 
 /** Rules exercised by this file, checked against the code's rule sets at the end. */
 const exercised = new Set<string>();
@@ -135,6 +135,20 @@ describe("token rules through gRPC", () => {
       [3, StoreRule.duplicateInBatch, Code.INVALID_ARGUMENT],
     ]);
     for (const rule of [StoreRule.alreadyExists, StoreRule.duplicateInBatch, StoreRule.notFound]) exercised.add(rule);
+  });
+
+  it("IngestTokens: a bad record stops a strict stream at its message (stream position in the detail); partial streams report it", async () => {
+    const first = tokensAt(800, 4);
+    const second = tokensAt(804, 4);
+    second[2] = { ...second[2]!, weight: 2 };
+    const third = tokensAt(808, 4);
+    const ids = [...first, ...second, ...third].map((s) => s.id);
+    // Messages before the bad one are applied (a stream is not one transaction); the bad one and all after it are not.
+    await create(t, first);
+    await refused(t, [...BASE, ...ids], () => ingest(t, [packTokens(second), packTokens(third)]), { code: status.INVALID_ARGUMENT, rule: TokenRule.weightRange, index: 2, field: "weight" }, "records");
+    const partial = await ingest(t, [packTokens(second), packTokens(third)], true);
+    expect(partial).toMatchObject({ received: 8, accepted: 7, rejectedCount: 1 });
+    expect(await present(ids)).toEqual(ids.filter((id) => id !== 806));
   });
 
   it("every token rule of the code has a test here (a new rule without one fails this)", () => {
