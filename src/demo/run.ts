@@ -134,8 +134,8 @@ export async function runWordnetDemo(options: Partial<DemoOptions> = {}, print: 
   checkOptions(o);
   const t0 = performance.now();
   const dict = o.dict ?? wordnetDictDir();
-  const nouns = await readNouns(dict);
   const rootOffsets = await resolveSenses(dict, o.roots);
+  const nouns = await readNouns(dict);
   const subset = selectSubset(nouns, [...rootOffsets].map((off) => indexOfOffset(nouns.offsets, off)), Math.floor(o.size / o.roots.length));
   const readSeconds = seconds(t0);
   print(`NeuroGraph demo: WordNet ${fmt(nouns.count)} noun synsets read in ${readSeconds.toFixed(1)} s`);
