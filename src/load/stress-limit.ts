@@ -98,7 +98,8 @@ export function metricValue(text: string, name: string, labels: Readonly<Record<
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
     const brace = line.indexOf("}");
     const labelText = brace < 0 ? "" : line.slice(name.length + 1, brace);
-    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) sum += Number(line.slice(brace + 1).trim().split(" ")[0]);
+    const value = brace < 0 ? line.slice(name.length) : line.slice(brace + 1);
+    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) sum += Number(value.trim().split(" ")[0]);
   }
   return sum;
 }

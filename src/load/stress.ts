@@ -16,7 +16,7 @@
  * guardian's per-write validation) is listed in the report's `limitations`, so the overhead is
  * never read as more than it measures.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
@@ -52,6 +52,8 @@ export interface StressRun {
   readonly nodeTokens: number;
   readonly seconds: number;
   readonly tokensPerSecond: number;
+  /** CPU seconds (user + system) the node used for the load: robust where wall time is not (a shared machine). */
+  readonly nodeCpuSeconds: number;
   readonly rssAtStartBytes: number;
   readonly peakRssBytes: number;
   /** (peak RSS − RSS at start) / tokens: measured. */
@@ -75,6 +77,8 @@ export interface StressReport {
   readonly runs: readonly StressRun[];
   /** full.seconds / bare.seconds − 1, when both ran. */
   readonly overhead: number | null;
+  /** full.nodeCpuSeconds / bare.nodeCpuSeconds − 1, when both ran. */
+  readonly cpuOverhead: number | null;
   readonly original: { readonly claimedPeakBytes: 608_000_000; readonly claimedBytesPerToken: 64; readonly note: string };
   readonly limitations: readonly string[];
 }
@@ -89,6 +93,24 @@ function procStatus(pid: number, field: "VmRSS" | "VmHWM"): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m === null ? 0 : Number(m[1]) * 1024;
 }
+
+/** CPU seconds (user + system) the process used so far: /proc/<pid>/stat utime + stime. */
+function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Kernel clock ticks per second (USER_HZ): 100 on Linux unless `getconf CLK_TCK` says otherwise. */
+const CLOCK_TICKS = (() => {
+  try {
+    const n = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+    return n > 0 ? n : 100;
+  } catch {
+    return 100;
+  }
+})();
 
 function dirBytes(dir: string): number {
   let total = 0;
@@ -167,6 +189,7 @@ async function runOne(config: StressConfig, options: StressOptions): Promise<Str
     // Let the node settle before its baseline is read.
     await new Promise((resolve) => setTimeout(resolve, 500));
     const rssAtStart = procStatus(node.pid, "VmRSS");
+    const cpuAtStart = procCpuSeconds(node.pid);
     if (config === "full") {
       scraper = setInterval(() => {
         void fetch(`http://${node.metrics}/metrics`).then(
@@ -195,6 +218,7 @@ async function runOne(config: StressConfig, options: StressOptions): Promise<Str
     const summary = await writer.end();
     const seconds = (performance.now() - t0) / 1000;
     const peak = procStatus(node.pid, "VmHWM");
+    const nodeCpuSeconds = procCpuSeconds(node.pid) - cpuAtStart;
     const stats = await client.stats();
     options.log(`stress ${config}: ${formatCount(summary.accepted)} tokens in ${seconds.toFixed(1)} s, peak RSS ${formatBytes(peak)}`);
     let atLimit: AtLimitReport | undefined;
@@ -213,6 +237,7 @@ async function runOne(config: StressConfig, options: StressOptions): Promise<Str
       nodeTokens: Number(stats.tokens),
       seconds,
       tokensPerSecond: summary.accepted / seconds,
+      nodeCpuSeconds,
       rssAtStartBytes: rssAtStart,
       peakRssBytes: peak,
       bytesPerToken: summary.accepted > 0 ? (peak - rssAtStart) / summary.accepted : 0,
@@ -246,6 +271,7 @@ export async function runStress(options: StressOptions): Promise<StressReport> {
     quota: options.quota,
     runs,
     overhead: full !== undefined && bare !== undefined && bare.seconds > 0 ? full.seconds / bare.seconds - 1 : null,
+    cpuOverhead: full !== undefined && bare !== undefined && bare.nodeCpuSeconds > 0 ? full.nodeCpuSeconds / bare.nodeCpuSeconds - 1 : null,
     original: { claimedPeakBytes: 608_000_000, claimedBytesPerToken: 64, note: "the original computed both (9.5 M × 64 B), it never measured them" },
     // A WAL leaves at least the records' bytes on disk.
     limitations: [...(full !== undefined && full.dataDirBytes < full.tokens * 8 ? [WAL_ABSENT] : []), ...LIMITATIONS],
@@ -254,13 +280,13 @@ export async function runStress(options: StressOptions): Promise<StressReport> {
 
 export function formatStressReport(r: StressReport): string {
   const lines = [`neurograph load stress: ${formatCount(r.tokens)} tokens per configuration, IngestTokens messages of ${formatCount(r.batch)}`];
-  lines.push(`  ${"config".padEnd(6)} ${"time".padStart(9)} ${"tokens/s".padStart(10)} ${"RSS start".padStart(10)} ${"peak RSS".padStart(10)} ${"B/token".padStart(8)} ${"disk".padStart(10)} ${"disk B/tok".padStart(10)}`);
+  lines.push(`  ${"config".padEnd(6)} ${"time".padStart(9)} ${"CPU".padStart(8)} ${"tokens/s".padStart(10)} ${"RSS start".padStart(10)} ${"peak RSS".padStart(10)} ${"B/token".padStart(8)} ${"disk".padStart(10)} ${"disk B/tok".padStart(10)}`);
   for (const run of r.runs) {
     lines.push(
-      `  ${run.config.padEnd(6)} ${`${run.seconds.toFixed(1)}s`.padStart(9)} ${formatCount(run.tokensPerSecond).padStart(10)} ${formatBytes(run.rssAtStartBytes).padStart(10)} ${formatBytes(run.peakRssBytes).padStart(10)} ${run.bytesPerToken.toFixed(1).padStart(8)} ${formatBytes(run.dataDirBytes).padStart(10)} ${run.diskBytesPerToken.toFixed(1).padStart(10)}`,
+      `  ${run.config.padEnd(6)} ${`${run.seconds.toFixed(1)}s`.padStart(9)} ${`${run.nodeCpuSeconds.toFixed(1)}s`.padStart(8)} ${formatCount(run.tokensPerSecond).padStart(10)} ${formatBytes(run.rssAtStartBytes).padStart(10)} ${formatBytes(run.peakRssBytes).padStart(10)} ${run.bytesPerToken.toFixed(1).padStart(8)} ${formatBytes(run.dataDirBytes).padStart(10)} ${run.diskBytesPerToken.toFixed(1).padStart(10)}`,
     );
   }
-  if (r.overhead !== null) lines.push(`  overhead of full over bare: ${formatPercent(r.overhead, 1)} (time)`);
+  if (r.overhead !== null) lines.push(`  overhead of full over bare: ${formatPercent(r.overhead, 1)} (wall time), ${r.cpuOverhead === null ? "?" : formatPercent(r.cpuOverhead, 1)} (node CPU time)`);
   for (const run of r.runs) if (run.atLimit !== undefined) lines.push(...formatAtLimit(run.atLimit));
   lines.push(`  the original claimed 608 MB peak and 64 B/token: ${r.original.note}`);
   for (const l of r.limitations) lines.push(`  note: ${l}`);

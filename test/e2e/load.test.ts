@@ -171,8 +171,10 @@ describe("neurograph load stress", () => {
         expect(run.peakRssBytes).toBeGreaterThanOrEqual(run.rssAtStartBytes);
         expect(run.bytesPerToken).toBeCloseTo((run.peakRssBytes - run.rssAtStartBytes) / 19_000, 6);
         expect(run.exitCode).toBe(0);
+        expect(run.nodeCpuSeconds).toBeGreaterThan(0);
       }
       expect(report.overhead).not.toBeNull();
+      expect(report.cpuOverhead).toBeCloseTo(report.runs[0]!.nodeCpuSeconds / report.runs[1]!.nodeCpuSeconds - 1, 6);
       expect(report.runs[1]!.quota).toBe(0);
       expect(report.runs[1]!.atLimit).toBeUndefined();
 
