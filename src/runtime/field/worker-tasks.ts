@@ -55,24 +55,30 @@ let gridScratch: GridScratch | undefined;
 let repulsionScratch: RepulsionScratch | undefined;
 let integrationScratch: IntegrationScratch | undefined;
 
-/** Runs one task; returns the number of items it covered (for the pool's accounting). */
+/** Runs one task; returns its busy time in ms (the pool's step profile). */
 export function runFieldTask(task: FieldTask): number {
+  const t0 = performance.now();
+  runTask(task);
+  return performance.now() - t0;
+}
+
+function runTask(task: FieldTask): void {
   switch (task.kind) {
     case "grid":
       gridScratch ??= allocateGridScratch(task.count);
       buildCellGrid(task.grid, gridScratch, task, task.count, task.space);
-      return task.count;
+      return;
     case "pack":
       packActivePositions(task.positions, task.constants, task.begin, task.end, task.packed);
-      return task.end - task.begin;
+      return;
     case "repulsion":
       repulsionScratch ??= allocateRepulsionScratch();
       computeRepulsion(task.grid, task.ids, task.repulsionConstant, task.cellBegin, task.cellEnd, task, repulsionScratch);
-      return task.cellEnd - task.cellBegin;
+      return;
     case "integrate":
       integrationScratch ??= allocateIntegrationScratch();
       integrateRange(task.input, task.output, task.begin, task.end, integrationScratch);
-      return task.end - task.begin;
+      return;
   }
 }
 
