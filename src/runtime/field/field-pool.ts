@@ -5,13 +5,15 @@
  *  2. repulsion per space over cell ranges of about equal entry counts;
  *  3. integration over contiguous slot ranges, into the second position buffer.
  * Positions, grids and forces live in SharedArrayBuffers: tasks carry views, nothing is copied.
- * Every token's result is computed by one task in a fixed order, so positions are bit-identical
- * to `fieldStep` whatever the number of threads (tested with 1, 2 and 4).
+ * Every token's result is an exact sum (repulsion) or computed by one task in a fixed order
+ * (springs, integration), so positions are bit-identical to `fieldStep` whatever the number of
+ * threads (tested with 1, 2 and 4).
  */
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
 import { ValidationError } from "../../core/errors.ts";
-import { allocateCellGrid, gridEntryCount, splitCells } from "../../core/field/grid.ts";
+import { allocateCellGrid, gridEntryCount } from "../../core/field/grid.ts";
+import { splitCellsForPairs } from "../../core/field/repulsion-pairs.ts";
 import { type StepConstants, repulsionStride } from "../../core/field/integrate.ts";
 import type { ForceGraph } from "../../core/field/springs.ts";
 import { type FieldWorkspace, type TokenAttributes, checkStepBuffers, ensureFieldWorkspace } from "../../core/field/step.ts";
@@ -122,20 +124,31 @@ export class FieldPool {
           busy.grid += ms;
           if (gridEntryCount(g) === 0) return;
           repulsionMask |= 1 << s;
-          const bounds = splitCells(g, parts);
+          // Pair sums in two waves (even cell ranges, then odd: no entry has two writers),
+          // then the finish over entry ranges.
+          const bounds = splitCellsForPairs(g, parts);
+          const ranges = bounds.length - 1;
+          for (const parity of [0, 1]) {
+            const wave: Promise<number>[] = [];
+            for (let p = parity; p < ranges; p += 2) {
+              if (bounds[p + 1]! > bounds[p]!) wave.push(this.run({ kind: "pairs", grid: g, ids: attrs.ids, cellBegin: bounds[p]!, cellEnd: bounds[p + 1]! }));
+            }
+            for (const ms2 of await Promise.all(wave)) busy.repulsion += ms2;
+          }
+          const entries = gridEntryCount(g);
           const tasks: Promise<number>[] = [];
           for (let p = 0; p < parts; p++) {
-            const cellBegin = bounds[p]!;
-            const cellEnd = bounds[p + 1]!;
-            if (cellEnd <= cellBegin) continue;
+            const entryBegin = Math.floor((entries * p) / parts);
+            const entryEnd = Math.floor((entries * (p + 1)) / parts);
+            if (entryEnd <= entryBegin) continue;
             tasks.push(
               this.run({
-                kind: "repulsion",
+                kind: "finish",
                 grid: g,
                 ids: attrs.ids,
                 repulsionConstant: constants.repulsionConstant,
-                cellBegin,
-                cellEnd,
+                entryBegin,
+                entryEnd,
                 out: ws.repulsion,
                 outStride: stride,
                 outOffset: a * 3,
