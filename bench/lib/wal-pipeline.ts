@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type RecoveryHandler, type ShardLog, type ShardMutation, type ShardSnapshotData, VolatileShardLog } from "../../src/actors/shard-log.ts";
+import { type RecoveryHandler, type ShardLog, type ShardMutation, type ShardSnapshotData, type StreamedSnapshotData, VolatileShardLog } from "../../src/actors/shard-log.ts";
 import { type NodeWal, type WalOptions, startWal } from "../../src/actors/wal/index.ts";
 import { ShardStore } from "../../src/core/store/index.ts";
 import { allocateFramedParts } from "../../src/core/wal/index.ts";
@@ -23,7 +23,14 @@ export class StoreHandler implements RecoveryHandler {
     this.store = new ShardStore({ shard, shardCount });
   }
   loadSnapshot(s: ShardSnapshotData): void {
-    this.store = ShardStore.fromSnapshot(s.tokens, s.connections, { shard: this.shard, shardCount: this.shardCount });
+    // As the node's shard loads it: with room for what the log replays after it.
+    this.store = ShardStore.fromSnapshot(s.tokens, s.connections, { shard: this.shard, shardCount: this.shardCount, initialCapacity: s.tokens.byteLength / 64 + (s.headroomTokens ?? 0) });
+  }
+  /** As the node's shard actor loads a snapshot: token records piece by piece into a presized store. */
+  loadStreamedSnapshot(s: StreamedSnapshotData): void {
+    this.store = new ShardStore({ shard: this.shard, shardCount: this.shardCount, initialCapacity: s.tokenCount + (s.headroomTokens ?? 0), initialConnectionCapacity: s.connections.byteLength / 64 });
+    for (const piece of s.tokenPieces) this.store.insertRecords(piece, { allocateIds: false });
+    this.store.connectRecords(s.connections, { limits: null });
   }
   apply(m: ShardMutation): void {
     if (m.kind === "tokens.insert") {
