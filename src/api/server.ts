@@ -10,7 +10,6 @@ import { FailedPreconditionError, ValidationError, type FieldViolation } from ".
 import { AdminServiceService } from "../gen/neurograph/v1/admin_service.ts";
 import { FieldServiceService } from "../gen/neurograph/v1/field_service.ts";
 import { GraphServiceService } from "../gen/neurograph/v1/graph_service.ts";
-import { TokenServiceService } from "../gen/neurograph/v1/token_service.ts";
 import { HealthService } from "../gen/grpc/health/v1/health.ts";
 import { AdminServiceHandlers } from "./admin-service.ts";
 import { BearerTokenAuth } from "./auth.ts";
@@ -25,7 +24,7 @@ import type { CallInterceptor, HandlerEnv } from "./handlers.ts";
 import { HealthRegistry, ServingStatus } from "./health.ts";
 import { ObservabilityServiceHandlers, type ObservabilityBackend } from "./observability-service.ts";
 import { addReflection } from "./reflection.ts";
-import { TokenServiceHandlers } from "./token-service.ts";
+import { TokenServiceHandlers, tokenServiceDefinition } from "./token-service.ts";
 
 export const SERVICE_NAMES = Object.freeze({
   token: "neurograph.v1.TokenService",
@@ -146,7 +145,7 @@ export class ApiServer {
     };
     const { backend, guardian } = this.#deps;
     const guardianHandlers = guardian === undefined ? undefined : new GuardianServiceHandlers(guardian, config.limits);
-    server.addService(tolerantDefinition(TokenServiceService), new TokenServiceHandlers(backend, config.limits).service(env));
+    server.addService(tolerantDefinition(tokenServiceDefinition), new TokenServiceHandlers(backend, config.limits).service(env));
     server.addService(tolerantDefinition(GraphServiceService), { ...new GraphServiceHandlers(backend, config.limits).service(env), ...guardianHandlers?.graphService(env) });
     const observability = this.#deps.observability === undefined ? undefined : new ObservabilityServiceHandlers(this.#deps.observability).service(env);
     server.addService(tolerantDefinition(AdminServiceService), { ...new AdminServiceHandlers(backend).service(env), ...observability, ...guardianHandlers?.adminService(env) });
