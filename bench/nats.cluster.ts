@@ -10,7 +10,10 @@
  *   nats.cluster_scaling               the ratio
  * On this machine (2 cores) the three nodes, nats-server and the client share two cores, so the
  * ratio shows the cost of forwarding, not the gain of more machines: a fair test of scaling needs
- * a core per node. Options: --seconds S (default 5), --writers N (default 8), --batch N (default 2 000).
+ * a core per node. Batches stay on one shard unless --cross-shard: strict batches over shards of
+ * different nodes are transactions whose coordinators on two nodes can block each other until
+ * their deadline (a known gap), which that flag shows.
+ * Options: --seconds S (default 5), --writers N (default 8), --batch N (default 2 000), --cross-shard.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,10 +31,11 @@ function arg(name: string, fallback: number): number {
 const seconds = arg("seconds", 5);
 const writers = arg("writers", 8);
 const batch = arg("batch", 2_000);
+const crossShard = process.argv.includes("--cross-shard");
 const SHARDS = 4;
 
 const server = await startNatsServer({ maxPayload: 8 * 1024 * 1024, jetstreamMaxFile: "8G" });
-const details = { ...machine(), shards: SHARDS, writers, batch, seconds, nats_servers: 1, path: "gRPC createTokens → forwarding over NATS → shard owner → JetStream log (R1)" };
+const details = { ...machine(), cross_shard_batches: crossShard, shards: SHARDS, writers, batch, seconds, nats_servers: 1, path: "gRPC createTokens → forwarding over NATS → shard owner → JetStream log (R1)" };
 
 async function measure(nodeCount: number): Promise<number> {
   const cluster = `bench${nodeCount}`;
@@ -63,14 +67,18 @@ async function measure(nodeCount: number): Promise<number> {
         if (views.reduce((a, b) => a + b, 0) === SHARDS) break;
         await new Promise((r) => setTimeout(r, 200));
       }
-      let next = 1;
+      let next = 0;
+      let turn = 0;
+      // --cross-shard: consecutive ids (strict transactions over every shard); default: each
+      // batch on one shard (ids ≡ shard mod SHARDS), taking turns.
       const write = async (): Promise<number> => {
         const first = next;
         next += batch;
+        const shard = turn++ % SHARDS;
         const records = new Uint8Array(batch * 64);
         const view = new DataView(records.buffer);
         for (let i = 0; i < batch; i++) {
-          view.setUint32(i * 64 + 48, first + i, true);
+          view.setUint32(i * 64 + 48, crossShard ? 1 + first + i : (1 + first + i) * SHARDS + shard, true);
           view.setUint16(i * 64 + 52, 1, true);
           view.setFloat32(i * 64 + 54, 0.5, true);
           view.setUint32(i * 64 + 60, 1_700_000_000, true);
