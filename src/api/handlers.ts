@@ -17,6 +17,7 @@ import type {
 } from "@grpc/grpc-js";
 import { CancelledError, DeadlineExceededError, UnavailableError } from "../core/errors.ts";
 import type { RequestContext } from "./backend.ts";
+import { UndecodableRequest, undecodable } from "./decode.ts";
 import { errorToStatus, type StatusOptions } from "./errors.ts";
 
 export type CallKind = "unary" | "client_stream" | "server_stream";
@@ -163,7 +164,9 @@ export function unary<Req, Res>(
     });
     // Already past its deadline or cancelled: answered; do not start the work.
     if (open.ctx.signal.aborted) return;
-    intercepted(env.interceptors, open.info, () => fn(call.request, open.ctx)).then(
+    const request: unknown = call.request;
+    const run = (): Promise<Res> => (request instanceof UndecodableRequest ? Promise.reject(undecodable(request)) : fn(call.request, open.ctx));
+    intercepted(env.interceptors, open.info, run).then(
       (res) => {
         response = res;
         settle(undefined, true);
@@ -177,6 +180,7 @@ export function unary<Req, Res>(
 async function* streamMessages<Req>(stream: AsyncIterable<unknown>, signal: AbortSignal): AsyncGenerator<Req> {
   for await (const message of stream) {
     if (signal.aborted) throw signal.reason;
+    if (message instanceof UndecodableRequest) throw undecodable(message);
     yield message as Req;
   }
   if (signal.aborted) throw signal.reason;
@@ -233,7 +237,8 @@ export function serverStreaming<Req, Res>(
     });
     // Already past its deadline or cancelled: answered; do not start the work.
     if (open.ctx.signal.aborted) return;
-    const run = (): Promise<void> => writeAll(call, fn(call.request, open.ctx), open.ctx.signal);
+    const request: unknown = call.request;
+    const run = (): Promise<void> => (request instanceof UndecodableRequest ? Promise.reject(undecodable(request)) : writeAll(call, fn(call.request, open.ctx), open.ctx.signal));
     intercepted(env.interceptors, open.info, run).then(
       () => settle(undefined, true),
       (error: unknown) => settle(error, false),

@@ -10,7 +10,7 @@
  * only be judged by the shards, so it waits for everything before it and the stream waits for
  * it: a bad one stops the stream with nothing after it applied.
  */
-import { ValidationError } from "../core/errors.ts";
+import { QuotaExceededError, ValidationError } from "../core/errors.ts";
 /** Byte offset of the id in a packed 64-byte token record. */
 const TOKEN_ID_OFFSET = 48;
 import type { ItemError } from "../gen/neurograph/v1/common.ts";
@@ -72,6 +72,12 @@ export async function ingestStream(
       const later = await Promise.allSettled(pipeline.splice(0).map((p) => p.result));
       const applied = later.reduce((n, r) => n + (r.status === "fulfilled" ? r.value.accepted : 0), 0);
       const after = applied === 0 ? "" : `, and ${applied} records of later messages that were already in flight`;
+      if (err instanceof QuotaExceededError) {
+        throw new QuotaExceededError(err.quota, err.usage, err.limit, {
+          cause: err,
+          hint: `stream records from ${m.base} were not applied; the ${accepted} records before them were${after}; delete data or raise the limit in the constitution`,
+        });
+      }
       if (!(err instanceof ValidationError)) throw err;
       const shifted = err.violations.map((v) => (v.index === undefined ? v : { ...v, index: v.index + m.base }));
       throw new ValidationError(`${err.message} (stream records from ${m.base}; the ${accepted} records before this message were applied${after})`, shifted);

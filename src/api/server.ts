@@ -15,6 +15,7 @@ import { HealthService } from "../gen/grpc/health/v1/health.ts";
 import { AdminServiceHandlers } from "./admin-service.ts";
 import { BearerTokenAuth } from "./auth.ts";
 import type { NodeBackend } from "./backend.ts";
+import { tolerantDefinition } from "./decode.ts";
 import type { GuardianBackend } from "./guardian-backend.ts";
 import { GuardianServiceHandlers } from "./guardian-service.ts";
 import { formatAddress, resolveApiServerConfig, type ApiServerConfig, type ApiServerOptions, type TlsOptions } from "./config.ts";
@@ -145,11 +146,11 @@ export class ApiServer {
     };
     const { backend, guardian } = this.#deps;
     const guardianHandlers = guardian === undefined ? undefined : new GuardianServiceHandlers(guardian, config.limits);
-    server.addService(TokenServiceService, new TokenServiceHandlers(backend, config.limits).service(env));
-    server.addService(GraphServiceService, { ...new GraphServiceHandlers(backend, config.limits).service(env), ...guardianHandlers?.graphService(env) });
+    server.addService(tolerantDefinition(TokenServiceService), new TokenServiceHandlers(backend, config.limits).service(env));
+    server.addService(tolerantDefinition(GraphServiceService), { ...new GraphServiceHandlers(backend, config.limits).service(env), ...guardianHandlers?.graphService(env) });
     const observability = this.#deps.observability === undefined ? undefined : new ObservabilityServiceHandlers(this.#deps.observability).service(env);
-    server.addService(AdminServiceService, { ...new AdminServiceHandlers(backend).service(env), ...observability, ...guardianHandlers?.adminService(env) });
-    if (this.#deps.field !== undefined) server.addService(FieldServiceService, new FieldServiceHandlers(this.#deps.field, config.limits).service(env));
+    server.addService(tolerantDefinition(AdminServiceService), { ...new AdminServiceHandlers(backend).service(env), ...observability, ...guardianHandlers?.adminService(env) });
+    if (this.#deps.field !== undefined) server.addService(tolerantDefinition(FieldServiceService), new FieldServiceHandlers(this.#deps.field, config.limits).service(env));
     server.addService(HealthService, this.health.service(env));
     addReflection(server);
 
