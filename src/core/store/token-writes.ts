@@ -47,12 +47,9 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
   const S = st.shardCount;
   const shard = st.shard;
 
-  let batchMax = st.maxLocalId;
-  for (let i = 0; i < n; i++) {
-    const id = u32[(i << 4) + 12]!;
-    if (id < DOMAIN_ZERO_LIMIT && id > batchMax) batchMax = id;
-  }
-  let nextId = batchMax + 1 + ((((shard - ((batchMax + 1) % S)) % S) + S) % S);
+  // The first allocated id lies above every domain-0 id of the batch; computed at the first id 0
+  // (a batch of explicit ids, the common bulk case, never pays for the extra sweep).
+  let nextId = -1;
 
   const tt = st.tokens;
   const size = tt.size;
@@ -73,6 +70,7 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
         list.push({ index: i, field: "id", value: "0", rule: StoreRule.idNonzero, description: "id must not be 0 here" });
         continue;
       }
+      if (nextId < 0) nextId = firstFreeId(u32, n, st.maxLocalId, shard, S);
       if (nextId >= DOMAIN_ZERO_LIMIT) {
         list.push({ index: i, field: "id", value: "0", rule: StoreRule.idSpaceExhausted, description: `no free id below 2^28 on shard ${shard}` });
         continue;
@@ -141,6 +139,16 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
   cols.size = size + k;
   st.maxLocalId = acceptedMax;
   return { applied: k, accepted, ids, violations: list };
+}
+
+/** The smallest id ≡ shard (mod S) above `maxLocalId` and every domain-0 id of the batch. */
+function firstFreeId(u32: Uint32Array, n: number, maxLocalId: number, shard: number, S: number): number {
+  let batchMax = maxLocalId;
+  for (let i = 0; i < n; i++) {
+    const id = u32[(i << 4) + 12]!;
+    if (id < DOMAIN_ZERO_LIMIT && id > batchMax) batchMax = id;
+  }
+  return batchMax + 1 + ((((shard - ((batchMax + 1) % S)) % S) + S) % S);
 }
 
 /** Replaces existing tokens (every field) by id; a missing id is NOT_FOUND. */
