@@ -40,9 +40,20 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
   const skip = opts.skip;
   const accepted = new Uint8Array(n);
   const ids = new Uint32Array(n);
-  const violations = valueViolations(records, opts, allocate, n);
-  const invalid = violations.invalid;
-  const list = violations.list;
+  // Value checks run inside the insert loop (one pass over the records); the violations of a record
+  // that fails the fast combined test are built by validateTokenRecords, so they read exactly as
+  // from a separate validation pass, and are listed before the store's own (ids), as before.
+  const validate = opts.validate;
+  const valueList: FieldViolation[] = [];
+  const list: FieldViolation[] = [];
+  const limits = validate?.limits;
+  const minWeight = limits?.minWeight ?? 0;
+  const maxWeight = limits?.maxWeight ?? 0;
+  const minRadius = limits?.minRadiusRaw ?? 0;
+  const maxRadius = limits?.maxRadiusRaw ?? 0;
+  const minStrength = limits?.minStrengthRaw ?? 0;
+  const maxStrength = limits?.maxStrengthRaw ?? 0;
+  const latest = validate === undefined || limits === undefined ? 0 : validate.nowSeconds + limits.maxFutureSeconds;
   const rec = recordViews(records);
   const u32 = rec.u32;
   const S = st.shardCount;
@@ -77,8 +88,34 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
   let allocated = 0;
   let acceptedMax = st.maxLocalId;
   for (let i = 0; i < n; i++) {
-    if ((skip !== undefined && (skip[i] ?? 0) !== 0) || (invalid !== undefined && invalid[i] !== 0)) continue;
-    let id = u32[(i << 4) + 12]!;
+    // `!` reads past the end as undefined, and undefined > 0 is false: an item not skipped.
+    if (skip !== undefined && skip[i]! > 0) continue;
+    const w = i << 4;
+    let id = u32[w + 12]!;
+    if (validate !== undefined) {
+      const a = u32[w + 13]!;
+      const b = u32[w + 14]!;
+      weightBitsScratch[0] = (a >>> 16) | (b << 16);
+      const weight = weightScratch[0]!;
+      const radius = (b >>> 16) & 0xff;
+      const strength = b >>> 24;
+      if (
+        !(
+          (id !== 0 || allocate) &&
+          weight >= minWeight &&
+          weight <= maxWeight &&
+          radius >= minRadius &&
+          radius <= maxRadius &&
+          strength >= minStrength &&
+          strength <= maxStrength &&
+          u32[w + 15]! <= latest
+        )
+      ) {
+        const one = records.subarray(i * TOKEN_RECORD_SIZE, (i + 1) * TOKEN_RECORD_SIZE);
+        for (const v of validateTokenRecords(one, validate.limits, validate.nowSeconds, { allowZeroId: allocate, firstIndex: i })) valueList.push(v);
+        continue;
+      }
+    }
     if (id === 0) {
       if (!allocate) {
         list.push({ index: i, field: "id", value: "0", rule: StoreRule.idNonzero, description: "id must not be 0 here" });
@@ -128,7 +165,6 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
       coordDoubles[c + 3] = f64[d + 3]!;
       coordDoubles[c + 4] = f64[d + 4]!;
       coordDoubles[c + 5] = f64[d + 5]!;
-      const w = i << 4;
       const a = u32[w + 13]!;
       const b = u32[w + 14]!;
       flags[slot] = a;
@@ -142,7 +178,8 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
     accepted[i] = 1;
     k++;
   }
-  if (strict && list.length > 0) {
+  const violations = valueList.length === 0 ? list : valueList.concat(list);
+  if (strict && violations.length > 0) {
     // Undo in reverse order: each provisional entry filled an empty position and moved
     // nothing, so clearing them restores the table bit for bit.
     if (!fresh) {
@@ -153,7 +190,7 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
       }
     }
     if (fused) tt.clearSlots(size, size + k);
-    throw ValidationError.of("token batch", list);
+    throw ValidationError.of("token batch", violations);
   }
   if (fresh) tt.table = table;
   if (!fused) copyAccepted(st, rec, accepted, n, k, size, pending);
@@ -165,7 +202,7 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
   }
   tt.cols.size = size + k;
   st.maxLocalId = acceptedMax;
-  return { applied: k, accepted, ids, violations: list };
+  return { applied: k, accepted, ids, violations };
 }
 
 /** The unfused copy of insertTokens: grows the columns, then copies the accepted records. */
@@ -191,6 +228,10 @@ function firstFreeId(u32: Uint32Array, n: number, maxLocalId: number, shard: num
   }
   return batchMax + 1 + ((((shard - ((batchMax + 1) % S)) % S) + S) % S);
 }
+
+/** Scratch pair turning a weight's raw bits into its float value. */
+const weightScratch = new Float32Array(1);
+const weightBitsScratch = new Uint32Array(weightScratch.buffer);
 
 /** Replaces existing tokens (every field) by id; a missing id is NOT_FOUND. */
 export function updateTokens(st: TokenStoreState, records: Uint8Array, opts: TokenWriteOptions = {}): WriteResult {
