@@ -1,6 +1,7 @@
 /**
  * Token columns (structure of arrays, DESIGN §3.1) growing by doubling, plus the id → slot
  * table. Slots 0..size-1 are live and dense; deletion swap-removes the last slot into the hole.
+ * Slots size..capacity-1 are all zero in every column (see clearSlots).
  */
 import type { TokenColumns } from "../token/columns.ts";
 import { COORDS_PER_TOKEN } from "../token/columns.ts";
@@ -89,13 +90,15 @@ export class TokenTable {
    */
   removeSlot(slot: number): number {
     const c = this.cols;
+    const w = this.alias.coordWords;
     const last = c.size - 1;
+    const o = last * 12;
     this.table.remove(c.ids[slot]!, slot, c.ids);
     let moved = -1;
     if (slot !== last) {
       this.table.moveSlot(c.ids[last]!, c.ids, last, slot);
-      const w = this.alias.coordWords;
-      w.copyWithin(slot * 12, last * 12, last * 12 + 12);
+      const d = slot * 12;
+      for (let k = 0; k < 12; k++) w[d + k] = w[o + k]!;
       c.ids[slot] = c.ids[last]!;
       c.flags[slot] = c.flags[last]!;
       const wb = this.alias.weightBits;
@@ -105,8 +108,30 @@ export class TokenTable {
       c.timestamps[slot] = c.timestamps[last]!;
       moved = last;
     }
+    // Keep the freed slot all zero (see clearSlots); single stores, cheaper than fill calls.
+    for (let k = 0; k < 12; k++) w[o + k] = 0;
     c.ids[last] = 0;
+    c.flags[last] = 0;
+    this.alias.weightBits[last] = 0;
+    c.radii[last] = 0;
+    c.strengths[last] = 0;
+    c.timestamps[last] = 0;
     c.size = last;
     return moved;
+  }
+
+  /**
+   * Zeroes slots from..to-1 in every column. Slots ≥ size are kept all zero, so a batch insert
+   * may copy records into them before the batch is known to be valid and undo by zeroing.
+   */
+  clearSlots(from: number, to: number): void {
+    const c = this.cols;
+    this.alias.coordWords.fill(0, from * 12, to * 12);
+    c.ids.fill(0, from, to);
+    c.flags.fill(0, from, to);
+    this.alias.weightBits.fill(0, from, to);
+    c.radii.fill(0, from, to);
+    c.strengths.fill(0, from, to);
+    c.timestamps.fill(0, from, to);
   }
 }

@@ -8,6 +8,7 @@ import { checkRecordLength, copyRecordsToColumns } from "../token/batch.ts";
 import { DOMAIN_ZERO_LIMIT } from "../token/flags.ts";
 import { TOKEN_RECORD_SIZE, TokenOffset } from "../token/layout.ts";
 import { validateTokenRecords } from "../token/validate.ts";
+import type { RecordViews } from "../token/views.ts";
 import { recordViews } from "../token/views.ts";
 import type { EdgeSet } from "./edges.ts";
 import { BatchIdSet } from "./hash.ts";
@@ -39,20 +40,28 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
   const skip = opts.skip;
   const accepted = new Uint8Array(n);
   const ids = new Uint32Array(n);
-  const violations = valueViolations(records, opts, allocate, n);
-  const invalid = violations.invalid;
-  const list = violations.list;
+  // Value checks run inside the insert loop (one pass over the records); the violations of a record
+  // that fails the fast combined test are built by validateTokenRecords, so they read exactly as
+  // from a separate validation pass, and are listed before the store's own (ids), as before.
+  const validate = opts.validate;
+  const valueList: FieldViolation[] = [];
+  const list: FieldViolation[] = [];
+  const limits = validate?.limits;
+  const minWeight = limits?.minWeight ?? 0;
+  const maxWeight = limits?.maxWeight ?? 0;
+  const minRadius = limits?.minRadiusRaw ?? 0;
+  const maxRadius = limits?.maxRadiusRaw ?? 0;
+  const minStrength = limits?.minStrengthRaw ?? 0;
+  const maxStrength = limits?.maxStrengthRaw ?? 0;
+  const latest = validate === undefined || limits === undefined ? 0 : validate.nowSeconds + limits.maxFutureSeconds;
   const rec = recordViews(records);
   const u32 = rec.u32;
   const S = st.shardCount;
   const shard = st.shard;
 
-  let batchMax = st.maxLocalId;
-  for (let i = 0; i < n; i++) {
-    const id = u32[(i << 4) + 12]!;
-    if (id < DOMAIN_ZERO_LIMIT && id > batchMax) batchMax = id;
-  }
-  let nextId = batchMax + 1 + ((((shard - ((batchMax + 1) % S)) % S) + S) % S);
+  // The first allocated id lies above every domain-0 id of the batch; computed at the first id 0
+  // (a batch of explicit ids, the common bulk case, never pays for the extra sweep).
+  let nextId = -1;
 
   const tt = st.tokens;
   const size = tt.size;
@@ -61,18 +70,58 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
   const table = fresh ? IdTable.build(colIds, size, size + n, S) : tt.table;
   const entries = table.entries;
   const mask = table.mask;
-  const slotIds = new Uint32Array(n);
+  // Fused: when the batch fits the allocated slots (the common case under doubling) and both sides
+  // allow 64-bit coordinate words, each accepted record is copied into slot size+k right after its
+  // id check, while its cache line is still loaded. Slots ≥ size are not live and all zero, so a
+  // batch that fails validation undoes its copies by zeroing them again.
+  const alias = tt.alias;
+  const coordDoubles = alias.coordDoubles;
+  const fused = size + n <= tt.capacity && coordDoubles !== undefined && rec.u8.byteOffset % 8 === 0;
+  const f64 = fused ? new Float64Array(rec.u8.buffer, rec.u8.byteOffset, n * 8) : undefined;
+  const cols = tt.cols;
+  const { flags, radii, strengths, timestamps } = cols;
+  const weightBits = alias.weightBits;
+  // Ids accepted so far, slot size+j at pending[j + size - pendingBase].
+  const pending = fused ? colIds : new Uint32Array(n);
+  const pendingBase = fused ? 0 : size;
   let k = 0;
   let allocated = 0;
   let acceptedMax = st.maxLocalId;
   for (let i = 0; i < n; i++) {
-    if ((skip !== undefined && (skip[i] ?? 0) !== 0) || (invalid !== undefined && invalid[i] !== 0)) continue;
-    let id = u32[(i << 4) + 12]!;
+    // `!` reads past the end as undefined, and undefined > 0 is false: an item not skipped.
+    if (skip !== undefined && skip[i]! > 0) continue;
+    const w = i << 4;
+    let id = u32[w + 12]!;
+    if (validate !== undefined) {
+      const a = u32[w + 13]!;
+      const b = u32[w + 14]!;
+      weightBitsScratch[0] = (a >>> 16) | (b << 16);
+      const weight = weightScratch[0]!;
+      const radius = (b >>> 16) & 0xff;
+      const strength = b >>> 24;
+      if (
+        !(
+          (id !== 0 || allocate) &&
+          weight >= minWeight &&
+          weight <= maxWeight &&
+          radius >= minRadius &&
+          radius <= maxRadius &&
+          strength >= minStrength &&
+          strength <= maxStrength &&
+          u32[w + 15]! <= latest
+        )
+      ) {
+        const one = records.subarray(i * TOKEN_RECORD_SIZE, (i + 1) * TOKEN_RECORD_SIZE);
+        for (const v of validateTokenRecords(one, validate.limits, validate.nowSeconds, { allowZeroId: allocate, firstIndex: i })) valueList.push(v);
+        continue;
+      }
+    }
     if (id === 0) {
       if (!allocate) {
         list.push({ index: i, field: "id", value: "0", rule: StoreRule.idNonzero, description: "id must not be 0 here" });
         continue;
       }
+      if (nextId < 0) nextId = firstFreeId(u32, n, st.maxLocalId, shard, S);
       if (nextId >= DOMAIN_ZERO_LIMIT) {
         list.push({ index: i, field: "id", value: "0", rule: StoreRule.idSpaceExhausted, description: `no free id below 2^28 on shard ${shard}` });
         continue;
@@ -90,7 +139,7 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
       const v = entries[p]!;
       if (v === 0) break;
       const s = v - 1;
-      if ((s < size ? colIds[s] : slotIds[s - size]) === id) {
+      if ((s < size ? colIds[s] : pending[s - pendingBase]) === id) {
         clash = s;
         break;
       }
@@ -104,26 +153,61 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
       );
       continue;
     }
-    entries[p] = size + k + 1;
-    slotIds[k] = id;
+    const slot = size + k;
+    entries[p] = slot + 1;
+    pending[slot - pendingBase] = id;
+    if (f64 !== undefined && coordDoubles !== undefined) {
+      const d = i << 3;
+      const c = slot * 6;
+      coordDoubles[c] = f64[d]!;
+      coordDoubles[c + 1] = f64[d + 1]!;
+      coordDoubles[c + 2] = f64[d + 2]!;
+      coordDoubles[c + 3] = f64[d + 3]!;
+      coordDoubles[c + 4] = f64[d + 4]!;
+      coordDoubles[c + 5] = f64[d + 5]!;
+      const a = u32[w + 13]!;
+      const b = u32[w + 14]!;
+      flags[slot] = a;
+      weightBits[slot] = (a >>> 16) | (b << 16);
+      radii[slot] = b >>> 16;
+      strengths[slot] = b >>> 24;
+      timestamps[slot] = u32[w + 15]!;
+    }
     if (id < DOMAIN_ZERO_LIMIT && id > acceptedMax) acceptedMax = id;
     ids[i] = id;
     accepted[i] = 1;
     k++;
   }
-  if (strict && list.length > 0) {
+  const violations = valueList.length === 0 ? list : valueList.concat(list);
+  if (strict && violations.length > 0) {
     // Undo in reverse order: each provisional entry filled an empty position and moved
     // nothing, so clearing them restores the table bit for bit.
     if (!fresh) {
       for (let j = k - 1; j >= 0; j--) {
-        let p = table.home(slotIds[j]!);
+        let p = table.home(pending[size + j - pendingBase]!);
         while (entries[p] !== size + j + 1) p = (p + 1) & mask;
         entries[p] = 0;
       }
     }
-    throw ValidationError.of("token batch", list);
+    if (fused) tt.clearSlots(size, size + k);
+    throw ValidationError.of("token batch", violations);
   }
   if (fresh) tt.table = table;
+  if (!fused) copyAccepted(st, rec, accepted, n, k, size, pending);
+  if (allocated > 0) {
+    const out = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    for (let i = 0; i < n; i++) {
+      if (accepted[i] === 1 && u32[(i << 4) + 12] === 0) out.setUint32(i * TOKEN_RECORD_SIZE + TokenOffset.id, ids[i]!, true);
+    }
+  }
+  tt.cols.size = size + k;
+  st.maxLocalId = acceptedMax;
+  return { applied: k, accepted, ids, violations };
+}
+
+/** The unfused copy of insertTokens: grows the columns, then copies the accepted records. */
+function copyAccepted(st: TokenStoreState, rec: RecordViews, accepted: Uint8Array, n: number, k: number, size: number, slotIds: Uint32Array): void {
+  const tt = st.tokens;
   if (tt.ensureCapacity(size + k)) st.edges.tokenCapacityChanged();
   const cols = tt.cols;
   if (k === n) {
@@ -131,17 +215,23 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
   } else {
     for (let i = 0, j = size; i < n; i++) if (accepted[i] === 1) copyRecordsToColumns(rec, i, 1, cols, tt.alias, j++);
   }
-  if (allocated > 0) {
-    cols.ids.set(slotIds.subarray(0, k), size);
-    const out = new DataView(records.buffer, records.byteOffset, records.byteLength);
-    for (let i = 0; i < n; i++) {
-      if (accepted[i] === 1 && u32[(i << 4) + 12] === 0) out.setUint32(i * TOKEN_RECORD_SIZE + TokenOffset.id, ids[i]!, true);
-    }
-  }
-  cols.size = size + k;
-  st.maxLocalId = acceptedMax;
-  return { applied: k, accepted, ids, violations: list };
+  // Allocated ids (records with id 0) and explicit ones alike.
+  cols.ids.set(slotIds.subarray(0, k), size);
 }
+
+/** The smallest id ≡ shard (mod S) above `maxLocalId` and every domain-0 id of the batch. */
+function firstFreeId(u32: Uint32Array, n: number, maxLocalId: number, shard: number, S: number): number {
+  let batchMax = maxLocalId;
+  for (let i = 0; i < n; i++) {
+    const id = u32[(i << 4) + 12]!;
+    if (id < DOMAIN_ZERO_LIMIT && id > batchMax) batchMax = id;
+  }
+  return batchMax + 1 + ((((shard - ((batchMax + 1) % S)) % S) + S) % S);
+}
+
+/** Scratch pair turning a weight's raw bits into its float value. */
+const weightScratch = new Float32Array(1);
+const weightBitsScratch = new Uint32Array(weightScratch.buffer);
 
 /** Replaces existing tokens (every field) by id; a missing id is NOT_FOUND. */
 export function updateTokens(st: TokenStoreState, records: Uint8Array, opts: TokenWriteOptions = {}): WriteResult {

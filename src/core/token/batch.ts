@@ -1,6 +1,6 @@
 /**
  * Batch codec: N×64-byte records ⇄ token columns (structure of arrays). No object per token:
- * coordinates move as 12 u32 words, the weight as its two raw u16 halves (it sits at byte 54,
+ * coordinates move as raw 32- or 64-bit words, the weight as its two raw u16 halves (it sits at byte 54,
  * not 4-aligned), so every bit pattern — NaN payloads, −0, denormals — round-trips exactly.
  */
 import { ValidationError } from "../errors.ts";
@@ -19,10 +19,14 @@ export interface TokenColumnAliases {
   readonly coordWords: Uint32Array;
   /** `weights` as raw u32 bits. */
   readonly weightBits: Uint32Array;
+  /** `coords` as f64 words (6 per token, bits only), when `coords` is 8-aligned. */
+  readonly coordDoubles: Float64Array | undefined;
 }
 
 export function columnAliases(c: TokenColumns): TokenColumnAliases {
-  return { coordWords: wordsOf(c.coords), weightBits: wordsOf(c.weights) };
+  const coords = c.coords;
+  const coordDoubles = coords.byteOffset % 8 === 0 ? new Float64Array(coords.buffer, coords.byteOffset, coords.byteLength >>> 3) : undefined;
+  return { coordWords: wordsOf(coords), weightBits: wordsOf(c.weights), coordDoubles };
 }
 
 /** Fresh zeroed columns with room for `capacity` tokens and `size` = `size`. */
@@ -71,6 +75,13 @@ export function encodeTokens(columns: TokenColumns, start = 0, count = columns.s
 /**
  * Copies records `first .. first+count-1` of `rec` into column slots `slot ..`.
  * Callers check bounds; this is the hot loop of every ingest path.
+ *
+ * Word 13 of a record holds flags (low half) and the weight's low half; word 14 the weight's high
+ * half, radius and strength; so the tail of a record is read as four u32 words, not six loads.
+ * Coordinates move as six f64 words when both sides are 8-aligned (a plain 64-bit load/store
+ * moves every bit pattern, NaN payloads included: V8 canonicalises NaNs only in arithmetic and
+ * in double-element JS arrays, never in a typed-array copy; the codec's bit-exact round-trip
+ * property test guards this), else as twelve u32 words.
  */
 export function copyRecordsToColumns(
   rec: RecordViews,
@@ -80,37 +91,57 @@ export function copyRecordsToColumns(
   alias: TokenColumnAliases,
   slot: number,
 ): void {
-  const { u16, u32 } = rec;
-  const { coordWords, weightBits } = alias;
+  const u32 = rec.u32;
   const { ids, flags, radii, strengths, timestamps } = cols;
+  const weightBits = alias.weightBits;
+  const coordDoubles = alias.coordDoubles;
+  if (count >= F64_COPY_MIN && coordDoubles !== undefined && rec.u8.byteOffset % 8 === 0) {
+    const f64 = new Float64Array(rec.u8.buffer, rec.u8.byteOffset + first * TOKEN_RECORD_SIZE, count * 8);
+    for (let i = 0; i < count; i++) {
+      const d = i << 3;
+      const c = (slot + i) * 6;
+      coordDoubles[c] = f64[d]!;
+      coordDoubles[c + 1] = f64[d + 1]!;
+      coordDoubles[c + 2] = f64[d + 2]!;
+      coordDoubles[c + 3] = f64[d + 3]!;
+      coordDoubles[c + 4] = f64[d + 4]!;
+      coordDoubles[c + 5] = f64[d + 5]!;
+    }
+  } else {
+    const coordWords = alias.coordWords;
+    for (let i = 0; i < count; i++) {
+      const w = (first + i) << 4;
+      const c = (slot + i) * 12;
+      coordWords[c] = u32[w]!;
+      coordWords[c + 1] = u32[w + 1]!;
+      coordWords[c + 2] = u32[w + 2]!;
+      coordWords[c + 3] = u32[w + 3]!;
+      coordWords[c + 4] = u32[w + 4]!;
+      coordWords[c + 5] = u32[w + 5]!;
+      coordWords[c + 6] = u32[w + 6]!;
+      coordWords[c + 7] = u32[w + 7]!;
+      coordWords[c + 8] = u32[w + 8]!;
+      coordWords[c + 9] = u32[w + 9]!;
+      coordWords[c + 10] = u32[w + 10]!;
+      coordWords[c + 11] = u32[w + 11]!;
+    }
+  }
   for (let i = 0; i < count; i++) {
-    const r = first + i;
+    const w = (first + i) << 4;
     const s = slot + i;
-    const w = r << 4;
-    const c = s * 12;
-    coordWords[c] = u32[w]!;
-    coordWords[c + 1] = u32[w + 1]!;
-    coordWords[c + 2] = u32[w + 2]!;
-    coordWords[c + 3] = u32[w + 3]!;
-    coordWords[c + 4] = u32[w + 4]!;
-    coordWords[c + 5] = u32[w + 5]!;
-    coordWords[c + 6] = u32[w + 6]!;
-    coordWords[c + 7] = u32[w + 7]!;
-    coordWords[c + 8] = u32[w + 8]!;
-    coordWords[c + 9] = u32[w + 9]!;
-    coordWords[c + 10] = u32[w + 10]!;
-    coordWords[c + 11] = u32[w + 11]!;
+    const a = u32[w + 13]!;
+    const b = u32[w + 14]!;
     ids[s] = u32[w + 12]!;
-    const h = r << 5;
-    flags[s] = u16[h + 26]!;
-    // The weight sits at byte 54 (not 4-aligned): join its two raw halves.
-    weightBits[s] = u16[h + 27]! | (u16[h + 28]! << 16);
-    const rs = u16[h + 29]!;
-    radii[s] = rs & 0xff;
-    strengths[s] = rs >>> 8;
+    flags[s] = a;
+    weightBits[s] = (a >>> 16) | (b << 16);
+    radii[s] = b >>> 16;
+    strengths[s] = b >>> 24;
     timestamps[s] = u32[w + 15]!;
   }
 }
+
+/** Below this many records the f64 view costs more than it saves. */
+const F64_COPY_MIN = 8;
 
 /** Copies column slots `slot .. slot+count-1` into records `first ..` of `rec`. */
 export function copyColumnsToRecords(

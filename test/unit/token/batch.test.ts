@@ -79,4 +79,29 @@ describe("token batch codec", () => {
       expect((err as ValidationError).violations[0]).toMatchObject({ field: "records", rule: "record_size", value: "100" });
     }
   });
+
+  it("keeps coordinate words that read as NaN doubles bit for bit, in every compiler tier", () => {
+    // Coordinates move as 64-bit words: each of these pairs of u32 (low, high) is a NaN when read
+    // as a double (signalling, quiet, with payloads, both signs); none may be canonicalised.
+    const nanWords = [
+      [0x00000001, 0x7ff00000], [0x00000000, 0x7ff80000], [0xdeadbeef, 0x7ff7ffff], [0x00000000, 0xfff00001],
+      [0xffffffff, 0xffffffff], [0x12345678, 0x7ff40000], [0x00000001, 0xfff80000], [0x80000000, 0x7fffffff],
+    ] as const;
+    const n = 64;
+    const bytes = new Uint8Array(n * TOKEN_RECORD_SIZE);
+    const u32 = new Uint32Array(bytes.buffer);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < 6; k++) {
+        const [lo, hi] = nanWords[(i + k) % nanWords.length]!;
+        u32[i * 16 + k * 2] = lo;
+        u32[i * 16 + k * 2 + 1] = hi;
+      }
+      u32[i * 16 + 12] = i + 1;
+    }
+    // Enough repetitions for the copy loop to be optimised.
+    for (let r = 0; r < 3000; r++) {
+      const cols = decodeTokens(bytes);
+      if (r % 500 === 0 || r === 2999) expect(sameBytes(encodeTokens(cols), bytes)).toBe(true);
+    }
+  });
 });
