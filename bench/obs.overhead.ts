@@ -1,18 +1,20 @@
 /**
- * What observability costs an ingesting node (DESIGN §8 `obs.overhead`, budget ≤ 10 %):
+ * What the production features cost an ingesting node (DESIGN §8 `obs.overhead`, budget ≤ 10 %):
  * CreateTokens batches over gRPC loopback into an embedded node (16 shards), run with
- *   off      metrics hooks off, tracing off (the kill switch)
- *   on       metrics hooks + tracing at 1 % head sampling, exported over OTLP/HTTP (protobuf,
- *            batched) to a receiver in this process that reads and discards the bodies
+ *   off      everything off: no WAL (volatile shard logs), no metrics hooks, tracing off, the
+ *            guardian not enforcing (values still checked against the default limits)
+ *   bare     WAL + guardian on, metrics hooks and tracing off (what observability alone costs)
+ *   on       WAL + guardian + metrics hooks + tracing at 1 % head sampling, exported over OTLP/HTTP
+ *            (protobuf, batched) to a receiver in this process that reads and discards the bodies
  *   tail     as `on` plus the tail-sampling processor
- * in alternating rounds (off, on, tail, off, on, tail, …), best round of each, and
- *   obs.overhead        % of `off` throughput lost with `on`
- *   obs.overhead_tail   % lost with `tail`
- *   obs.ingest_*        tokens/s of each variant
- *   obs.scrape_at_load_ms  /metrics scrape time (p50, p99 in details) while `on` ingests (a
- *                          separate run, every 100 ms)
- * Every variant writes through the node's LMDB WAL (acked after the durable commit). The guardian
- * is not on main yet: tokens are validated at the edge, identically in every variant.
+ * in alternating rounds (off, bare, on, tail, off, …), best round of each, and
+ *   obs.overhead            % of `off` throughput lost with `on` (WAL + metrics + tracing + guardian)
+ *   obs.overhead_tail       % lost with `tail`
+ *   obs.overhead_telemetry  % of `bare` throughput lost with `on` (metrics + tracing alone)
+ *   obs.ingest_*            tokens/s of each variant
+ *   obs.scrape_at_load_ms   /metrics scrape time (p50, p99 in details) while `on` ingests (a
+ *                           separate run, every 100 ms)
+ * With the WAL on, a call is acked after the durable commit.
  *
  *   npm run bench -- obs.overhead [seconds per round] [rounds]
  */
@@ -34,7 +36,8 @@ const PER_CALL = 2000;
 const IN_FLIGHT = 8;
 const info = machine();
 
-type Variant = "off" | "on" | "tail";
+type Variant = "off" | "bare" | "on" | "tail";
+const VARIANTS: readonly Variant[] = ["off", "bare", "on", "tail"];
 
 /** Packed records with id 0 (the node allocates ids), positions spread over L1. */
 function records(n: number, seed: number): Buffer {
@@ -72,11 +75,17 @@ async function otlpSink(): Promise<{ endpoint: string; stats: { requests: number
 async function withNode<T>(variant: Variant, endpoint: string, fn: (node: NodeHandle) => Promise<T>): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), "ng-bench-obs-"));
   const flags = ["--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "silent", "--shards", "16"];
-  if (variant === "off") flags.push("--tracing", "off");
+  if (variant === "off") flags.push("--no-wal");
+  if (variant === "off" || variant === "bare") flags.push("--tracing", "off");
   else flags.push("--tracing", "on", "--trace-sample-rate", "0.01", ...(variant === "tail" ? ["--trace-tail"] : []));
   const config = loadServeConfig(flags, {});
   const env = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" };
-  const node = await startNode(config, { logger: createLogger({ level: "silent" }), metricsHooks: variant !== "off", tracing: { env } });
+  const node = await startNode(config, {
+    logger: createLogger({ level: "silent" }),
+    metricsHooks: variant === "on" || variant === "tail",
+    tracing: { env },
+    guardian: { enforce: variant !== "off" },
+  });
   try {
     return await fn(node);
   } finally {
@@ -134,12 +143,12 @@ function percentile(values: readonly number[], p: number): number {
 }
 
 const sink = await otlpSink();
-const best: Record<Variant, number> = { off: 0, on: 0, tail: 0 };
-const all: Record<Variant, number[]> = { off: [], on: [], tail: [] };
+const best: Record<Variant, number> = { off: 0, bare: 0, on: 0, tail: 0 };
+const all: Record<Variant, number[]> = { off: [], bare: [], on: [], tail: [] };
 const scrapes: number[] = [];
 try {
   for (let r = 0; r < ROUNDS; r++) {
-    for (const v of ["off", "on", "tail"] as const) {
+    for (const v of VARIANTS) {
       const result = await withNode(v, sink.endpoint, (node) => ingest(node, SECONDS, false));
       all[v].push(Math.round(result.tokensPerSecond));
       best[v] = Math.max(best[v], result.tokensPerSecond);
@@ -152,10 +161,12 @@ try {
   await sink.close();
 }
 
-const common = { perCall: PER_CALL, inFlight: IN_FLIGHT, secondsPerRound: SECONDS, shards: 16, durability: "LMDB WAL", guardian: "edge validation only", ...info };
-emit("obs.ingest_off", best.off, "tokens/s", { variant: "metrics hooks off, tracing off", roundTokensPerSecond: all.off, ...common });
-emit("obs.ingest_on", best.on, "tokens/s", { variant: "metrics + tracing 1 % (OTLP/HTTP protobuf)", roundTokensPerSecond: all.on, ...common });
-emit("obs.ingest_tail", best.tail, "tokens/s", { variant: "metrics + tracing 1 % + tail sampling", roundTokensPerSecond: all.tail, ...common });
+const common = { perCall: PER_CALL, inFlight: IN_FLIGHT, secondsPerRound: SECONDS, shards: 16, ...info };
+emit("obs.ingest_off", best.off, "tokens/s", { variant: "no WAL, guardian not enforcing, metrics hooks off, tracing off", roundTokensPerSecond: all.off, ...common });
+emit("obs.ingest_bare", best.bare, "tokens/s", { variant: "WAL + guardian, metrics hooks off, tracing off", roundTokensPerSecond: all.bare, ...common });
+emit("obs.ingest_on", best.on, "tokens/s", { variant: "WAL + guardian + metrics + tracing 1 % (OTLP/HTTP protobuf)", roundTokensPerSecond: all.on, ...common });
+emit("obs.ingest_tail", best.tail, "tokens/s", { variant: "WAL + guardian + metrics + tracing 1 % + tail sampling", roundTokensPerSecond: all.tail, ...common });
 emit("obs.overhead", (100 * (best.off - best.on)) / best.off, "%", { budget: 10, reference: "original claims 22 %", exported: sink.stats, ...common });
 emit("obs.overhead_tail", (100 * (best.off - best.tail)) / best.off, "%", { budget: 10, ...common });
+emit("obs.overhead_telemetry", (100 * (best.bare - best.on)) / best.bare, "%", { note: "metrics hooks + tracing 1 % alone: on vs bare (both with WAL and guardian)", ...common });
 emit("obs.scrape_at_load_ms", percentile(scrapes, 0.5), "ms", { p99_ms: percentile(scrapes, 0.99), scrapes: scrapes.length, via: "loopback fetch while `on` ingests" });

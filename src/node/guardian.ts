@@ -39,6 +39,12 @@ export interface NodeGuardianOptions {
   readonly cleanupCooldownMs?: number;
   /** Process RSS probe (default `process.memoryUsage.rss()`). */
   readonly rssProbe?: () => number;
+  /**
+   * Enforce the constitution on writes (default true). false: shards check values against the
+   * default limits only, and no quota is admitted or reported (the guardian actor still serves
+   * the constitution). Only for measuring what enforcement costs (benchmarks); never in service.
+   */
+  readonly enforce?: boolean;
 }
 
 export function guardianAddress(nodeId: string): string {

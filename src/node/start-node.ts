@@ -175,7 +175,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const hub = createGuardianHub(S, metrics, blackBox, guardianOptions.initialConstitution);
   const logs: ShardLog[] = [];
   let guardianLog: ShardLog | undefined;
-  const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, guardian: hub, walStats: (s) => walStatsOf(logs[s]) });
+  const enforce = guardianOptions.enforce ?? true;
+  const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, ...(enforce ? { guardian: hub } : {}), walStats: (s) => walStatsOf(logs[s]) });
   const backend: NodeBackend = router;
   // Shards hold calls until recovery is complete (every shard recovered, cross-shard edges reconciled).
   const recovery = { open: false };
@@ -298,7 +299,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     stashCapacity: config.mailboxCapacity,
     maxPendingBytes: options.maxPendingBytes ?? config.walQueueBytes,
     logger,
-    guard: new ShardGuard(hub, s),
+    ...(enforce ? { guard: new ShardGuard(hub, s) } : {}),
     ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
   });
   // Cluster mode: guardian, then the shards this node holds leases for. Single node: shard logs,

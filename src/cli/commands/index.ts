@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { registerAdminCommands } from "./admin.ts";
 import { registerCreateCommand } from "./create.ts";
+import { registerDemoCommand } from "./demo.ts";
 import { registerFieldCommands } from "./field.ts";
 import { registerGraphCommands } from "./graph.ts";
 import { registerLoadCommand } from "./load.ts";
@@ -23,6 +24,7 @@ export function registerClientCommands(program: Command): void {
   registerWalCommands(program);
   registerFieldCommands(program);
   registerLoadCommand(program);
+  registerDemoCommand(program);
   // Usage errors at the top level (unknown command or option) exit with 2 as well.
   program.exitOverride(usageExit);
   program.addHelpText("after", EXIT_CODES_HELP);
