@@ -14,6 +14,7 @@ import { TokenServiceService } from "../gen/neurograph/v1/token_service.ts";
 import { HealthService } from "../gen/grpc/health/v1/health.ts";
 import { AdminServiceHandlers } from "./admin-service.ts";
 import { BearerTokenAuth } from "./auth.ts";
+import { serializeGetTokensResponse } from "./get-tokens-codec.ts";
 import type { NodeBackend } from "./backend.ts";
 import type { GuardianBackend } from "./guardian-backend.ts";
 import { GuardianServiceHandlers } from "./guardian-service.ts";
@@ -148,7 +149,8 @@ export class ApiServer {
     };
     const { backend, guardian } = this.#deps;
     const guardianHandlers = guardian === undefined ? undefined : new GuardianServiceHandlers(guardian, config.limits);
-    server.addService(TokenServiceService, new TokenServiceHandlers(backend, config.limits).service(env));
+    const tokenService = { ...TokenServiceService, getTokens: { ...TokenServiceService.getTokens, responseSerialize: serializeGetTokensResponse } };
+    server.addService(tokenService, new TokenServiceHandlers(backend, config.limits).service(env));
     server.addService(GraphServiceService, { ...new GraphServiceHandlers(backend, config.limits).service(env), ...guardianHandlers?.graphService(env) });
     const observability = this.#deps.observability === undefined ? undefined : new ObservabilityServiceHandlers(this.#deps.observability).service(env);
     server.addService(AdminServiceService, { ...new AdminServiceHandlers(backend).service(env), ...observability, ...guardianHandlers?.adminService(env) });
