@@ -5,7 +5,8 @@
  * sized so that a token has ≈ 8 others within its repulsion range.
  *
  * Emits field.kernel_step_{10k,100k,1m} (seconds per step, best of several) with µs per token
- * and the time of each phase (CPU seconds). `cpu_s` is the best step in CPU seconds of this
+ * and the time of each phase (CPU seconds; `repulsion_full_shell_s` is the earlier kernel that
+ * evaluates every pair from both sides, for comparison with the half-shell `repulsion_s`). `cpu_s` is the best step in CPU seconds of this
  * process, which time-slicing on a busy machine does not inflate; `cal_ns` is a fixed scalar
  * loop (ns per iteration) measured in the same run, a gauge of the machine.
  * Usage: npm run bench -- field.kernel [maxN]
@@ -15,6 +16,7 @@ import { SCALES } from "../src/core/token/layout.ts";
 import { allocateCellGrid, allocateGridScratch, buildCellGrid, gridCellCount, gridEntryCount } from "../src/core/field/grid.ts";
 import { type StepConstants, allocateIntegrationScratch, integrateRange, packActivePositions, repulsionStride, stepConstants } from "../src/core/field/integrate.ts";
 import { SeededRandom } from "../src/core/field/prng.ts";
+import { accumulateRepulsionPairs, finishRepulsion } from "../src/core/field/repulsion-pairs.ts";
 import { allocateRepulsionScratch, computeRepulsion } from "../src/core/field/repulsion.ts";
 import { type ForceGraph, type SpringList, buildForceGraph } from "../src/core/field/springs.ts";
 import { type TokenAttributes, allocateFieldWorkspace, fieldStep } from "../src/core/field/step.ts";
@@ -98,6 +100,7 @@ function phases(attrs: TokenAttributes, n: number, graph: ForceGraph, constants:
   const grids = Array.from(constants.spaces, () => allocateCellGrid(n));
   let grid = 0;
   let rep = 0;
+  let repFull = 0;
   let mask = 0;
   let entries = 0;
   let cells = 0;
@@ -107,12 +110,17 @@ function phases(attrs: TokenAttributes, n: number, graph: ForceGraph, constants:
     entries += gridEntryCount(g);
     cells += gridCellCount(g);
     mask |= 1 << s;
-    rep += cpuSeconds(() => computeRepulsion(g, attrs.ids, constants.repulsionConstant, 0, gridCellCount(g), { out: repulsion, outStride: stride, outOffset: a * 3, localCount: n }, rs));
+    rep += cpuSeconds(() => {
+      accumulateRepulsionPairs(g, attrs.ids, 0, gridCellCount(g), rs);
+      finishRepulsion(g, attrs.ids, constants.repulsionConstant, 0, gridEntryCount(g), { out: repulsion, outStride: stride, outOffset: a * 3, localCount: n }, rs);
+    });
+    // The earlier kernel (every pair from both sides), for comparison.
+    repFull += cpuSeconds(() => computeRepulsion(g, attrs.ids, constants.repulsionConstant, 0, gridCellCount(g), { out: repulsion, outStride: stride, outOffset: a * 3, localCount: n }, rs));
   });
   const pack = cpuSeconds(() => packActivePositions(attrs.positions, constants, 0, n, packed));
   const input = { positions: attrs.positions, packed, ids: attrs.ids, flags: attrs.flags, graph, repulsion, repulsionMask: mask, constants };
   const integrate = cpuSeconds(() => integrateRange(input, out, 0, n, allocateIntegrationScratch()));
-  return { grid_s: grid, pack_s: pack, repulsion_s: rep, integrate_s: integrate, tokens_per_cell: entries / cells };
+  return { grid_s: grid, pack_s: pack, repulsion_s: rep, repulsion_full_shell_s: repFull, integrate_s: integrate, tokens_per_cell: entries / cells };
 }
 
 const maxN = Number(process.argv[2] ?? 1_000_000);

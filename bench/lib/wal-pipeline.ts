@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type RecoveryHandler, type ShardLog, type ShardMutation, type ShardSnapshotData, VolatileShardLog } from "../../src/actors/shard-log.ts";
+import { type RecoveryHandler, type ShardLog, type ShardMutation, type ShardSnapshotData, type StreamedSnapshotData, VolatileShardLog } from "../../src/actors/shard-log.ts";
 import { type NodeWal, type WalOptions, startWal } from "../../src/actors/wal/index.ts";
 import { ShardStore } from "../../src/core/store/index.ts";
 import { allocateFramedParts } from "../../src/core/wal/index.ts";
@@ -23,7 +23,14 @@ export class StoreHandler implements RecoveryHandler {
     this.store = new ShardStore({ shard, shardCount });
   }
   loadSnapshot(s: ShardSnapshotData): void {
-    this.store = ShardStore.fromSnapshot(s.tokens, s.connections, { shard: this.shard, shardCount: this.shardCount });
+    // As the node's shard loads it: with room for what the log replays after it.
+    this.store = ShardStore.fromSnapshot(s.tokens, s.connections, { shard: this.shard, shardCount: this.shardCount, initialCapacity: s.tokens.byteLength / 64 + (s.headroomTokens ?? 0) });
+  }
+  /** As the node's shard actor loads a snapshot: token records piece by piece into a presized store. */
+  loadStreamedSnapshot(s: StreamedSnapshotData): void {
+    this.store = new ShardStore({ shard: this.shard, shardCount: this.shardCount, initialCapacity: s.tokenCount + (s.headroomTokens ?? 0), initialConnectionCapacity: s.connections.byteLength / 64 });
+    for (const piece of s.tokenPieces) this.store.insertRecords(piece, { allocateIds: false });
+    this.store.connectRecords(s.connections, { limits: null });
   }
   apply(m: ShardMutation): void {
     if (m.kind === "tokens.insert") {
@@ -61,36 +68,45 @@ export class Pipeline {
     return p;
   }
 
+  /** A few record batches of each size, made once (as the gRPC bench client does): making
+   * records is the client's work, so only their ids are rewritten per batch. */
+  private readonly templates = new Map<number, Uint8Array[]>();
+  private batches = 0;
+
+  private template(n: number): Uint8Array {
+    let list = this.templates.get(n);
+    if (list === undefined) this.templates.set(n, (list = [0, 1, 2, 3].map((s) => tokenRecords(n, 1, 1, 12345 + s))));
+    return list[this.batches++ % list.length]!;
+  }
+
   /** Ingests one batch of `n` new tokens; resolves when every shard's part is durable. */
   ingest(n: number): Promise<unknown> {
     const S = this.shardCount;
-    const records = tokenRecords(n, this.next, 1, this.next);
-    const src = new Uint32Array(records.buffer, records.byteOffset, records.byteLength >>> 2);
+    const records = this.template(n);
     const first = this.next;
     this.next += n;
     const done: Promise<void>[] = [];
     // Each shard's part goes into a framed slot of one buffer, as the node's router lays out a
-    // batch of fresh tokens: the WAL seals its record around the records without copying them.
+    // batch of fresh tokens (a contiguous slice per shard, copied once): the WAL seals its record
+    // around the records without copying them. Ids are consecutive over the batch, so shard s
+    // holds every S-th id starting at the first one ≡ s; they are written into the part in place
+    // (as a shard writes the ids it allocates).
     const starts: number[] = [];
     const counts: number[] = [];
     for (let s = 0; s < S; s++) {
-      // Ids are consecutive, so shard s holds every S-th record starting at the first id ≡ s.
       const start = (((s - (first % S)) % S) + S) % S;
       starts.push(start);
       counts.push(start >= n ? 0 : Math.ceil((n - start) / S) * 64);
     }
     const parts = allocateFramedParts(counts);
-    for (let s = 0; s < S; s++) {
+    for (let s = 0, from = 0; s < S; s++) {
       const part = parts[s]!;
       const count = part.byteLength >>> 6;
       if (count === 0) continue;
-      const start = starts[s]!;
+      part.set(records.subarray(from << 6, (from + count) << 6));
+      from += count;
       const dst = new Uint32Array(part.buffer, part.byteOffset, count << 4);
-      for (let i = 0; i < count; i++) {
-        const from = (start + i * S) << 4;
-        const to = i << 4;
-        for (let w = 0; w < 16; w++) dst[to + w] = src[from + w]!;
-      }
+      for (let i = 0, id = first + starts[s]!; i < count; i++, id += S) dst[(i << 4) + 12] = id;
       this.handlers[s]!.store.insertRecords(part, { allocateIds: false });
       done.push(this.logs[s]!.append({ kind: "tokens.insert", records: part, framed: true }).durable);
     }

@@ -25,7 +25,7 @@ import { type FieldWorkspace, allocateFieldWorkspace } from "../core/field/step.
 import { type TrackedField, trackFields } from "../core/field/tracking.ts";
 import { Actor, shardAddress, type ActorContext, type Ask, type ReplyOf } from "../runtime/index.ts";
 import type { FieldPool } from "../runtime/field/index.ts";
-import type { Logger } from "../telemetry/index.ts";
+import type { Logger, MetricsRegistry } from "../telemetry/index.ts";
 import type { FieldEventHub } from "./field-events.ts";
 import { type FieldWriter, planIsEmpty, writePlan } from "./field-plan-writes.ts";
 import { type FieldWorld, buildWorld, positionsPayload, slotOf, swapPositions } from "./field-world.ts";
@@ -46,6 +46,10 @@ export interface FieldEngineEnv {
   readonly logger?: Logger;
   /** Most steps one `field.step` may ask for. */
   readonly maxStepsPerCall?: number;
+  /** Step durations, fields per space and hierarchy depth (neurograph_field_* metrics). */
+  readonly metrics?: Pick<MetricsRegistry, "fieldStep" | "setFields" | "setHierarchyDepth">;
+  /** Wraps each force step (the node passes telemetry's `withFieldStepSpan`: a `field.step` span). */
+  readonly traceStep?: <T>(attributes: Record<string, number>, fn: () => Promise<T>) => Promise<T>;
 }
 
 export interface StepReport {
@@ -235,9 +239,14 @@ export class FieldEngineActor extends Actor<FieldEngineMessage> {
     await this.ensureRestored(ctx, world);
     if (world.count > 0) {
       this.ws ??= allocateFieldWorkspace(world.count, true);
+      const ws = this.ws;
       for (let i = 0; i < n; i++) {
         const constants = stepConstants(env.force, spaceTemperaturesAt(env.force, this.step));
-        await env.pool.step(this.ws, world.attrs, world.count, world.graph, constants, world.next);
+        const t0 = performance.now();
+        const run = (): Promise<void> => env.pool.step(ws, world.attrs, world.count, world.graph, constants, world.next);
+        const attributes = { "neurograph.field.step": this.step + 1, "neurograph.field.tokens": world.count, "neurograph.field.threads": env.pool.threads };
+        await (env.traceStep === undefined ? run() : env.traceStep(attributes, run));
+        env.metrics?.fieldStep((performance.now() - t0) / 1000);
         swapPositions(world);
         this.step++;
       }
@@ -296,6 +305,10 @@ export class FieldEngineActor extends Actor<FieldEngineMessage> {
     }
     const { plan, state } = planHierarchy(this.hierarchy, { fields: this.fields, affinities }, env.hierarchy);
     this.hierarchy = state;
+    if (env.metrics !== undefined) {
+      for (const s of spacesOf(env.detection.spaces)) env.metrics.setFields(s, this.fields.filter((f) => f.space === s).length);
+      env.metrics.setHierarchyDepth(state.parents.reduce((d, p) => Math.max(d, p.level), 0));
+    }
     return plan;
   }
 

@@ -119,10 +119,23 @@ export class GraphShardActor extends Actor<ShardMessage> {
     const report = await env.log.recover({
       loadSnapshot: (snap) => {
         store = ShardStore.fromSnapshot(snap.tokens, snap.connections, {
+          initialCapacity: snap.tokens.byteLength / 64 + (snap.headroomTokens ?? 0),
           shard: env.shard,
           shardCount: env.shardCount,
           connectionLimits: env.connectionLimits,
         });
+      },
+      loadStreamedSnapshot: (snap) => {
+        // What ShardStore.fromSnapshot does, with the token records taken piece by piece.
+        store = new ShardStore({
+          initialCapacity: snap.tokenCount + (snap.headroomTokens ?? 0),
+          initialConnectionCapacity: snap.connections.byteLength / 64,
+          shard: env.shard,
+          shardCount: env.shardCount,
+          connectionLimits: env.connectionLimits,
+        });
+        for (const piece of snap.tokenPieces) store.insertRecords(piece, { allocateIds: false });
+        store.connectRecords(snap.connections, { limits: null });
       },
       apply: (mutation) => {
         if (mutation.kind === "field.result") fieldState = replayFieldResult(store, mutation.payload).state ?? fieldState;

@@ -70,7 +70,7 @@ function learningError(what: string, violations: readonly FieldViolation[], hub:
   }
   const failed = violations.filter((_, i) => codes[i] === ErrorCode.FailedPrecondition);
   if (failed.length > 0) return new FailedPreconditionError(`${what} refused by the guardian: ${describe(failed)}; nothing was applied`, violations);
-  return new NotFoundError(`${what}: ${describe(violations)}; nothing was applied`);
+  return new NotFoundError(`${what}: ${describe(violations)}; nothing was applied`, { violations });
 }
 
 function rejections(set: ViolationSet): ItemRejection[] {

@@ -7,11 +7,16 @@ import {
   ErrorCode,
   FailedPreconditionError,
   NotFoundError,
+  QuotaExceededError,
   ValidationError,
   type FieldViolation,
   type NeuroGraphError,
 } from "../core/errors.ts";
 import { StoreRule } from "../core/store/index.ts";
+import { DOMAIN_ZERO_LIMIT } from "../core/token/index.ts";
+
+/** Quota name of a create refused because a shard has no id left to allocate. */
+export const TOKEN_ID_QUOTA = "token_ids";
 
 /** One item a partial batch did not apply (the API's ItemRejection). */
 export interface ItemRejection extends FieldViolation {
@@ -89,11 +94,18 @@ export function strictError(what: string, violations: readonly FieldViolation[],
   const all = (code: ErrorCode): FieldViolation[] => violations.filter((_, i) => codes[i] === code);
   const suffix = hint === "" ? "" : `; ${hint}`;
   if (codes.includes(ErrorCode.InvalidArgument)) return ValidationError.of(what, violations);
-  const limited = all(ErrorCode.FailedPrecondition).concat(all(ErrorCode.QuotaExceeded));
+  const limited = all(ErrorCode.FailedPrecondition);
   if (limited.length > 0) return new FailedPreconditionError(`${what} breaks a limit of the constitution: ${describe(limited)}; nothing was applied`, violations);
+  // The only item-level quota: a shard with no id left to allocate below the domain bits.
+  const exhausted = all(ErrorCode.QuotaExceeded);
+  if (exhausted.length > 0) {
+    return new QuotaExceededError(TOKEN_ID_QUOTA, DOMAIN_ZERO_LIMIT, DOMAIN_ZERO_LIMIT, {
+      hint: `${describe(exhausted)} (${exhausted[0]!.rule}); nothing was applied; give those tokens explicit ids`,
+    });
+  }
   const missing = all(ErrorCode.NotFound);
-  if (missing.length > 0) return new NotFoundError(`${what}: ${describe(missing)}; nothing was applied${suffix}`);
+  if (missing.length > 0) return new NotFoundError(`${what}: ${describe(missing)}; nothing was applied${suffix}`, { violations: missing });
   const existing = all(ErrorCode.AlreadyExists);
-  if (existing.length > 0) return new AlreadyExistsError(`${what}: ${describe(existing)}; nothing was applied${suffix}`);
+  if (existing.length > 0) return new AlreadyExistsError(`${what}: ${describe(existing)}; nothing was applied${suffix}`, { violations: existing });
   return ValidationError.of(what, violations);
 }

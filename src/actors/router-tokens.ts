@@ -2,7 +2,7 @@
  * Token batches through the shards: create (id 0 dealt round-robin), get, update, delete (with
  * the cascade that removes the deleted tokens' connections held by other shards).
  */
-import { ErrorCode, NotFoundError, toNeuroGraphError } from "../core/errors.ts";
+import { ErrorCode, NotFoundError, UnavailableError, toNeuroGraphError } from "../core/errors.ts";
 import type { TokenLimits } from "../core/limits.ts";
 import { validateTokenRecords } from "../core/token/validate.ts";
 import { groupByShard } from "../runtime/index.ts";
@@ -48,6 +48,7 @@ export async function createTokens(
   const ops: Part<ShardOp>[] = parts.map((p) => ({ ...p, payload: { kind: "insert", records: p.payload, checked, framed: fresh } }));
   const run = await runWrite(f, ops, partial, scope, fresh ? "independent" : "auto");
   if (!partial && run.violations.size > 0) {
+    if (fresh) await undoInserts(f, run.replies, scope, run.violations.sorted()[0]!.description);
     throw strictError("token batch", run.violations.sorted(), "use UpdateTokens to change existing tokens");
   }
   const ids = new Uint32Array(n);
@@ -59,6 +60,31 @@ export async function createTokens(
     for (let k = 0; k < items.length; k++) ids[items[k]!] = reply.ids[k]!;
   });
   return { ids, accepted, rejected: run.violations.rejections(idAt(records)) };
+}
+
+/**
+ * A strict batch of fresh tokens runs its parts independently; when a part still fails (a shard
+ * with no id left to allocate: nothing its values could show), the tokens the other parts created
+ * are deleted again, so the refused batch leaves nothing behind (the deletes are logged like the
+ * inserts). Nobody knows their ids yet, so nothing can refer to them meanwhile.
+ */
+async function undoInserts(f: Fanout, replies: readonly (WriteReply | undefined)[], scope: Scope, reason: string): Promise<void> {
+  let n = 0;
+  for (const r of replies) if (r?.ids !== undefined && r.applied > 0) n += r.ids.length;
+  if (n === 0) return;
+  const created = new Uint32Array(n);
+  let k = 0;
+  for (const r of replies) {
+    if (r?.ids === undefined || r.applied === 0) continue;
+    for (const id of r.ids) if (id !== 0) created[k++] = id;
+  }
+  try {
+    const undone = await deleteTokens(f, created.subarray(0, k), true, scope);
+    if (undone.rejected.length === 0) return;
+  } catch (err) {
+    throw new UnavailableError(`the token batch was refused (${reason}) and ${k} tokens it created could not be removed again; delete tokens ${Array.from(created.subarray(0, 5)).join(", ")}${k > 5 ? ", …" : ""}`, { cause: err });
+  }
+  throw new UnavailableError(`the token batch was refused (${reason}) and some of the ${k} tokens it created could not be removed again; delete tokens ${Array.from(created.subarray(0, 5)).join(", ")}${k > 5 ? ", …" : ""}`);
 }
 
 export async function updateTokens(f: Fanout, records: Uint8Array, partial: boolean, scope: Scope): Promise<WriteResult> {

@@ -31,6 +31,12 @@ export interface ShardSnapshotData {
    * `constitution.set` records at or below `lsn`, so the snapshot must carry the document.
    */
   readonly constitution?: Uint8Array | undefined;
+  /**
+   * Recovery only: tokens the replay after the snapshot may add (an upper bound, from the size of
+   * the log records after it). A handler loads the snapshot with room for them, so the replay does
+   * not grow (copy) the freshly loaded store.
+   */
+  readonly headroomTokens?: number | undefined;
 }
 
 /** What a snapshot wrote (logs that keep nothing report `unchanged`). */
@@ -43,9 +49,26 @@ export interface ShardSnapshotResult {
   readonly unchanged: boolean;
 }
 
+/** A snapshot whose token records arrive in pieces (a log that can read them as they are taken). */
+export interface StreamedSnapshotData {
+  readonly lsn: number;
+  readonly tokenCount: number;
+  /** The token records in order, in pieces of whole records; each is valid only until the next is taken. */
+  readonly tokenPieces: Iterable<Uint8Array>;
+  readonly connections: Uint8Array;
+  readonly constitution?: Uint8Array | undefined;
+  /** As in `ShardSnapshotData`. */
+  readonly headroomTokens?: number | undefined;
+}
+
 export interface RecoveryHandler {
   /** Called at most once, first, with the newest valid snapshot. */
   loadSnapshot(snapshot: ShardSnapshotData): void;
+  /**
+   * Optional: the same, with the token records in pieces, so a store can load them without an
+   * intermediate buffer of every token. A log that can stream calls this instead of `loadSnapshot`.
+   */
+  loadStreamedSnapshot?(snapshot: StreamedSnapshotData): void;
   /** Called for every logged mutation after the snapshot, in LSN order. */
   apply(mutation: ShardMutation, lsn: number): void;
 }

@@ -13,10 +13,12 @@
 import { randomBytes } from "node:crypto";
 import { Metadata, status as GrpcCode, type StatusObject } from "@grpc/grpc-js";
 import {
+  AlreadyExistsError,
   ErrorCode,
   FailedPreconditionError,
   InternalError,
   NeuroGraphError,
+  NotFoundError,
   QuotaExceededError,
   ValidationError,
   type FieldViolation,
@@ -81,7 +83,7 @@ function clip(text: string, max: number): string {
 }
 
 function violationsOf(err: NeuroGraphError): readonly FieldViolation[] {
-  if (err instanceof ValidationError || err instanceof FailedPreconditionError) return err.violations;
+  if (err instanceof ValidationError || err instanceof FailedPreconditionError || err instanceof NotFoundError || err instanceof AlreadyExistsError) return err.violations;
   return [];
 }
 
@@ -139,7 +141,7 @@ export function errorToStatus(error: unknown, options: StatusOptions = {}): Stat
           })),
         }),
       );
-    } else {
+    } else if (err.code === ErrorCode.FailedPrecondition) {
       details.push(
         pack(PreconditionFailure, "google.rpc.PreconditionFailure", {
           violations: shown.map((v) => ({ type: v.rule, subject: violationPath(v, options.batchField), description: v.description })),

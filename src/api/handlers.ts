@@ -17,6 +17,7 @@ import type {
 } from "@grpc/grpc-js";
 import { CancelledError, DeadlineExceededError, UnavailableError } from "../core/errors.ts";
 import type { RequestContext } from "./backend.ts";
+import { UndecodableRequest, undecodable } from "./decode.ts";
 import { errorToStatus, type StatusOptions } from "./errors.ts";
 
 export type CallKind = "unary" | "client_stream" | "server_stream";
@@ -264,7 +265,10 @@ export function unary<Req, Res>(
   options: MethodOptions = {},
 ): handleUnaryCall<Req, Res> {
   const statusOptions = { ...env.statusOptions, batchField: options.batchField };
-  const run = chain(env.interceptors, fn);
+  // An undecodable request fails inside the interceptors, so they see (and count) it.
+  const run = chain(env.interceptors, (request: Req, ctx: CallContext): Promise<Res> =>
+    (request as unknown) instanceof UndecodableRequest ? Promise.reject(undecodable(request as UndecodableRequest)) : fn(request, ctx),
+  );
   return (call, callback) => {
     const open = new OpenCall(env, call, "unary");
     runOnce(
@@ -282,6 +286,7 @@ export function unary<Req, Res>(
 async function* streamMessages<Req>(stream: AsyncIterable<unknown>, signal: AbortSignal): AsyncGenerator<Req> {
   for await (const message of stream) {
     if (signal.aborted) throw signal.reason;
+    if (message instanceof UndecodableRequest) throw undecodable(message);
     yield message as Req;
   }
   if (signal.aborted) throw signal.reason;
@@ -324,7 +329,10 @@ export function serverStreaming<Req, Res>(
   options: MethodOptions = {},
 ): handleServerStreamingCall<Req, Res> {
   const statusOptions = { ...env.statusOptions, batchField: options.batchField };
-  const write = chain(env.interceptors, (stream: ServerWritableStream<Req, Res>, ctx: CallContext): Promise<void> => writeAll(stream, fn(stream.request, ctx), ctx.signal));
+  const write = chain(env.interceptors, (stream: ServerWritableStream<Req, Res>, ctx: CallContext): Promise<void> => {
+    const request: unknown = stream.request;
+    return request instanceof UndecodableRequest ? Promise.reject(undecodable(request)) : writeAll(stream, fn(stream.request, ctx), ctx.signal);
+  });
   return (call) => {
     const open = new OpenCall(env, call, "server_stream");
     runOnce(

@@ -10,12 +10,12 @@ import { FailedPreconditionError, ValidationError, type FieldViolation } from ".
 import { AdminServiceService } from "../gen/neurograph/v1/admin_service.ts";
 import { FieldServiceService } from "../gen/neurograph/v1/field_service.ts";
 import { GraphServiceService } from "../gen/neurograph/v1/graph_service.ts";
-import { TokenServiceService } from "../gen/neurograph/v1/token_service.ts";
 import { HealthService } from "../gen/grpc/health/v1/health.ts";
 import { AdminServiceHandlers } from "./admin-service.ts";
 import { BearerTokenAuth } from "./auth.ts";
 import { serializeGetTokensResponse } from "./get-tokens-codec.ts";
 import type { NodeBackend } from "./backend.ts";
+import { tolerantDefinition } from "./decode.ts";
 import type { GuardianBackend } from "./guardian-backend.ts";
 import { GuardianServiceHandlers } from "./guardian-service.ts";
 import { formatAddress, resolveApiServerConfig, type ApiServerConfig, type ApiServerOptions, type TlsOptions } from "./config.ts";
@@ -25,7 +25,7 @@ import type { CallInterceptor, HandlerEnv } from "./handlers.ts";
 import { HealthRegistry, ServingStatus } from "./health.ts";
 import { ObservabilityServiceHandlers, type ObservabilityBackend } from "./observability-service.ts";
 import { addReflection } from "./reflection.ts";
-import { TokenServiceHandlers } from "./token-service.ts";
+import { TokenServiceHandlers, tokenServiceDefinition } from "./token-service.ts";
 
 export const SERVICE_NAMES = Object.freeze({
   token: "neurograph.v1.TokenService",
@@ -149,12 +149,13 @@ export class ApiServer {
     };
     const { backend, guardian } = this.#deps;
     const guardianHandlers = guardian === undefined ? undefined : new GuardianServiceHandlers(guardian, config.limits);
-    const tokenService = { ...TokenServiceService, getTokens: { ...TokenServiceService.getTokens, responseSerialize: serializeGetTokensResponse } };
-    server.addService(tokenService, new TokenServiceHandlers(backend, config.limits).service(env));
-    server.addService(GraphServiceService, { ...new GraphServiceHandlers(backend, config.limits).service(env), ...guardianHandlers?.graphService(env) });
+    server.addService(
+      tolerantDefinition({ ...tokenServiceDefinition, getTokens: { ...tokenServiceDefinition.getTokens, responseSerialize: serializeGetTokensResponse } }),
+      new TokenServiceHandlers(backend, config.limits).service(env));
+    server.addService(tolerantDefinition(GraphServiceService), { ...new GraphServiceHandlers(backend, config.limits).service(env), ...guardianHandlers?.graphService(env) });
     const observability = this.#deps.observability === undefined ? undefined : new ObservabilityServiceHandlers(this.#deps.observability).service(env);
-    server.addService(AdminServiceService, { ...new AdminServiceHandlers(backend).service(env), ...observability, ...guardianHandlers?.adminService(env) });
-    if (this.#deps.field !== undefined) server.addService(FieldServiceService, new FieldServiceHandlers(this.#deps.field, config.limits).service(env));
+    server.addService(tolerantDefinition(AdminServiceService), { ...new AdminServiceHandlers(backend).service(env), ...observability, ...guardianHandlers?.adminService(env) });
+    if (this.#deps.field !== undefined) server.addService(tolerantDefinition(FieldServiceService), new FieldServiceHandlers(this.#deps.field, config.limits).service(env));
     server.addService(HealthService, this.health.service(env));
     addReflection(server);
 

@@ -20,13 +20,24 @@ import type {
   UpdateTokensRequest,
   UpdateTokensResponse,
 } from "../gen/neurograph/v1/token_service.ts";
+import { TokenServiceService } from "../gen/neurograph/v1/token_service.ts";
 import type { NodeBackend, SpatialMatches } from "./backend.ts";
 import { asBuffer, mergeRejections, prepareBatch, spreadIds, toItemError, type PreparedBatch } from "./batch.ts";
 import type { ApiLimits } from "./config.ts";
 import { clientStreaming, unary, type CallContext, type HandlerEnv } from "./handlers.ts";
-import { ingestStream } from "./ingest.ts";
+import { decodeIngestTokensRequest, ingestStream } from "./ingest.ts";
 import { decodeTokens, encodeTokens, tokenIdAt } from "./records.ts";
 import { RequestCheck, type FormatChoice } from "./validation.ts";
+
+/**
+ * The TokenService definition the server registers: the generated one, except that a streamed
+ * IngestTokens message's records are a view of the received message instead of a copy (the
+ * router copies them once anyway, into the shards' parts).
+ */
+export const tokenServiceDefinition = {
+  ...TokenServiceService,
+  ingestTokens: { ...TokenServiceService.ingestTokens, requestDeserialize: decodeIngestTokensRequest },
+} as const;
 
 function prepareTokens(check: RequestCheck, batch: CreateTokensRequest["tokens"], partial: boolean): PreparedBatch {
   return prepareBatch<TokenList>(

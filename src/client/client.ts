@@ -9,6 +9,7 @@
  * Never retried: creates that allocate ids, connects, the ingest stream.
  */
 import { credentials } from "@grpc/grpc-js";
+import { AlreadyExistsError, ErrorCode } from "../core/errors.ts";
 import { RecordFormat } from "../gen/neurograph/v1/common.ts";
 import { AdminServiceClient } from "../gen/neurograph/v1/admin_service.ts";
 import { FieldServiceClient } from "../gen/neurograph/v1/field_service.ts";
@@ -25,6 +26,7 @@ import {
   decodeConnectionRecords,
   decodeTokenRecords,
   encodeConnectionInputs,
+  TOKEN_RECORD_SIZE,
   encodeTokenInputs,
   tokenRecordIds,
   type Connection,
@@ -33,7 +35,7 @@ import {
   type Token,
   type TokenInput,
 } from "./records.ts";
-import { Invoker, type CallOptions } from "./rpc.ts";
+import { Invoker, rpc, type CallOptions } from "./rpc.ts";
 import {
   asBuffer,
   fromItemError,
@@ -86,6 +88,10 @@ function spatial(res: SpatialQueryResponse, withTokens: boolean | undefined): Sp
   if (withTokens !== true) return base;
   return { ...base, records: res.records, tokens: decodeTokenRecords(res.records) };
 }
+
+const ABSENT = 0;
+const STORED_AS_SENT = 1;
+const STORED_OTHERWISE = 2;
 
 const recordsFormat = (withTokens: boolean | undefined): RecordFormat => (withTokens === true ? RecordFormat.RECORD_FORMAT_PACKED : RecordFormat.RECORD_FORMAT_NONE);
 
@@ -145,11 +151,69 @@ export class NeuroGraphClient {
   // ------------------------------------------------------------------------------------------
   // Tokens
 
-  /** Creates tokens (id 0 or absent = allocate). Retried only when every token has an id. */
+  /**
+   * Creates tokens (id 0 or absent = allocate). Retried only when every token has an id. When a
+   * retry finds tokens already there (an earlier attempt was applied, or applied on some shards,
+   * but its answer was lost), the tokens are read back: those stored exactly as sent count as
+   * created by this call, and the ones still missing are created (the batch is rolled forward to
+   * what was asked). Tokens stored differently were someone else's: ALREADY_EXISTS stands.
+   */
   async createTokens(tokens: Tokens, options: Call = {}): Promise<CreateResult> {
     const records = packTokens(tokens);
-    const res = await this.#invoker.unary(this.#tokens.createTokens.bind(this.#tokens), { tokens: tokenBatch(records), partial: options.partial ?? false }, !tokenRecordIds(records).includes(0), options);
-    return { ids: Uint32Array.from(res.ids), accepted: res.accepted, rejected: res.rejected.map((e) => fromItemError(e)) };
+    const ids = tokenRecordIds(records);
+    const explicit = !ids.includes(0);
+    let retried = false;
+    const call: Call = explicit
+      ? {
+          ...options,
+          onRetry: (e) => {
+            retried = true;
+            options.onRetry?.(e);
+          },
+        }
+      : options;
+    const partial = options.partial ?? false;
+    let result: CreateResult;
+    try {
+      const res = await this.#invoker.unary(rpc(this.#tokens, "createTokens"), { tokens: tokenBatch(records), partial }, explicit, call);
+      result = { ids: Uint32Array.from(res.ids), accepted: res.accepted, rejected: res.rejected.map((e) => fromItemError(e)) };
+    } catch (err) {
+      if (!retried || !(err instanceof AlreadyExistsError)) throw err;
+      const stored = await this.#storedAsSent(records, ids, options);
+      if (stored.includes(STORED_OTHERWISE)) throw err;
+      const absent: number[] = [];
+      stored.forEach((state, i) => state === ABSENT && absent.push(i));
+      if (absent.length > 0) {
+        const rest = new Uint8Array(absent.length * TOKEN_RECORD_SIZE);
+        absent.forEach((i, k) => rest.set(records.subarray(i * TOKEN_RECORD_SIZE, (i + 1) * TOKEN_RECORD_SIZE), k * TOKEN_RECORD_SIZE));
+        await this.createTokens(rest, options);
+      }
+      return { ids, accepted: ids.length, rejected: [] };
+    }
+    if (!retried || !partial || !result.rejected.some((r) => r.code === ErrorCode.AlreadyExists)) return result;
+    const stored = await this.#storedAsSent(records, ids, options);
+    const rejected = result.rejected.filter((r) => !(r.code === ErrorCode.AlreadyExists && stored[r.index] === STORED_AS_SENT));
+    return { ...result, accepted: result.accepted + result.rejected.length - rejected.length, rejected };
+  }
+
+  /** Per record: whether the node holds no token with its id, that record byte for byte, or another token. */
+  async #storedAsSent(records: Uint8Array, ids: Uint32Array, options: CallOptions): Promise<Uint8Array> {
+    const { deadlineMs, signal, metadata } = options;
+    const extra = { ...(deadlineMs === undefined ? {} : { deadlineMs }), ...(signal === undefined ? {} : { signal }), ...(metadata === undefined ? {} : { metadata }) };
+    const { records: stored, missing } = await this.getTokenRecords(ids, { allowMissing: true, ...extra });
+    const absent = new Set(missing);
+    const out = new Uint8Array(ids.length);
+    for (let i = 0, at = 0; i < ids.length; i++) {
+      if (absent.has(ids[i]!)) {
+        out[i] = ABSENT;
+        continue;
+      }
+      const sent = records.subarray(i * TOKEN_RECORD_SIZE, (i + 1) * TOKEN_RECORD_SIZE);
+      const got = stored.subarray(at * TOKEN_RECORD_SIZE, (at + 1) * TOKEN_RECORD_SIZE);
+      at++;
+      out[i] = Buffer.compare(sent, got) === 0 ? STORED_AS_SENT : STORED_OTHERWISE;
+    }
+    return out;
   }
 
   /** Creates a large set of tokens in chunks of `batchSize`, `concurrency` calls at a time. */
@@ -172,21 +236,21 @@ export class NeuroGraphClient {
   /** Like `getTokens`, as packed records (bulk reads). */
   async getTokenRecords(ids: ArrayLike<number>, options: CallOptions & { allowMissing?: boolean } = {}): Promise<{ records: Uint8Array; missing: Uint32Array }> {
     const req = { ids: idList(ids), format: RecordFormat.RECORD_FORMAT_PACKED, allowMissing: options.allowMissing ?? false };
-    const res = await this.#invoker.unary(this.#tokens.getTokens.bind(this.#tokens), req, true, options);
+    const res = await this.#invoker.unary(rpc(this.#tokens, "getTokens"), req, true, options);
     return { records: res.records, missing: Uint32Array.from(res.missing) };
   }
 
   /** Replaces whole tokens, matched by id. */
   async updateTokens(tokens: Tokens, options: Call = {}): Promise<WriteResult> {
     const req = { tokens: tokenBatch(packTokens(tokens)), partial: options.partial ?? false };
-    const res = await this.#invoker.unary(this.#tokens.updateTokens.bind(this.#tokens), req, true, options);
+    const res = await this.#invoker.unary(rpc(this.#tokens, "updateTokens"), req, true, options);
     return { accepted: res.accepted, rejected: res.rejected.map((e) => fromItemError(e)) };
   }
 
   /** Deletes tokens with their connections. */
   async deleteTokens(ids: ArrayLike<number>, options: Call = {}): Promise<DeleteResult> {
     const req = { ids: idList(ids), partial: options.partial ?? false };
-    const res = await this.#invoker.unary(this.#tokens.deleteTokens.bind(this.#tokens), req, true, options);
+    const res = await this.#invoker.unary(rpc(this.#tokens, "deleteTokens"), req, true, options);
     return { accepted: res.deleted, rejected: res.rejected.map((e) => fromItemError(e)), connectionsRemoved: res.connectionsRemoved };
   }
 
@@ -208,18 +272,18 @@ export class NeuroGraphClient {
 
   async neighbors(q: NeighborsQuery, options: CallOptions = {}): Promise<SpatialResult> {
     const req = { id: q.id, space: toSpace(q.space), radius: q.radius, limit: q.limit ?? 0, format: recordsFormat(q.withTokens) };
-    return spatial(await this.#invoker.unary(this.#tokens.neighbors.bind(this.#tokens), req, true, options), q.withTokens);
+    return spatial(await this.#invoker.unary(rpc(this.#tokens, "neighbors"), req, true, options), q.withTokens);
   }
 
   async range(q: RangeQuery, options: CallOptions = {}): Promise<SpatialResult> {
     const req = { space: toSpace(q.space), center: toVec3(q.center), radius: q.radius, limit: q.limit ?? 0, format: recordsFormat(q.withTokens) };
-    return spatial(await this.#invoker.unary(this.#tokens.range.bind(this.#tokens), req, true, options), q.withTokens);
+    return spatial(await this.#invoker.unary(rpc(this.#tokens, "range"), req, true, options), q.withTokens);
   }
 
   async kNearest(q: KNearestQuery, options: CallOptions = {}): Promise<SpatialResult> {
     const query = q.point !== undefined ? { $case: "point" as const, value: toVec3(q.point) } : q.id !== undefined ? { $case: "id" as const, value: q.id } : undefined;
     const req = { space: toSpace(q.space), query, k: q.k, format: recordsFormat(q.withTokens) };
-    return spatial(await this.#invoker.unary(this.#tokens.kNearest.bind(this.#tokens), req, true, options), q.withTokens);
+    return spatial(await this.#invoker.unary(rpc(this.#tokens, "kNearest"), req, true, options), q.withTokens);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -230,21 +294,21 @@ export class NeuroGraphClient {
     const records = connections instanceof Uint8Array ? connections : encodeConnectionInputs(connections);
     checkPacked(records, "connection records", CONNECTION_RECORD_SIZE);
     const req = { connections: { payload: { $case: "packed" as const, value: asBuffer(records) } }, partial: options.partial ?? false };
-    const res = await this.#invoker.unary(this.#graph.connect.bind(this.#graph), req, false, options);
+    const res = await this.#invoker.unary(rpc(this.#graph, "connect"), req, false, options);
     return { accepted: res.accepted, rejected: res.rejected.map((e) => fromItemError(e)) };
   }
 
   /** Removes connections; `accepted` = connections removed (a key without type may remove several). */
   async disconnect(keys: readonly ConnectionKey[], options: Call = {}): Promise<WriteResult> {
     const req = { connections: keys.map((k) => ({ source: k.source, target: k.target, type: k.type })), partial: options.partial ?? false };
-    const res = await this.#invoker.unary(this.#graph.disconnect.bind(this.#graph), req, true, options);
+    const res = await this.#invoker.unary(rpc(this.#graph, "disconnect"), req, true, options);
     return { accepted: res.removed, rejected: res.rejected.map((e) => fromItemError(e)) };
   }
 
   /** The connections of tokens, grouped by id in request order. */
   async getConnections(ids: ArrayLike<number>, q: GetConnectionsQuery = {}, options: CallOptions = {}): Promise<{ connections: Connection[]; records: Uint8Array; truncated: boolean }> {
     const req = { ids: idList(ids), direction: toDirection(q.direction), connectionTypes: [...(q.types ?? [])], limit: q.limit ?? 0, format: RecordFormat.RECORD_FORMAT_PACKED };
-    const res = await this.#invoker.unary(this.#graph.getConnections.bind(this.#graph), req, true, options);
+    const res = await this.#invoker.unary(rpc(this.#graph, "getConnections"), req, true, options);
     return { connections: decodeConnectionRecords(res.records), records: res.records, truncated: res.truncated };
   }
 
@@ -258,7 +322,7 @@ export class NeuroGraphClient {
       connectionTypes: [...(q.types ?? [])],
       format: recordsFormat(q.withTokens),
     };
-    const res = await this.#invoker.unary(this.#graph.traverse.bind(this.#graph), req, true, options);
+    const res = await this.#invoker.unary(rpc(this.#graph, "traverse"), req, true, options);
     const base = { ids: Uint32Array.from(res.ids), depths: Uint32Array.from(res.depths), parents: Uint32Array.from(res.parents), truncated: res.truncated };
     return q.withTokens === true ? { ...base, records: res.records, tokens: decodeTokenRecords(res.records) } : base;
   }
@@ -272,7 +336,7 @@ export class NeuroGraphClient {
       maxDepth: q.maxDepth,
       connectionTypes: [...(q.types ?? [])],
     };
-    const res = await this.#invoker.unary(this.#graph.shortestPath.bind(this.#graph), req, true, options);
+    const res = await this.#invoker.unary(rpc(this.#graph, "shortestPath"), req, true, options);
     return { found: res.found, path: Uint32Array.from(res.path), cost: res.cost, visited: res.visited };
   }
 
@@ -287,7 +351,7 @@ export class NeuroGraphClient {
       maxResults: q.maxResults ?? 0,
       connectionTypes: [...(q.types ?? [])],
     };
-    const res = await this.#invoker.unary(this.#graph.spreadingActivation.bind(this.#graph), req, true, options);
+    const res = await this.#invoker.unary(rpc(this.#graph, "spreadingActivation"), req, true, options);
     return { ids: Uint32Array.from(res.ids), energies: Float32Array.from(res.energies), depths: Uint32Array.from(res.depths), truncated: res.truncated };
   }
 
@@ -295,12 +359,12 @@ export class NeuroGraphClient {
   // Admin and health
 
   async stats(options: CallOptions = {}): Promise<NodeStats> {
-    const res = await this.#invoker.unary(this.#admin.getStats.bind(this.#admin), {}, true, options);
+    const res = await this.#invoker.unary(rpc(this.#admin, "getStats"), {}, true, options);
     return { ...res };
   }
 
   async listShards(options: CallOptions = {}): Promise<ShardInfo[]> {
-    const res = await this.#invoker.unary(this.#admin.listShards.bind(this.#admin), {}, true, options);
+    const res = await this.#invoker.unary(rpc(this.#admin, "listShards"), {}, true, options);
     return res.shards.map((s) => ({ ...s, state: shardStateName(s.state) }));
   }
 
@@ -309,13 +373,13 @@ export class NeuroGraphClient {
    * resolves once every snapshot is durable. FAILED_PRECONDITION on a node without a WAL.
    */
   async snapshot(shards: readonly number[] = [], options: CallOptions = {}): Promise<ShardSnapshotInfo[]> {
-    const res = await this.#invoker.unary(this.#admin.snapshot.bind(this.#admin), { shards: [...shards] }, false, options);
+    const res = await this.#invoker.unary(rpc(this.#admin, "snapshot"), { shards: [...shards] }, false, options);
     return res.shards.map((s) => ({ ...s }));
   }
 
   /** The serving status of the node ("") or of one service, e.g. `neurograph.v1.TokenService`. */
   async health(service = "", options: CallOptions = {}): Promise<HealthStatus> {
-    const res = await this.#invoker.unary(this.#health.check.bind(this.#health), { service }, true, options);
+    const res = await this.#invoker.unary(rpc(this.#health, "check"), { service }, true, options);
     return healthStatusName(res.status);
   }
 }

@@ -129,9 +129,9 @@ export function statusToError(error: { code?: number; details?: string; message?
       return new ValidationError(message, rebuildViolations(d), opts);
     }
     case ErrorCode.NotFound:
-      return new NotFoundError(message, opts);
+      return new NotFoundError(message, { ...opts, violations: rebuildViolations(d) });
     case ErrorCode.AlreadyExists:
-      return new AlreadyExistsError(message, opts);
+      return new AlreadyExistsError(message, { ...opts, violations: rebuildViolations(d) });
     case ErrorCode.FailedPrecondition:
       return new FailedPreconditionError(message, rebuildViolations(d), opts);
     case ErrorCode.QuotaExceeded: {

@@ -10,7 +10,7 @@ import type {
   SemanticField,
   StepResponse,
 } from "../gen/neurograph/v1/field_service.ts";
-import type { CallOptions, Invoker } from "./rpc.ts";
+import { rpc, type CallOptions, type Invoker } from "./rpc.ts";
 
 export type { FieldRunStatus, GetHierarchyResponse as FieldHierarchy, SemanticField, StepResponse as FieldStepReport };
 
@@ -32,31 +32,31 @@ export class FieldClient {
   }
 
   step(steps: number, options: CallOptions = {}): Promise<StepResponse> {
-    return this.#invoker.unary(this.#stub.step.bind(this.#stub), { steps }, false, options);
+    return this.#invoker.unary(rpc(this.#stub, "step"), { steps }, false, options);
   }
 
   run(stepsPerSecond: number, options: CallOptions = {}): Promise<FieldRunStatus> {
-    return this.#invoker.unary(this.#stub.run.bind(this.#stub), { stepsPerSecond }, false, options);
+    return this.#invoker.unary(rpc(this.#stub, "run"), { stepsPerSecond }, false, options);
   }
 
   stop(options: CallOptions = {}): Promise<FieldRunStatus> {
-    return this.#invoker.unary(this.#stub.stop.bind(this.#stub), {}, true, options);
+    return this.#invoker.unary(rpc(this.#stub, "stop"), {}, true, options);
   }
 
   status(options: CallOptions = {}): Promise<FieldRunStatus> {
-    return this.#invoker.unary(this.#stub.getStatus.bind(this.#stub), {}, true, options);
+    return this.#invoker.unary(rpc(this.#stub, "getStatus"), {}, true, options);
   }
 
   async fields(query: ListFieldsOptions = {}, options: CallOptions = {}): Promise<SemanticField[]> {
     const req = { withMembers: query.withMembers === true, ...(query.space === undefined ? {} : { space: query.space }), ...(query.level === undefined ? {} : { level: query.level }) };
-    return (await this.#invoker.unary(this.#stub.listFields.bind(this.#stub), req, true, options)).fields;
+    return (await this.#invoker.unary(rpc(this.#stub, "listFields"), req, true, options)).fields;
   }
 
   field(id: number, options: CallOptions = {}): Promise<SemanticField> {
-    return this.#invoker.unary(this.#stub.getField.bind(this.#stub), { id }, true, options);
+    return this.#invoker.unary(rpc(this.#stub, "getField"), { id }, true, options);
   }
 
   hierarchy(token: number, options: CallOptions = {}): Promise<GetHierarchyResponse> {
-    return this.#invoker.unary(this.#stub.getHierarchy.bind(this.#stub), { token }, true, options);
+    return this.#invoker.unary(rpc(this.#stub, "getHierarchy"), { token }, true, options);
   }
 }

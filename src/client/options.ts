@@ -3,7 +3,7 @@
  * address and the admin token have environment defaults (`NG_GRPC_ADDR`, `NG_ADMIN_TOKEN`), the
  * same variables `neurograph serve` and the CLI read.
  */
-import { ValidationError, type FieldViolation } from "../core/errors.ts";
+import { ValidationError, type FieldViolation, type NeuroGraphError } from "../core/errors.ts";
 import { DEFAULT_RETRY_BUDGET, resolveRetryPolicy, type RetryBudgetOptions, type RetryPolicy } from "./retry.ts";
 
 export const DEFAULT_ADDRESS = "127.0.0.1:50051";
@@ -22,6 +22,12 @@ export interface ClientTlsOptions {
 export interface ClientOptions {
   /** `host:port`; default `NG_GRPC_ADDR`, else 127.0.0.1:50051. */
   readonly address?: string;
+  /**
+   * Several nodes of one cluster (`ip:port` each, all IPv4 or all IPv6), used instead of
+   * `address`: calls are spread round-robin over the nodes that are up, and a retry after
+   * UNAVAILABLE goes to another one, so a node restarting does not stop the client.
+   */
+  readonly addresses?: readonly string[];
   /** TLS (`true`: TLS with the system roots); default plaintext. */
   readonly tls?: ClientTlsOptions | true;
   /** Bearer token for AdminService (and any method the server protects); default `NG_ADMIN_TOKEN`. */
@@ -32,6 +38,8 @@ export interface ClientOptions {
   readonly retry?: Partial<RetryPolicy> | false;
   /** The token bucket that caps retries across all calls of this client. */
   readonly retryBudget?: RetryBudgetOptions;
+  /** Told before every retry (logging, metrics): the failure and the wait before the next attempt. */
+  readonly onRetry?: RetryListener;
   /** How long `connect()` waits for the channel to be ready, in ms; 0 = do not wait. Default 5 000. */
   readonly connectTimeoutMs?: number;
   /** Largest response accepted (default 64 MiB) and request sent (default 16 MiB, the server's default limit). */
@@ -43,13 +51,31 @@ export interface ClientOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
+/** What a retry listener is told. */
+export interface RetryEvent {
+  /** The RPC method, e.g. `createTokens`. */
+  readonly method: string;
+  /** The attempt that failed (1 = the first). */
+  readonly attempt: number;
+  readonly error: NeuroGraphError;
+  readonly delayMs: number;
+}
+
+export type RetryListener = (event: RetryEvent) => void;
+
 export interface ResolvedClientOptions {
+  /** The address, or the addresses joined with commas. */
   readonly address: string;
+  /** The grpc-js channel target (`host:port`, or `ipv4:a,b,c` for several nodes). */
+  readonly target: string;
+  /** Several nodes: the channel balances round-robin over them. */
+  readonly balanced: boolean;
   readonly tls: ClientTlsOptions | true | undefined;
   readonly token: string | undefined;
   readonly deadlineMs: number;
   readonly retry: RetryPolicy | false;
   readonly retryBudget: RetryBudgetOptions;
+  readonly onRetry: RetryListener | undefined;
   readonly connectTimeoutMs: number;
   readonly maxReceiveMessageBytes: number;
   readonly maxSendMessageBytes: number;
@@ -65,12 +91,39 @@ function checkInt(v: FieldViolation[], field: string, value: number, min: number
   }
 }
 
+const IPV4_PORT = /^(?:\d{1,3}\.){3}\d{1,3}:(\d{1,5})$/;
+const IPV6_PORT = /^\[[0-9A-Fa-f:.]+\]:(\d{1,5})$/;
+
+/** The channel target for several nodes: `ipv4:a,b` or `ipv6:a,b` (grpc-js resolves both without DNS). */
+function multiTarget(v: FieldViolation[], addresses: readonly string[]): string {
+  const family = addresses.every((a) => IPV4_PORT.test(a)) ? "ipv4" : addresses.every((a) => IPV6_PORT.test(a)) ? "ipv6" : undefined;
+  if (family === undefined) {
+    v.push({
+      field: "addresses",
+      value: addresses.join(","),
+      rule: "address_format",
+      description: "several addresses must all be ip:port of one family, e.g. 10.0.0.1:50051 or [::1]:50051 (for a DNS name that resolves to every node use address: \"dns:name:port\")",
+    });
+    return addresses.join(",");
+  }
+  return `${family}:${addresses.join(",")}`;
+}
+
 /** Applies defaults and validates every option at once. */
 export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
   const env = options.env ?? process.env;
   const v: FieldViolation[] = [];
-  const address = options.address ?? (env["NG_GRPC_ADDR"] === undefined || env["NG_GRPC_ADDR"] === "" ? DEFAULT_ADDRESS : env["NG_GRPC_ADDR"]);
-  if (!ADDRESS.test(address) && !SCHEMED.test(address)) {
+  const many = options.addresses !== undefined && options.addresses.length > 0 ? options.addresses : undefined;
+  if (many !== undefined && options.address !== undefined) {
+    v.push({ field: "addresses", value: many.join(","), rule: "address_conflict", description: "give either address or addresses, not both" });
+  }
+  const address = many?.join(",") ?? options.address ?? (env["NG_GRPC_ADDR"] === undefined || env["NG_GRPC_ADDR"] === "" ? DEFAULT_ADDRESS : env["NG_GRPC_ADDR"]);
+  const target = many === undefined ? address : multiTarget(v, many);
+  if (many !== undefined) {
+    for (const a of many) {
+      if (Number(a.slice(a.lastIndexOf(":") + 1)) > 65535) v.push({ field: "addresses", value: a, rule: "address_format", description: "the port must be in 1..65535" });
+    }
+  } else if (!ADDRESS.test(address) && !SCHEMED.test(address)) {
     v.push({ field: "address", value: address, rule: "address_format", description: `expected host:port, e.g. ${DEFAULT_ADDRESS} or [::1]:50051` });
   } else if (!SCHEMED.test(address) && Number(address.slice(address.lastIndexOf(":") + 1)) > 65535) {
     v.push({ field: "address", value: address, rule: "address_format", description: "the port must be in 1..65535" });
@@ -99,11 +152,14 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   if (v.length > 0) throw ValidationError.of("client options", v);
   return {
     address,
+    target,
+    balanced: many !== undefined && many.length > 1,
     tls: options.tls,
     token,
     deadlineMs,
     retry,
     retryBudget: options.retryBudget ?? DEFAULT_RETRY_BUDGET,
+    onRetry: options.onRetry,
     connectTimeoutMs,
     maxReceiveMessageBytes,
     maxSendMessageBytes,

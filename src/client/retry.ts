@@ -23,7 +23,9 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
-  maxAttempts: 5,
+  // About 10 s of backoff in all (full jitter, on average): enough to ride out a shard moving to
+  // another node after its owner died (lease 5 s) or a rolling restart.
+  maxAttempts: 10,
   initialBackoffMs: 100,
   maxBackoffMs: 5_000,
   multiplier: 2,
@@ -38,7 +40,8 @@ export interface RetryBudgetOptions {
   readonly tokenRatio: number;
 }
 
-export const DEFAULT_RETRY_BUDGET: RetryBudgetOptions = Object.freeze({ maxTokens: 10, tokenRatio: 0.1 });
+/** Retries stop after about 25 retryable failures not made up by successes (each gives back a tenth): a node that stays down. */
+export const DEFAULT_RETRY_BUDGET: RetryBudgetOptions = Object.freeze({ maxTokens: 50, tokenRatio: 0.1 });
 
 /** Checks a (partial) policy and fills in the defaults; throws a ValidationError when invalid. */
 export function resolveRetryPolicy(partial: Partial<RetryPolicy> = {}, base: RetryPolicy = DEFAULT_RETRY_POLICY): RetryPolicy {

@@ -8,7 +8,7 @@
 import { Channel, connectivityState, credentials, Metadata, type CallOptions as GrpcCallOptions, type ChannelCredentials, type ClientUnaryCall, type ServiceError } from "@grpc/grpc-js";
 import { CancelledError, DeadlineExceededError, NeuroGraphError, UnavailableError, toNeuroGraphError } from "../core/errors.ts";
 import { serverRetryDelayMs, statusToError } from "./errors.ts";
-import type { ClientTlsOptions, ResolvedClientOptions } from "./options.ts";
+import type { ClientTlsOptions, ResolvedClientOptions, RetryListener } from "./options.ts";
 import { backoffDelayMs, isRetryable, resolveRetryPolicy, RetryBudget, sleep, type RetryPolicy } from "./retry.ts";
 
 /** Options of one call. */
@@ -23,6 +23,8 @@ export interface CallOptions {
   readonly idempotent?: boolean;
   /** Extra request metadata. */
   readonly metadata?: Readonly<Record<string, string>>;
+  /** Told before each retry of this call (besides the client's `onRetry`). */
+  readonly onRetry?: RetryListener;
 }
 
 export type UnaryMethod<Req, Res> = (
@@ -31,6 +33,14 @@ export type UnaryMethod<Req, Res> = (
   options: Partial<GrpcCallOptions>,
   callback: (error: ServiceError | null, response: Res) => void,
 ) => ClientUnaryCall;
+
+/** A stub's method bound to it and named after it (the name reaches retry listeners). */
+export function rpc<S extends object, K extends keyof S & string>(stub: S, name: K): S[K] {
+  const method = stub[name];
+  if (typeof method !== "function") throw new TypeError(`${name} is not a method of the stub`);
+  const bound: unknown = Object.defineProperty((method as (...a: unknown[]) => unknown).bind(stub), "name", { value: name });
+  return bound as S[K];
+}
 
 /** What every attempt of a call is told: the absolute deadline (ms since epoch; Infinity = none). */
 export interface Attempt {
@@ -67,7 +77,9 @@ export class Invoker {
     this.options = options;
     this.budget = new RetryBudget(options.retryBudget);
     const tls = options.tls;
-    this.channel = new Channel(options.address, channelCredentials(tls), {
+    this.channel = new Channel(options.target, channelCredentials(tls), {
+      // Several nodes: spread calls over the ones that are up; a retry finds a live one.
+      ...(options.balanced ? { "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) } : {}),
       "grpc.max_receive_message_length": options.maxReceiveMessageBytes,
       "grpc.max_send_message_length": options.maxSendMessageBytes,
       ...(tls !== undefined && tls !== true && tls.serverName !== undefined ? { "grpc.ssl_target_name_override": tls.serverName, "grpc.default_authority": tls.serverName } : {}),
@@ -143,6 +155,11 @@ export class Invoker {
         if (policy === false || attempt >= policy.maxAttempts || !this.budget.allowsRetry()) throw err;
         const wait = backoffDelayMs(policy, attempt, serverRetryDelayMs(err));
         if (Date.now() + wait >= deadline) throw err;
+        if (this.options.onRetry !== undefined || call.onRetry !== undefined) {
+          const event = { method: method.name, attempt, error: err, delayMs: wait };
+          this.options.onRetry?.(event);
+          call.onRetry?.(event);
+        }
         await sleep(wait, call.signal);
       }
     }

@@ -88,15 +88,26 @@ export class ValidationError extends NeuroGraphError {
   }
 }
 
+/** Options of errors about items of a batch: which items (index, field, value, rule). */
+export interface ItemErrorOptions extends NeuroGraphErrorOptions {
+  readonly violations?: readonly FieldViolation[];
+}
+
 export class NotFoundError extends NeuroGraphError {
-  constructor(message: string, options?: NeuroGraphErrorOptions) {
+  /** The missing items of a batch (empty when the error is not about batch items). */
+  readonly violations: readonly FieldViolation[];
+  constructor(message: string, options?: ItemErrorOptions) {
     super(ErrorCode.NotFound, message, options);
+    this.violations = options?.violations ?? [];
   }
 }
 
 export class AlreadyExistsError extends NeuroGraphError {
-  constructor(message: string, options?: NeuroGraphErrorOptions) {
+  /** The existing items of a batch (empty when the error is not about batch items). */
+  readonly violations: readonly FieldViolation[];
+  constructor(message: string, options?: ItemErrorOptions) {
     super(ErrorCode.AlreadyExists, message, options);
+    this.violations = options?.violations ?? [];
   }
 }
 
@@ -115,14 +126,19 @@ export class OverloadedError extends NeuroGraphError {
   }
 }
 
+export interface QuotaErrorOptions extends NeuroGraphErrorOptions {
+  /** What the user can do (default: delete data or raise the limit in the constitution). */
+  readonly hint?: string;
+}
+
 export class QuotaExceededError extends NeuroGraphError {
   readonly quota: string;
   readonly usage: number;
   readonly limit: number;
-  constructor(quota: string, usage: number, limit: number, options?: NeuroGraphErrorOptions) {
+  constructor(quota: string, usage: number, limit: number, options?: QuotaErrorOptions) {
     super(
       ErrorCode.QuotaExceeded,
-      `quota ${quota} exhausted: usage ${usage} of limit ${limit}; delete data or raise the limit in the constitution`,
+      `quota ${quota} exhausted: usage ${usage} of limit ${limit}; ${options?.hint ?? "delete data or raise the limit in the constitution"}`,
       options,
     );
     this.quota = quota;

@@ -6,8 +6,10 @@
  */
 import { readFileSync } from "node:fs";
 import { NeuroGraphClient, type ClientTlsOptions } from "../client/index.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { FailedPreconditionError, NeuroGraphError } from "../core/errors.ts";
 import { tokenRecords, type Random } from "./data.ts";
+import { makeNatsOperation } from "./nats-ops.ts";
 import type { GrpcTarget, LoadPlan, OpKind } from "./plan.ts";
 
 /** One operation: resolves with the tokens it carried (0 for reads); rejects on failure. */
@@ -46,8 +48,21 @@ export function loadClient(plan: LoadPlan): Promise<NeuroGraphClient> {
   });
 }
 
-/** Builds the operations of `op` over the given clients (round-robin). */
-export function makeOperation(op: OpKind, plan: LoadPlan, clients: readonly NeuroGraphClient[], rng: Random): Operation {
+/** The connections a worker's operations use (each op round-robins over its kind). */
+export interface OpConnections {
+  readonly clients: readonly NeuroGraphClient[];
+  readonly nats: readonly NatsConnection[];
+  /** Producer name the NATS batches carry (shows in the node's rejection reports). */
+  readonly producer: string;
+}
+
+/** Builds the operations of `op` over the given connections (round-robin). */
+export function makeOperation(op: OpKind, plan: LoadPlan, conns: OpConnections, rng: Random): Operation {
+  if (op === "nats" || op === "jetstream") {
+    if (conns.nats.length === 0) throw new FailedPreconditionError(`the ${op} scenario publishes to NATS: give --nats nats://host:4222`);
+    return makeNatsOperation(op, plan, conns.nats, rng, conns.producer);
+  }
+  const clients = conns.clients;
   let turn = 0;
   const next = (): NeuroGraphClient => clients[turn++ % clients.length]!;
   const ids = plan.ids ?? { min: 1, max: 1 };
@@ -82,9 +97,6 @@ export function makeOperation(op: OpKind, plan: LoadPlan, clients: readonly Neur
         await next().traverse({ start: [pickId()], maxDepth: plan.traverse.depth, maxNodes: plan.traverse.maxNodes });
         return 0;
       };
-    case "nats":
-    case "jetstream":
-      throw new FailedPreconditionError(`the ${op} scenario needs the node's NATS ingest, which this build does not have yet; load the node over gRPC (ingest, create) instead`);
   }
 }
 

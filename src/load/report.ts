@@ -4,6 +4,8 @@
  * `formatReport` is the human summary.
  */
 import { encodeHistogram, mergeEncoded, newHistogram, percentileCurve, summarize, type CurvePoint, type LatencySummary } from "./histogram.ts";
+import type { IngestConsumerReport } from "./nats-ops.ts";
+import { natsIngestNames } from "./nats-ops.ts";
 import type { LoadPlan, OpKind, Slo } from "./plan.ts";
 import type { WorkerResult } from "./protocol.ts";
 import { formatBytes, formatCount, formatDurationMs, formatLatency, formatPercent } from "./units.ts";
@@ -75,6 +77,11 @@ export interface LoadReport {
   };
   readonly slo: readonly SloVerdict[];
   readonly passed: boolean;
+  /**
+   * JetStream runs: what the node did with the stored messages (the op latency ends at the
+   * PubAck; the node applies and acknowledges to the stream after it).
+   */
+  readonly jetstream?: IngestConsumerReport;
 }
 
 function sloVerdicts(slo: Slo, latency: LatencySummary, rate: number, tokenRate: number, errorRate: number): SloVerdict[] {
@@ -97,7 +104,7 @@ function sloVerdicts(slo: Slo, latency: LatencySummary, rate: number, tokenRate:
 }
 
 /** Merges the workers' results into the report. */
-export function buildReport(plan: LoadPlan, results: readonly WorkerResult[], startedAt: Date): LoadReport {
+export function buildReport(plan: LoadPlan, results: readonly WorkerResult[], startedAt: Date, jetstream?: IngestConsumerReport): LoadReport {
   const total = newHistogram();
   const byOp: OpReport[] = [];
   const from = Math.min(...results.map((r) => (r.started > 0 ? r.measuredFromMs : Infinity)));
@@ -140,7 +147,7 @@ export function buildReport(plan: LoadPlan, results: readonly WorkerResult[], st
     schema: "neurograph.load/v1",
     scenario: plan.scenario,
     mode: plan.mode,
-    target: plan.grpc.address,
+    target: targetOf(plan),
     startedAt: startedAt.toISOString(),
     plan: {
       rate: plan.mode === "open" ? plan.rate : null,
@@ -176,7 +183,21 @@ export function buildReport(plan: LoadPlan, results: readonly WorkerResult[], st
     },
     slo,
     passed: slo.every((v) => v.passed),
+    ...(jetstream === undefined ? {} : { jetstream }),
   };
+}
+
+/** Where the ops went: the gRPC address, and the NATS servers and subjects of NATS ops. */
+function targetOf(plan: LoadPlan): string {
+  const ops = plan.mix.map((m) => m.op);
+  const parts: string[] = [];
+  if (ops.some((op) => op !== "nats" && op !== "jetstream")) parts.push(plan.grpc.address);
+  if (plan.nats !== null) {
+    const names = natsIngestNames(plan.nats.cluster);
+    const subjects = [...(ops.includes("nats") ? [names.core] : []), ...(ops.includes("jetstream") ? [names.jetstream] : [])];
+    if (subjects.length > 0) parts.push(`${plan.nats.servers.join(",")} ${subjects.join(" ")}`);
+  }
+  return parts.join(" + ");
 }
 
 function sloValue(v: SloVerdict, x: number): string {
@@ -210,6 +231,11 @@ export function formatReport(r: LoadReport): string {
   lines.push("");
   lines.push(`  client: ${r.client.cpuSeconds.toFixed(1)} CPU s, peak RSS ${formatBytes(r.client.peakRssBytes)}, ${r.client.queued} op(s) waited for --max-in-flight, max send lag ${formatLatency(r.client.maxSendLagUs)}`);
   if (r.client.saturated) lines.push(`  WARNING: the workers fell behind the schedule (${r.client.lateSends} late sends): add --workers; the figures understate the node`);
+  const js = r.jetstream;
+  if (js !== undefined) {
+    const drained = js.drainedAfterMs === null ? `NOT drained: ${formatCount(js.backlogAtEnd)} message(s) still unapplied` : `drained ${formatDurationMs(js.drainedAfterMs)} after the last PubAck`;
+    lines.push(`  jetstream: latency ends at the PubAck (stored in ${js.stream}); node consumer ${js.consumer}: peak backlog ${formatCount(js.maxBacklog)} message(s), ${formatCount(js.acknowledged)} acknowledged, ${drained}`);
+  }
   lines.push(r.passed ? (r.slo.length > 0 ? "  result: all SLOs met" : "  result: done") : `  result: ${r.slo.filter((v) => !v.passed).length} SLO(s) MISSED`);
   return lines.join("\n");
 }

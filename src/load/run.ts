@@ -11,6 +11,7 @@ import { InternalError, UnavailableError, type NeuroGraphError } from "../core/e
 import { latencyChartSvg, reportHtml } from "./chart.ts";
 import { preloadEdges, Random, tokenRecords } from "./data.ts";
 import { mergeEncoded, newHistogram, summarize } from "./histogram.ts";
+import { watchIngestConsumer, type IngestConsumerWatch } from "./nats-ops.ts";
 import { loadClient } from "./ops.ts";
 import type { LoadPlan } from "./plan.ts";
 import type { FromWorker, ToWorker, WorkerResult } from "./protocol.ts";
@@ -31,6 +32,8 @@ export interface RunOptions {
 const PRELOAD_CHUNK = 10_000;
 /** How far in the future the common start is set once every worker is ready. */
 const START_DELAY_MS = 300;
+/** JetStream runs: how long after the last PubAck the coordinator waits for the node to apply the backlog. */
+const JETSTREAM_DRAIN_WAIT_MS = 60_000;
 
 /** Creates tokens 1..N (and their connections) unless they exist; returns the time it took. */
 export async function preload(plan: LoadPlan, log: (line: string) => void): Promise<number> {
@@ -73,6 +76,20 @@ interface WorkerHandle {
 export async function runLoad(plan: LoadPlan, options: RunOptions): Promise<LoadReport> {
   const log = (line: string): void => void options.progress?.write(`${line}\n`);
   await preload(plan, log);
+  // JetStream: the node applies stored messages after the PubAck; watch its consumer's backlog.
+  let consumer: IngestConsumerWatch | undefined;
+  if (plan.nats !== null && plan.mix.some((m) => m.op === "jetstream")) consumer = await watchIngestConsumer(plan.nats, plan.timeoutMs);
+  try {
+    const results = await runWorkers(plan, options);
+    const ingest = consumer === undefined ? undefined : await consumer.finish(Math.max(plan.timeoutMs, JETSTREAM_DRAIN_WAIT_MS));
+    if (ingest !== undefined && ingest.drainedAfterMs === null) log(`jetstream: the node still had ${ingest.backlogAtEnd} message(s) to apply after ${formatDurationMs(Math.max(plan.timeoutMs, JETSTREAM_DRAIN_WAIT_MS))}`);
+    return buildReport(plan, results.results, results.startedAt, ingest);
+  } finally {
+    await consumer?.close();
+  }
+}
+
+async function runWorkers(plan: LoadPlan, options: RunOptions): Promise<{ results: WorkerResult[]; startedAt: Date }> {
   const startedAt = new Date();
   const workers: WorkerHandle[] = [];
   let failure: NeuroGraphError | undefined;
@@ -156,8 +173,7 @@ export async function runLoad(plan: LoadPlan, options: RunOptions): Promise<Load
     options.signal?.removeEventListener("abort", stopAll);
   }
   if (failure !== undefined) throw failure;
-  const results = workers.map((w, i) => w.result ?? missing(i));
-  return buildReport(plan, results, startedAt);
+  return { results: workers.map((w, i) => w.result ?? missing(i)), startedAt };
 }
 
 function missing(index: number): never {

@@ -10,11 +10,13 @@
  * from the actual send (what a closed-loop tool can measure; its percentiles hide stalls).
  */
 import { performance } from "node:perf_hooks";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { NeuroGraphClient } from "../client/index.ts";
 import { Random } from "./data.ts";
 import { encodeHistogram, newHistogram, recordUs, type Histogram } from "./histogram.ts";
+import { checkBatchFits, loadNatsConnection } from "./nats-ops.ts";
 import { errorCode, loadClient, makeOperation, MixPicker, type Operation } from "./ops.ts";
-import { shareOf, type LoadPlan } from "./plan.ts";
+import { NATS_OPS, shareOf, type LoadPlan } from "./plan.ts";
 import type { FromWorker, OpResult, WorkerResult } from "./protocol.ts";
 import { ArrivalSchedule } from "./schedule.ts";
 
@@ -37,6 +39,7 @@ export class LoadWorker {
   readonly #rng: Random;
   readonly #picker: MixPicker;
   #clients: NeuroGraphClient[] = [];
+  #nats: NatsConnection[] = [];
   #ops: OpState[] = [];
   #stopped = false;
   #t0 = 0;
@@ -66,10 +69,28 @@ export class LoadWorker {
     this.#picker = new MixPicker(plan.mix);
   }
 
-  /** Connects the worker's clients and builds its operations. */
+  /** Connects the worker's clients (gRPC and/or NATS, as its ops need) and builds its operations. */
   async prepare(): Promise<void> {
-    for (let i = 0; i < this.#plan.connections; i++) this.#clients.push(await loadClient(this.#plan));
-    this.#ops = this.#plan.mix.map((m) => ({ run: makeOperation(m.op, this.#plan, this.#clients, this.#rng), histogram: newHistogram(), count: 0, errors: 0, tokens: 0 }));
+    const plan = this.#plan;
+    const isNats = (op: string): boolean => (NATS_OPS as readonly string[]).includes(op);
+    const needsGrpc = plan.mix.some((m) => !isNats(m.op));
+    const needsNats = plan.mix.some((m) => isNats(m.op));
+    for (let i = 0; i < plan.connections; i++) {
+      if (needsGrpc) this.#clients.push(await loadClient(plan));
+      if (needsNats && plan.nats !== null) {
+        const nc = await loadNatsConnection(plan.nats, `neurograph-load-${this.#index}-${i}`, plan.timeoutMs);
+        this.#nats.push(nc);
+        checkBatchFits(nc, plan.batch);
+      }
+    }
+    const conns = { clients: this.#clients, nats: this.#nats, producer: `neurograph-load-${this.#index}` };
+    this.#ops = plan.mix.map((m) => ({ run: makeOperation(m.op, plan, conns, this.#rng), histogram: newHistogram(), count: 0, errors: 0, tokens: 0 }));
+  }
+
+  /** Closes every connection (NATS ones drain what they still buffer). */
+  async close(): Promise<void> {
+    for (const c of this.#clients) c.close();
+    await Promise.all(this.#nats.filter((nc) => !nc.isClosed()).map((nc) => nc.drain().catch(() => nc.close())));
   }
 
   stop(): void {
@@ -89,7 +110,7 @@ export class LoadWorker {
     } finally {
       clearInterval(progress);
       this.#progress();
-      for (const c of this.#clients) c.close();
+      await this.close();
     }
     const used = process.cpuUsage(cpu);
     this.#peakRss = Math.max(this.#peakRss, process.memoryUsage().rss);

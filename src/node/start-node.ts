@@ -49,6 +49,7 @@ import {
   createLogger,
   installFatalHandlers,
   startMetricsServer,
+  withFieldStepSpan,
   type Logger,
   type MetricsServer,
 } from "../telemetry/index.ts";
@@ -196,6 +197,8 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
         detectEvery: config.fieldBatch,
         events: fieldEvents,
         logger,
+        metrics,
+        traceStep: withFieldStepSpan,
       }),
     );
     return fieldEngine;

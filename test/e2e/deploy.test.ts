@@ -5,8 +5,8 @@
  * serves and passes the image's own health check; the Grafana dashboard queries only metric names
  * that node's live /metrics exports.
  */
-import { execFileSync, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { serveConfigSchema } from "../../src/node/index.ts";
 import { natsConfigSchema } from "../../src/runtime/nats-config.ts";
 import { CONFIG_ENV } from "../../src/runtime/config.ts";
+import { natsServerBinary } from "../support/nats-server.ts";
 import { freePort } from "./cli-helpers.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -45,6 +46,13 @@ function checkVariables(where: string, env: Record<string, string>): void {
 }
 
 const portOf = (hostPort: string): number => Number(hostPort.slice(hostPort.lastIndexOf(":") + 1));
+
+/** `nats-server -t`: the server itself parses the configuration (with the variable it names set). */
+function checkNatsConfig(file: string, env: Record<string, string>): void {
+  const r = spawnSync(natsServerBinary(), ["-t", "-c", file], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", ...env } });
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stderr).toContain("is valid");
+}
 
 /** The compose file, with its services' environment, ports and volumes checked. */
 function checkCompose(file: string): Obj {
@@ -96,10 +104,15 @@ describe("deploy/ files", () => {
       expect(Number(u.port)).toBe(clientPort);
     }
     for (const route of natsConf.match(/nats-route:\/\/[\w-]+:\d+/g) ?? []) expect(names).toContain(new URL(route).hostname);
+    const serverName = /^server_name:\s*\$(\w+)/m.exec(natsConf)?.[1];
+    for (const n of names.filter((x) => x.startsWith("nats-"))) expect(Object.keys(envOf(obj(services[n]))), n).toContain(serverName);
+    checkNatsConfig(join(DEPLOY, "nats/nats.conf"), { [serverName!]: "nats-1" });
     // The OTLP endpoint is Jaeger's OTLP/HTTP port, which the file publishes.
     const otlp = new URL(nodeEnv["OTEL_EXPORTER_OTLP_ENDPOINT"]!);
     expect(otlp.hostname).toBe("jaeger");
     expect(arr(obj(services["jaeger"])["ports"]).map((p) => String(p).split(":").at(-1))).toContain(otlp.port);
+    // Every node takes producer ingest over NATS, JetStream included.
+    for (const n of names.filter((x) => x.startsWith("neurograph-"))) expect(envOf(obj(services[n]))["NG_INGEST_JETSTREAM"], n).toBe("true");
     // Node ids differ.
     expect(new Set(names.filter((n) => n.startsWith("neurograph-")).map((n) => envOf(obj(services[n]))["NG_NODE_ID"])).size).toBe(3);
   });
@@ -137,7 +150,9 @@ describe("deploy/ files", () => {
     const kustomization = obj(parse(readFileSync(join(DEPLOY, "k8s/kustomization.yaml"), "utf8")));
     const files = arr(kustomization["resources"]).map(String);
     expect(files.sort()).toEqual(readdirSync(join(DEPLOY, "k8s")).filter((f) => f !== "kustomization.yaml").sort());
-    const docs = files.flatMap((f) => parseAllDocuments(readFileSync(join(DEPLOY, "k8s", f), "utf8")).map((d) => obj(d.toJS())));
+    const all = files.flatMap((f) => parseAllDocuments(readFileSync(join(DEPLOY, "k8s", f), "utf8")).map((d) => obj(d.toJS())));
+    const appOf = (d: Obj): unknown => obj(obj(d["metadata"])["labels"])["app.kubernetes.io/name"];
+    const docs = all.filter((d) => appOf(d) === "neurograph");
     const byKind = (kind: string): Obj[] => docs.filter((d) => d["kind"] === kind);
     const sts = byKind("StatefulSet")[0]!;
     const spec = obj(sts["spec"]);
@@ -172,6 +187,61 @@ describe("deploy/ files", () => {
     expect(Object.keys(obj(obj(container["resources"])["limits"]))).toEqual(expect.arrayContaining(["cpu", "memory"]));
     expect(obj(podSpec["securityContext"])["runAsNonRoot"]).toBe(true);
     expect(byKind("PodDisruptionBudget")).toHaveLength(1);
+    // Every resource belongs to the nodes or to their NATS cluster.
+    expect(new Set(all.map(appOf))).toEqual(new Set(["neurograph", "nats"]));
+  });
+
+  it("Kubernetes manifests: a 3-server NATS JetStream cluster the nodes join and take ingest from", () => {
+    const docs = parseAllDocuments(readFileSync(join(DEPLOY, "k8s/nats.yaml"), "utf8")).map((d) => obj(d.toJS()));
+    const named = (kind: string, name: string): Obj => docs.find((d) => d["kind"] === kind && obj(d["metadata"])["name"] === name) ?? {};
+    const sts = obj(named("StatefulSet", "nats")["spec"]);
+    expect(sts["replicas"]).toBe(3);
+    const podSpec = obj(obj(sts["template"])["spec"]);
+    const podLabels = obj(obj(obj(sts["template"])["metadata"])["labels"]);
+    const container = obj(arr(podSpec["containers"])[0]);
+    expect(String(container["image"])).toMatch(PINNED_IMAGE);
+    const ports = Object.fromEntries(arr(container["ports"]).map((p) => [String(obj(p)["name"]), Number(obj(p)["containerPort"])]));
+    // The configuration file the server is started with is the ConfigMap's, mounted there.
+    const args = arr(container["args"]).map(String);
+    const confPath = args[args.indexOf("-c") + 1]!;
+    const confMount = arr(container["volumeMounts"]).map(obj).find((m) => confPath.startsWith(`${String(m["mountPath"])}/`))!;
+    const confVolume = arr(podSpec["volumes"]).map(obj).find((v) => v["name"] === confMount["name"])!;
+    const configMap = obj(named("ConfigMap", String(obj(confVolume["configMap"])["name"]))["data"]);
+    const conf = String(configMap[confPath.slice(String(confMount["mountPath"]).length + 1)]);
+    expect(conf).toMatch(/jetstream\s*\{/);
+    const confDir = mkdtempSync(join(tmpdir(), "ng-nats-conf-"));
+    try {
+      writeFileSync(join(confDir, "nats.conf"), conf);
+      checkNatsConfig(join(confDir, "nats.conf"), { POD_NAME: "nats-0" });
+    } finally {
+      rmSync(confDir, { recursive: true, force: true });
+    }
+    expect(Number(/^\s*listen:\s*[\d.]+:(\d+)/m.exec(conf)?.[1])).toBe(ports["client"]);
+    expect(Number(/^http:\s*[\d.]+:(\d+)/m.exec(conf.replace(/^ +/gm, ""))?.[1])).toBe(ports["monitor"]);
+    // Distinct server names from the pod name, which the container's env provides.
+    const nameVar = /^\s*server_name:\s*\$(\w+)/m.exec(conf)?.[1];
+    expect(arr(container["env"]).map((e) => obj(e)["name"])).toContain(nameVar);
+    // JetStream's store is on the claim.
+    const store = /store_dir:\s*(\S+)/.exec(conf)?.[1] ?? "";
+    const storeMount = arr(container["volumeMounts"]).map(obj).find((m) => store.startsWith(String(m["mountPath"])));
+    expect(arr(sts["volumeClaimTemplates"]).map((c) => obj(obj(c)["metadata"])["name"])).toContain(storeMount?.["name"]);
+    // Routes: one per replica, by the headless service's stable names, on the cluster port.
+    const routes = [...conf.matchAll(/nats-route:\/\/([\w.-]+):(\d+)/g)];
+    expect(routes.map((r) => r[1])).toEqual([0, 1, 2].map((i) => `nats-${i}.${String(sts["serviceName"])}`));
+    for (const r of routes) expect(Number(r[2])).toBe(ports["cluster"]);
+    expect(obj(named("Service", String(sts["serviceName"]))["spec"])["clusterIP"]).toBe("None");
+    for (const svc of docs.filter((d) => d["kind"] === "Service" || d["kind"] === "PodDisruptionBudget")) {
+      const selector = obj(obj(svc["spec"])["selector"]);
+      for (const [k, v] of Object.entries(obj(selector["matchLabels"] ?? selector))) expect(podLabels[k]).toBe(v);
+      for (const p of arr(obj(svc["spec"])["ports"])) expect(Object.keys(ports)).toContain(obj(p)["targetPort"]);
+    }
+    // The nodes connect to the client service on its port and take NATS ingest (JetStream on).
+    const nodeConfig = obj(obj(parse(readFileSync(join(DEPLOY, "k8s/configmap.yaml"), "utf8")))["data"]);
+    const url = new URL(String(nodeConfig["NG_NATS_URL"]));
+    const client = obj(named("Service", url.hostname)["spec"]);
+    const clientPort = arr(client["ports"]).map(obj).find((p) => Number(p["port"]) === Number(url.port));
+    expect(clientPort?.["targetPort"]).toBe("client");
+    expect(nodeConfig["NG_INGEST_JETSTREAM"]).toBe("true");
   });
 });
 

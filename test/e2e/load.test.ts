@@ -155,27 +155,68 @@ describe("neurograph load against neurograph serve", () => {
 });
 
 describe("neurograph load stress", () => {
-  it("starts its own nodes, ingests into each and reports measured figures", async () => {
+  it("starts its own nodes, ingests into each, reports measured figures and the quota behaviour at the limit", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ng-stress-"));
     try {
-      const r = await cli(["load", "stress", "--tokens", "20k", "--batch", "5000", "--shards", "2", "--json", "--quiet", "--report-dir", join(dir, "load-report")], {});
+      // 95 k against 100 k: the original's 9.5 M against 10 M at 1/100 scale (the load ends at the
+      // soft threshold). The margin is 10 messages: the guardian counts a streamed batch twice
+      // between its shard's report and its release, so a pipelined stream may be refused a few
+      // messages below the limit.
+      const r = await cli(["load", "stress", "--tokens", "95k", "--quota", "100k", "--batch", "500", "--after-limit", "5", "--shards", "2", "--json", "--quiet", "--report-dir", join(dir, "load-report")], {});
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       const report = JSON.parse(r.stdout) as StressReport;
       expect(report.runs.map((run) => run.config)).toEqual(["full", "bare"]);
       for (const run of report.runs) {
-        expect(run.tokens).toBe(20_000);
-        expect(run.nodeTokens).toBe(20_000);
+        expect(run.tokens).toBe(95_000);
+        expect(run.nodeTokens).toBe(95_000);
         expect(run.rssAtStartBytes).toBeGreaterThan(0);
         expect(run.peakRssBytes).toBeGreaterThanOrEqual(run.rssAtStartBytes);
-        expect(run.bytesPerToken).toBeCloseTo((run.peakRssBytes - run.rssAtStartBytes) / 20_000, 6);
+        expect(run.bytesPerToken).toBeCloseTo((run.peakRssBytes - run.rssAtStartBytes) / 95_000, 6);
         expect(run.exitCode).toBe(0);
+        expect(run.nodeCpuSeconds).toBeGreaterThan(0);
       }
       expect(report.overhead).not.toBeNull();
-      expect(report.limitations.some((l) => l.includes("quota"))).toBe(true);
+      expect(report.cpuOverhead).toBeCloseTo(report.runs[0]!.nodeCpuSeconds / report.runs[1]!.nodeCpuSeconds - 1, 6);
+      expect(report.runs[1]!.quota).toBe(0);
+      expect(report.runs[1]!.atLimit).toBeUndefined();
+
+      const limit = report.runs[0]!.atLimit!;
+      expect(report.runs[0]!.quota).toBe(100_000);
+      // The load ended at the soft threshold (95 %): the guardian said so and ran its cleanup,
+      // which removes no tokens under the default policy.
+      expect(limit.afterLoad.tokens).toMatchObject({ usage: 95_000, limit: 100_000, softLimit: 95_000, level: "soft", refused: 0 });
+      expect(limit.afterLoad.softCrossings).toBe(1);
+      expect(limit.afterLoad.cleanups).toBeGreaterThanOrEqual(1);
+      expect(limit.afterLoad.cleanupTokensRemoved).toBe(0);
+      // Exactly the room left was accepted; the next batch was refused whole with the quota named.
+      expect(limit.acceptedToLimit).toBe(5000);
+      expect(limit.usageAtFirstRefusal).toBe(100_000);
+      expect(limit.firstRefusal).toMatchObject({ code: "QUOTA_EXCEEDED" });
+      expect(limit.firstRefusal!.message).toContain("quota tokens exhausted: usage 100000 of limit 100000");
+      // Every write after it was refused, a single token included; nothing got in.
+      expect(limit.writesAfterLimit).toBe(6);
+      expect(limit.refusedAfterLimit).toBe(6);
+      expect(limit.refusedTokens).toBe(5 * 500 + 1);
+      expect(limit.singleTokenRefused).toBe(true);
+      expect(limit.nodeTokensAfter).toBe(100_000);
+      expect(limit.after.tokens).toMatchObject({ usage: 100_000, level: "hard", refused: 7 });
+      expect(limit.after.hardCrossings).toBe(1);
+      // Reads at the limit still work.
+      expect(limit.readsSucceeded).toBe(true);
+      expect(limit.tokensReadBack).toBe(500);
+
       expect(JSON.parse(readFileSync(join(dir, "load-report", "stress.json"), "utf8"))).toEqual(report);
+      expect(readFileSync(join(dir, "load-report", "stress.txt"), "utf8")).toContain("first refusal after 5000 more tokens, at 100.0k tokens: QUOTA_EXCEEDED");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("refuses a load that does not fit under the quota (exit 2)", async () => {
+    const r = await cli(["load", "stress", "--tokens", "30k", "--quota", "20k", "--quiet", "--no-report"], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--tokens 30.0k");
+    expect(r.stderr).toContain("--quota 20.0k");
   });
 });

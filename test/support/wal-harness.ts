@@ -21,7 +21,7 @@ export class WalHarness {
   ) {}
 
   /** Starts the WAL on `dataDir` and recovers every shard into a fresh model. */
-  static async open(dataDir: string, options: Partial<WalOptions> = {}): Promise<WalHarness> {
+  static async open(dataDir: string, options: Partial<WalOptions> = {}, makeModel: () => ModelShard = () => new ModelShard()): Promise<WalHarness> {
     const system = new ActorSystem({ onFatal: () => {} });
     let wal: NodeWal;
     try {
@@ -30,7 +30,7 @@ export class WalHarness {
       await system.shutdown({ force: true });
       throw err;
     }
-    const models = wal.logs.map(() => new ModelShard());
+    const models = wal.logs.map(() => makeModel());
     try {
       const reports = await Promise.all(wal.logs.map((log, i) => log.recover(models[i]!)));
       return new WalHarness(system, wal, models, reports);

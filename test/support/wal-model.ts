@@ -5,7 +5,13 @@
  * on (seed, shard, k), so a test can recompute what any LSN held.
  */
 import { createHash } from "node:crypto";
-import type { RecoveryHandler, ShardMutation, ShardSnapshotData } from "../../src/actors/shard-log.ts";
+import type { RecoveryHandler, ShardMutation, ShardSnapshotData, StreamedSnapshotData } from "../../src/actors/shard-log.ts";
+
+/** A model that takes snapshots streamed (`RecoveryHandler.loadStreamedSnapshot`), as shard actors do. */
+export function streamedModel(): ModelShard {
+  const m = new ModelShard();
+  return Object.assign(m, { loadStreamedSnapshot: (s: StreamedSnapshotData) => m.loadStreamed(s) });
+}
 
 export class ModelShard implements RecoveryHandler {
   readonly tokens = new Map<number, Uint8Array>();
@@ -14,6 +20,7 @@ export class ModelShard implements RecoveryHandler {
   private readonly byEndpoint = new Map<number, Set<string>>();
   constitution: Uint8Array | undefined;
   fieldResults = 0;
+  streamedSnapshots = 0;
   snapshotLsn = 0;
   lastLsn = 0;
 
@@ -25,6 +32,20 @@ export class ModelShard implements RecoveryHandler {
     for (let o = 0; o < s.connections.length; o += 64) this.putConnection(s.connections.subarray(o, o + 64));
     this.constitution = s.constitution === undefined ? undefined : s.constitution.slice();
     this.snapshotLsn = this.lastLsn = s.lsn;
+  }
+
+  /** Takes a snapshot as a store does when the log streams it; the pieces are checked on the way. */
+  loadStreamed(s: StreamedSnapshotData): void {
+    const tokens = new Uint8Array(s.tokenCount * 64);
+    let at = 0;
+    for (const piece of s.tokenPieces) {
+      if (piece.length % 64 !== 0 || piece.byteOffset % 4 !== 0) throw new Error(`piece of ${piece.length} bytes at offset ${piece.byteOffset}: not whole aligned records`);
+      tokens.set(piece, at);
+      at += piece.length;
+    }
+    if (at !== tokens.length) throw new Error(`streamed ${at} of ${tokens.length} token bytes`);
+    this.streamedSnapshots++;
+    this.loadSnapshot({ lsn: s.lsn, tokens, connections: s.connections, constitution: s.constitution });
   }
 
   apply(m: ShardMutation, lsn: number): void {

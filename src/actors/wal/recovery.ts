@@ -9,9 +9,9 @@ import type { Key } from "lmdb";
 import { DataLossError, InternalError, toNeuroGraphError } from "../../core/errors.ts";
 import { LogScan, mutationItemCount, type ScanProblem } from "../../core/wal/index.ts";
 import type { RecoveryHandler, RecoveryReport } from "../shard-log.ts";
-import type { WalEnvironment } from "./environment.ts";
+import type { ShardDatabases, WalEnvironment } from "./environment.ts";
 import { LOG_PART, QuarantineWriter, type QuarantinedEntry } from "./quarantine.ts";
-import { listSnapshots, loadSnapshot } from "./snapshot-store.ts";
+import { listSnapshots, openSnapshot } from "./snapshot-store.ts";
 import type { WalShardState } from "./state.ts";
 import { removeKeys } from "./removal.ts";
 
@@ -64,15 +64,15 @@ export async function recoverShard(
   const stored = listSnapshots(dbs);
   let base = 0;
   let baseAt = 0;
-  let chosen: ReturnType<typeof loadSnapshot> | undefined;
+  let chosen: ReturnType<typeof openSnapshot> | undefined;
   const movedAside = new Set<number>();
   for (const snap of stored) {
     if (!snap.hasManifest) continue;
-    const load = loadSnapshot(dbs, shard, snap.lsn);
+    const load = openSnapshot(dbs, shard, snap.lsn);
     if (load.ok) {
       chosen = load;
       base = snap.lsn;
-      baseAt = load.manifest.createdAtMs;
+      baseAt = load.snapshot.manifest.createdAtMs;
       break;
     }
     if (!options.repair || reload) {
@@ -94,10 +94,17 @@ export async function recoverShard(
   let snapshotTokens = 0;
   let snapshotConnections = 0;
   if (chosen?.ok === true) {
-    const c = chosen.content;
-    snapshotTokens = c.tokens.length / 64;
+    const c = chosen.snapshot;
+    snapshotTokens = c.manifest.tokenBytes / 64;
     snapshotConnections = c.connections.length / 64;
-    callHandler(shard, base, () => handler.loadSnapshot({ lsn: base, tokens: c.tokens, connections: c.connections, constitution: c.constitution }));
+    // Room for what the replay adds, up to the snapshot's size (growth would double the store anyway).
+    const headroomTokens = Math.min(snapshotTokens, Math.ceil(tailBytes(dbs.log, base, c.manifest.tokenBytes) / 64));
+    const { connections, constitution } = c;
+    callHandler(shard, base, () =>
+      handler.loadStreamedSnapshot !== undefined
+        ? handler.loadStreamedSnapshot({ lsn: base, tokenCount: snapshotTokens, tokenPieces: c.tokenPieces(), connections, constitution, headroomTokens })
+        : handler.loadSnapshot({ lsn: base, tokens: c.assembleTokens(), connections, constitution, headroomTokens }),
+    );
   }
 
   // 2. Log records at or below the snapshot were meant to be pruned; finish that.
@@ -211,6 +218,19 @@ async function moveAside(env: WalEnvironment, shard: number, fromLsn: number, q:
   const n = q.write(name, entries());
   await removeKeys(env, log, keys);
   return n;
+}
+
+/**
+ * Bytes of the log records after `base`, counted up to `limit`: an upper bound on 64 × the tokens
+ * their replay adds. One quick pass over values the replay reads right after.
+ */
+function tailBytes(log: ShardDatabases["log"], base: number, limit: number): number {
+  let bytes = 0;
+  for (const { value } of log.getRange({ start: base + 1 })) {
+    bytes += value.byteLength;
+    if (bytes >= limit) break;
+  }
+  return bytes;
 }
 
 function callHandler(shard: number, lsn: number, fn: () => void): void {

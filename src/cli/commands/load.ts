@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { ValidationError } from "../../core/errors.ts";
-import { formatReport, resolveLoadPlan, runLoad, runWorkerProcess, writeReportFiles, type GrpcTarget, type LoadFlags, type LoadReport } from "../../load/index.ts";
+import { formatReport, resolveLoadPlan, runLoad, runWorkerProcess, writeReportFiles, type GrpcTarget, type LoadFlags, type LoadReport, type NatsTarget } from "../../load/index.ts";
 import { formatStressReport, runStress, STRESS_CONFIGS, type StressConfig } from "../../load/stress.ts";
-import { parseCount } from "../../load/units.ts";
+import { formatCount, parseCount } from "../../load/units.ts";
 import { clientCommand, exitWith, ExitCode, failWith, loadClientConfig } from "./shared.ts";
 
 export const LOAD_EXIT_SLO_MISSED = 4;
@@ -25,9 +25,16 @@ Scenarios:
   neighbors  Neighbors of a random token (--space, --radius, --limit)
   traverse   Traverse from a random token (--depth, --max-nodes; --preload-degree connections)
   mix        weighted ops, e.g. --mix get=80,create=15,traverse=5
-  nats, jetstream  NATS ingest (needs the node's NATS transport; --nats URL)
-  stress     the original's stress test, measured: starts its own nodes (full observability vs
-             bare), ingests --tokens (default 9.5M) into each; time, overhead, peak RSS, B/token
+  nats       core NATS ingest: requests of --batch tokens to ng.<cluster>.ingest.tokens; the
+             latency ends at the node's IngestAck (sent once the tokens are durable)
+  jetstream  JetStream ingest: publishes to ng.<cluster>.ingest.js.tokens with a unique
+             Nats-Msg-Id; the latency ends at the PubAck (stored in the stream); the report adds
+             the node's consumer backlog and how long it took to apply everything
+             (both need nodes started with --nats and the same --cluster; give --nats URL)
+  stress     the original's stress test, measured: starts its own nodes (full: WAL, metrics,
+             1 % tracing, guardian with a --quota token quota; bare: all off), ingests --tokens
+             (default 9.5M, quota 10M) into each; time, overhead, peak RSS, B/token; then drives
+             the full node past its quota: first RESOURCE_EXHAUSTED, refusals, reads at the limit
 
 Modes:
   --rate N         open loop: N ops/s arrive on schedule whatever the node does; latency is
@@ -56,6 +63,10 @@ interface LoadCommandFlags extends LoadFlags {
   readonly quiet?: boolean;
   readonly nats?: string;
   readonly cluster?: string;
+  readonly natsUser?: string;
+  readonly natsPassword?: string;
+  readonly natsToken?: string;
+  readonly natsCreds?: string;
   readonly [key: string]: unknown;
 }
 
@@ -79,6 +90,27 @@ function grpcTarget(flags: LoadCommandFlags): GrpcTarget {
                 },
         }
       : {}),
+  };
+}
+
+function natsTarget(urls: string, flags: LoadCommandFlags): NatsTarget {
+  const pick = (flag: string | undefined, env: string): string | undefined => {
+    const v = flag ?? process.env[env];
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const cluster = flags.cluster ?? "neurograph";
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(cluster)) exitWith(ExitCode.Usage, `--cluster ${cluster}: expected 1-64 characters of A-Z, a-z, 0-9, '-', '_'`);
+  const user = pick(flags.natsUser, "NG_NATS_USER");
+  const password = pick(flags.natsPassword, "NG_NATS_PASSWORD");
+  const token = pick(flags.natsToken, "NG_NATS_TOKEN");
+  const credsFile = pick(flags.natsCreds, "NG_NATS_CREDS");
+  return {
+    servers: urls.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    cluster,
+    ...(user === undefined ? {} : { user }),
+    ...(password === undefined ? {} : { password }),
+    ...(token === undefined ? {} : { token }),
+    ...(credsFile === undefined ? {} : { credsFile }),
   };
 }
 
@@ -116,7 +148,13 @@ export function registerLoadCommand(program: Command): void {
     .option("--max-error-rate <fraction>", "SLO: failed operations at most, e.g. 0.001 or 0.1%")
     .option("--nats <urls>", "NATS servers for the nats/jetstream scenarios (comma-separated) [env NG_NATS_URL]")
     .option("--cluster <name>", "cluster name of the NATS subjects [neurograph]")
+    .option("--nats-user <name>", "NATS user (with --nats-password) [env NG_NATS_USER]")
+    .option("--nats-password <pw>", "NATS password [env NG_NATS_PASSWORD]")
+    .option("--nats-token <token>", "NATS token [env NG_NATS_TOKEN]")
+    .option("--nats-creds <file>", "NATS credentials file [env NG_NATS_CREDS]")
     .option("--tokens <n>", "stress: tokens per configuration [9.5M]")
+    .option("--quota <n>", "stress: the full node's token quota; after the load it is driven past it (0 = none) [10M]")
+    .option("--after-limit <n>", "stress: writes sent after the first quota refusal [10]")
     .option("--configs <list>", "stress: configurations to run, of full, bare [full,bare]")
     .option("--data-dir <dir>", "stress: parent of the nodes' fresh data directories [./load-report/stress-data]")
     .option("--shards <n>", "stress: shards of the nodes [16]")
@@ -129,7 +167,7 @@ export function registerLoadCommand(program: Command): void {
       if (scenario === "stress") return stress(flags);
       const grpc = grpcTarget(flags);
       const natsUrl = flags.nats ?? process.env["NG_NATS_URL"];
-      const nats = natsUrl === undefined || natsUrl === "" ? null : { servers: natsUrl.split(",").map((s) => s.trim()), cluster: flags.cluster ?? "neurograph" };
+      const nats = natsUrl === undefined || natsUrl === "" ? null : natsTarget(natsUrl, flags);
       let plan;
       try {
         plan = resolveLoadPlan(scenario, flags, grpc, nats);
@@ -176,6 +214,9 @@ export function registerLoadCommand(program: Command): void {
     const tokens = count("--tokens", flags["tokens"], 9_500_000, 1, 100_000_000);
     const batch = count("--batch", flags.batch, 10_000, 1, 100_000);
     const shards = count("--shards", flags["shards"], 16, 1, 4096);
+    const quota = count("--quota", flags["quota"], 10_000_000, 0, 1e12);
+    const afterLimit = count("--after-limit", flags["afterLimit"], 10, 0, 1_000_000);
+    if (quota > 0 && tokens > quota) problems.push(`  --tokens ${formatCount(tokens)}: the load must fit under --quota ${formatCount(quota)} (the at-limit phase goes past it afterwards)`);
     const configs = (typeof flags["configs"] === "string" ? flags["configs"] : STRESS_CONFIGS.join(",")).split(",").map((c) => c.trim());
     for (const c of configs) if (!(STRESS_CONFIGS as readonly string[]).includes(c)) problems.push(`  --configs ${c}: expected a list of ${STRESS_CONFIGS.join(", ")}`);
     if (problems.length > 0) exitWith(ExitCode.Usage, `invalid stress options:\n${problems.join("\n")}`);
@@ -186,6 +227,8 @@ export function registerLoadCommand(program: Command): void {
         tokens,
         batch,
         shards,
+        quota,
+        afterLimit,
         configs: configs as StressConfig[],
         dataDir: typeof flags["dataDir"] === "string" ? flags["dataDir"] : `${reportDir}/stress-data`,
         bin: BIN,
@@ -201,6 +244,10 @@ export function registerLoadCommand(program: Command): void {
       writeFileSync(join(reportDir, "stress.txt"), `${formatStressReport(report)}\n`);
     }
     if (report.runs.some((r) => r.tokens !== tokens)) exitWith(ExitCode.RequestFailed, "a configuration did not ingest every token");
+    const limit = report.runs.find((r) => r.atLimit !== undefined)?.atLimit;
+    if (limit !== undefined && (limit.firstRefusal === null || limit.refusedAfterLimit !== limit.writesAfterLimit || !limit.readsSucceeded)) {
+      exitWith(ExitCode.RequestFailed, "the full node did not hold its quota as it should (see the quota lines of the report)");
+    }
   }
 
   program

@@ -68,6 +68,11 @@ export interface CellGrid {
   readonly bigSlot: Int32Array;
   readonly bigData: Int16Array;
   readonly bigStrength: Uint8Array;
+  /**
+   * Repulsion pair sums per entry (3 per entry, integers; see repulsion-pairs.ts), zeroed by
+   * `buildCellGrid` for the entries it builds.
+   */
+  readonly pairSums: Float64Array;
 }
 
 /** Scratch of `buildCellGrid` (never shared: one per building thread). */
@@ -96,6 +101,7 @@ export function allocateCellGrid(capacity: number, shared = false): CellGrid {
     bigSlot: allocInt32(BIG_TOKEN_LIMIT, shared),
     bigData: allocInt16(BIG_TOKEN_LIMIT * 4, shared),
     bigStrength: allocUint8(BIG_TOKEN_LIMIT, shared),
+    pairSums: allocFloat64(capacity * 3, shared),
   };
 }
 
@@ -180,6 +186,7 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
     if (z > maxZ) maxZ = z;
   }
   if (count === 0 || maxR === 0 || maxS === 0) return;
+  grid.pairSums.fill(0, 0, count * 3);
   const rawPerRadius = radiusToRawFactor(space);
   const maxRadiusRaw = maxR * rawPerRadius;
   const smallMax = cellRadius(radiusHistogram, maxR, count);

@@ -5,10 +5,12 @@
  * One force step, as the pool runs it (each phase waits for the previous one):
  *  1. per active space `buildCellGrid` (one task per space), and `packActivePositions` over slot
  *     ranges;
- *  2. `computeRepulsion` per (space, cell range) — `splitCells` balances the ranges;
+ *  2. `accumulateRepulsionPairs` per (space, cell range; `splitCellsForPairs`: even ranges, then
+ *     odd ones), then `finishRepulsion` per (space, entry range);
  *  3. `integrateRange` over contiguous slot ranges, writing the second position buffer.
- * Each token's force is a sum in a fixed order over its own springs and neighbour cells, so the
- * result is bit-identical for any split; `fieldStep` runs the same phases in one thread.
+ * Each token's spring force is a sum in a fixed order over its own springs, and its repulsion an
+ * exact (integer-valued) sum of quantised pair terms, so the result is bit-identical for any
+ * split; `fieldStep` runs the same phases in one thread.
  *
  * Semantic fields: `countCells` per shard → `mergeCellCounts` → `findCellComponents` →
  * `collectMembers` per shard → `mergeFieldPartials` → `finalizeFields` → `trackFields`
@@ -27,6 +29,7 @@ export * from "./integrate.ts";
 export * from "./params.ts";
 export * from "./prng.ts";
 export * from "./repulsion.ts";
+export * from "./repulsion-pairs.ts";
 export * from "./springs.ts";
 export * from "./step.ts";
 export * from "./tracking.ts";

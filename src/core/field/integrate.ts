@@ -127,73 +127,68 @@ export function integrateRange(
   const g = constants.gravity;
   const dt = constants.timeStep;
   const temperature = constants.temperature;
-  const acc = scratch.force;
   const dir = scratch.dir;
   const inv = scratch.inv;
   for (let a = 0; a < A; a++) inv[a] = INV_SCALES[spaceList[a]!]!;
+  const withForces = forcesOut !== undefined;
   for (let i = begin; i < end; i++) {
     const base = i * COORDS_PER_TOKEN;
     for (let c = 0; c < COORDS_PER_TOKEN; c++) output[base + c] = positions[base + c]!;
-    for (let c = 0; c < stride; c++) acc[c] = 0;
-    const idI = ids[i]!;
+    const locked = (flags[i]! & TOKEN_FLAGS.LOCKED) !== 0;
+    const e0 = offsets[i]!;
+    const e1 = offsets[i + 1]!;
     const pi = i * stride;
-    const eEnd = offsets[i + 1]!;
-    for (let e = offsets[i]!; e < eEnd; e++) {
-      const j = neighbor[e]!;
-      const mask = edgeSpaces[e]!;
-      const kc = k * coefficient[e]!;
-      if (kc === 0) continue;
-      const d0 = preferredDistance[e]!;
-      const pj = j * stride;
-      for (let a = 0; a < A; a++) {
-        if ((mask & (1 << spaceList[a]!)) === 0) continue;
-        const iv = inv[a]!;
-        const ao = a * 3;
-        const dx = (packed[pj + ao]! - packed[pi + ao]!) * iv;
-        const dy = (packed[pj + ao + 1]! - packed[pi + ao + 1]!) * iv;
-        const dz = (packed[pj + ao + 2]! - packed[pi + ao + 2]!) * iv;
+    // One space at a time, the force in locals: the springs' far endpoints of every space sit in
+    // the same `packed` cache line, so the later spaces read them from L1. Per token and space
+    // the sum runs over the springs in CSR order, then repulsion, then gravity.
+    for (let a = 0; a < A; a++) {
+      const s = spaceList[a]!;
+      const bit = 1 << s;
+      const iv = inv[a]!;
+      const ao = a * 3;
+      const xi = packed[pi + ao]!;
+      const yi = packed[pi + ao + 1]!;
+      const zi = packed[pi + ao + 2]!;
+      let fx = 0;
+      let fy = 0;
+      let fz = 0;
+      for (let e = e0; e < e1; e++) {
+        if ((edgeSpaces[e]! & bit) === 0) continue;
+        const kc = k * coefficient[e]!;
+        if (kc === 0) continue;
+        const pj = neighbor[e]! * stride + ao;
+        const dx = (packed[pj]! - xi) * iv;
+        const dy = (packed[pj + 1]! - yi) * iv;
+        const dz = (packed[pj + 2]! - zi) * iv;
         const d2 = dx * dx + dy * dy + dz * dz;
+        const d0 = preferredDistance[e]!;
         if (d2 > 0) {
           const d = Math.sqrt(d2);
           const stretch = kc >= 0 ? d - d0 : d0 > d ? d0 - d : 0;
           const f = (kc * stretch) / d;
-          acc[ao] = acc[ao]! + f * dx;
-          acc[ao + 1] = acc[ao + 1]! + f * dy;
-          acc[ao + 2] = acc[ao + 2]! + f * dz;
+          fx += f * dx;
+          fy += f * dy;
+          fz += f * dz;
         } else {
-          unitDirection(idI, ids[j]!, dir);
+          unitDirection(ids[i]!, ids[neighbor[e]!]!, dir);
           const f = kc * (kc >= 0 ? -d0 : d0);
-          acc[ao] = acc[ao]! + f * dir[0]!;
-          acc[ao + 1] = acc[ao + 1]! + f * dir[1]!;
-          acc[ao + 2] = acc[ao + 2]! + f * dir[2]!;
+          fx += f * dir[0]!;
+          fy += f * dir[1]!;
+          fz += f * dir[2]!;
         }
       }
-    }
-    const locked = (flags[i]! & TOKEN_FLAGS.LOCKED) !== 0;
-    const rb = i * stride;
-    for (let a = 0; a < A; a++) {
-      const s = spaceList[a]!;
-      const o = base + s * 3;
-      const ao = a * 3;
-      const iv = inv[a]!;
-      const x = positions[o]!;
-      const y = positions[o + 1]!;
-      const z = positions[o + 2]!;
-      let fx = acc[ao]!;
-      let fy = acc[ao + 1]!;
-      let fz = acc[ao + 2]!;
-      if ((repulsionMask & (1 << s)) !== 0) {
-        fx += repulsion[rb + ao]!;
-        fy += repulsion[rb + ao + 1]!;
-        fz += repulsion[rb + ao + 2]!;
+      if ((repulsionMask & bit) !== 0) {
+        fx += repulsion[pi + ao]!;
+        fy += repulsion[pi + ao + 1]!;
+        fz += repulsion[pi + ao + 2]!;
       }
-      fx -= g * x * iv;
-      fy -= g * y * iv;
-      fz -= g * z * iv;
-      if (forcesOut !== undefined) {
-        forcesOut[rb + ao] = fx;
-        forcesOut[rb + ao + 1] = fy;
-        forcesOut[rb + ao + 2] = fz;
+      fx -= g * xi * iv;
+      fy -= g * yi * iv;
+      fz -= g * zi * iv;
+      if (withForces) {
+        forcesOut[pi + ao] = fx;
+        forcesOut[pi + ao + 1] = fy;
+        forcesOut[pi + ao + 2] = fz;
       }
       if (locked) continue;
       let mx = fx * dt;
@@ -208,9 +203,10 @@ export function integrateRange(
         mz *= shrink;
       }
       const scale = SCALES[s]!;
-      output[o] = clampRaw(roundHalfAway(x + mx * scale));
-      output[o + 1] = clampRaw(roundHalfAway(y + my * scale));
-      output[o + 2] = clampRaw(roundHalfAway(z + mz * scale));
+      const o = base + s * 3;
+      output[o] = clampRaw(roundHalfAway(xi + mx * scale));
+      output[o + 1] = clampRaw(roundHalfAway(yi + my * scale));
+      output[o + 2] = clampRaw(roundHalfAway(zi + mz * scale));
     }
   }
 }

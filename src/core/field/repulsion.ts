@@ -164,7 +164,7 @@ export function computeRepulsion(
 }
 
 /** Adds the repulsion of the big list on the token in `slot` (radius `ri` raw) into `acc`. */
-function addBigTokens(
+export function addBigTokens(
   grid: CellGrid,
   ids: Uint32Array,
   cRep: number,
@@ -209,7 +209,7 @@ function addBigTokens(
  * small tokens of every cell within its radius (rows found by binary search; big tokens are rare),
  * then the other big tokens.
  */
-function bigQuerierForce(grid: CellGrid, ids: Uint32Array, cRep: number, i: number, cx: number, cy: number, cz: number, scratch: RepulsionScratch): void {
+export function bigQuerierForce(grid: CellGrid, ids: Uint32Array, cRep: number, i: number, cx: number, cy: number, cz: number, scratch: RepulsionScratch): void {
   const h = grid.header;
   const { cellKeys, cellStart, entrySlot, entryData, entryStrength } = grid;
   const { acc, dir } = scratch;

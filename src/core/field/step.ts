@@ -1,14 +1,15 @@
 /**
  * One whole force step in the calling thread, composed from the kernels exactly the way the
  * worker pool runs them: (1) a cell grid per active space and the packed active coordinates,
- * (2) repulsion over cell ranges, (3) integration over slot ranges. With `parts` > 1 the cells
+ * (2) repulsion: pair sums over cell ranges, then the per-entry finish over entry ranges,
+ * (3) integration over slot ranges. With `parts` > 1 the cells
  * and slots are split into that many ranges and processed one after the other: the result is
  * bit-identical to `parts` = 1, which is what makes the pool's result independent of its
  * thread count.
  */
 import { type FieldViolation, ValidationError } from "../errors.ts";
 import { allocFloat32, allocInt16 } from "./buffers.ts";
-import { type CellGrid, type GridScratch, allocateCellGrid, allocateGridScratch, buildCellGrid, gridEntryCount, splitCells } from "./grid.ts";
+import { type CellGrid, type GridScratch, allocateCellGrid, allocateGridScratch, buildCellGrid, gridEntryCount } from "./grid.ts";
 import {
   type IntegrationScratch,
   type StepConstants,
@@ -17,7 +18,8 @@ import {
   packActivePositions,
   repulsionStride,
 } from "./integrate.ts";
-import { type RepulsionScratch, allocateRepulsionScratch, computeRepulsion } from "./repulsion.ts";
+import { type RepulsionScratch, allocateRepulsionScratch } from "./repulsion.ts";
+import { accumulateRepulsionPairs, finishRepulsion, splitCellsForPairs } from "./repulsion-pairs.ts";
 import type { ForceGraph } from "./springs.ts";
 
 /** Per-slot token data of a position snapshot (store column layout). */
@@ -124,10 +126,17 @@ export function fieldStep(
     buildCellGrid(grid, ws.gridScratch, attrs, slotCount, s);
     if (gridEntryCount(grid) === 0) continue;
     repulsionMask |= 1 << s;
-    const bounds = splitCells(grid, parts);
+    // The pool's order: even cell ranges, then odd ones (the sums do not depend on it), then
+    // the per-entry finish over entry ranges.
+    const bounds = splitCellsForPairs(grid, parts);
+    const ranges = bounds.length - 1;
+    for (const parity of [0, 1]) {
+      for (let p = parity; p < ranges; p += 2) accumulateRepulsionPairs(grid, attrs.ids, bounds[p]!, bounds[p + 1]!, ws.repulsionScratch);
+    }
     const target = { out: ws.repulsion, outStride: stride, outOffset: a * 3, localCount: local };
+    const entries = gridEntryCount(grid);
     for (let p = 0; p < parts; p++) {
-      computeRepulsion(grid, attrs.ids, constants.repulsionConstant, bounds[p]!, bounds[p + 1]!, target, ws.repulsionScratch);
+      finishRepulsion(grid, attrs.ids, constants.repulsionConstant, Math.floor((entries * p) / parts), Math.floor((entries * (p + 1)) / parts), target, ws.repulsionScratch);
     }
   }
   for (let p = 0; p < parts; p++) {

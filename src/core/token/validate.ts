@@ -6,6 +6,18 @@ import type { FieldViolation } from "../errors.ts";
 import type { TokenLimits } from "../limits.ts";
 import { TOKEN_RECORD_SIZE, TokenOffset } from "./layout.ts";
 
+/** Stable rule identifiers of token record validation (clients and tests branch on them). */
+export const TokenRule = {
+  recordSize: "record_size",
+  idNonzero: "id_nonzero",
+  weightFinite: "weight_finite",
+  weightRange: "weight_range",
+  radiusRange: "radius_range",
+  strengthRange: "strength_range",
+  timestampFuture: "timestamp_future",
+} as const;
+export type TokenRule = (typeof TokenRule)[keyof typeof TokenRule];
+
 export interface TokenValidationOptions {
   /** Accept id 0 (a create request asking for an allocated id). Default false. */
   readonly allowZeroId?: boolean;
@@ -35,7 +47,7 @@ export function validateTokenRecords(
     violations.push({
       field: "records",
       value: String(records.byteLength),
-      rule: "record_size",
+      rule: TokenRule.recordSize,
       description: `records are ${TOKEN_RECORD_SIZE} bytes each; ${records.byteLength} bytes is not a multiple of ${TOKEN_RECORD_SIZE}`,
     });
     return violations;
@@ -75,16 +87,16 @@ export function validateTokenRecords(
       continue;
     }
     if (id === 0 && !allowZeroId) {
-      add(i, { index, field: "id", value: "0", rule: "id_nonzero", description: "id must not be 0 (0 only asks for an allocated id in a create)" });
+      add(i, { index, field: "id", value: "0", rule: TokenRule.idNonzero, description: "id must not be 0 (0 only asks for an allocated id in a create)" });
     }
     if (!Number.isFinite(weight)) {
-      add(i, { index, field: "weight", value: String(weight), rule: "weight_finite", description: "weight must be a finite number" });
+      add(i, { index, field: "weight", value: String(weight), rule: TokenRule.weightFinite, description: "weight must be a finite number" });
     } else if (weight < minWeight || weight > maxWeight) {
       add(i, {
         index,
         field: "weight",
         value: String(weight),
-        rule: "weight_range",
+        rule: TokenRule.weightRange,
         description: `weight must be in [${minWeight}, ${maxWeight}]`,
       });
     }
@@ -93,7 +105,7 @@ export function validateTokenRecords(
         index,
         field: "field_radius",
         value: String(radius),
-        rule: "radius_range",
+        rule: TokenRule.radiusRange,
         description: `field_radius raw byte must be in [${minRadiusRaw}, ${maxRadiusRaw}] (radius ${minRadiusRaw / 100} … ${maxRadiusRaw / 100})`,
       });
     }
@@ -102,7 +114,7 @@ export function validateTokenRecords(
         index,
         field: "field_strength",
         value: String(strength),
-        rule: "strength_range",
+        rule: TokenRule.strengthRange,
         description: `field_strength raw byte must be in [${minStrengthRaw}, ${maxStrengthRaw}]`,
       });
     }
@@ -111,7 +123,7 @@ export function validateTokenRecords(
         index,
         field: "timestamp",
         value: String(ts),
-        rule: "timestamp_future",
+        rule: TokenRule.timestampFuture,
         description: `timestamp is more than ${limits.maxFutureSeconds} s in the future (now ${nowSeconds}); send unix seconds`,
       });
     }

@@ -5,13 +5,15 @@
  *  2. repulsion per space over cell ranges of about equal entry counts;
  *  3. integration over contiguous slot ranges, into the second position buffer.
  * Positions, grids and forces live in SharedArrayBuffers: tasks carry views, nothing is copied.
- * Every token's result is computed by one task in a fixed order, so positions are bit-identical
- * to `fieldStep` whatever the number of threads (tested with 1, 2 and 4).
+ * Every token's result is an exact sum (repulsion) or computed by one task in a fixed order
+ * (springs, integration), so positions are bit-identical to `fieldStep` whatever the number of
+ * threads (tested with 1, 2 and 4).
  */
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
 import { ValidationError } from "../../core/errors.ts";
-import { allocateCellGrid, gridEntryCount, splitCells } from "../../core/field/grid.ts";
+import { allocateCellGrid, gridEntryCount } from "../../core/field/grid.ts";
+import { splitCellsForPairs } from "../../core/field/repulsion-pairs.ts";
 import { type StepConstants, repulsionStride } from "../../core/field/integrate.ts";
 import type { ForceGraph } from "../../core/field/springs.ts";
 import { type FieldWorkspace, type TokenAttributes, checkStepBuffers, ensureFieldWorkspace } from "../../core/field/step.ts";
@@ -25,6 +27,15 @@ export interface FieldPoolOptions {
 }
 
 /** Cores − 1, at least 1: one core stays with the event loop (gRPC, actors, the WAL). */
+/** Timings of one pool step (see `FieldPool.lastProfile`). */
+export interface FieldStepProfile {
+  /** Wall ms of the force phase (grids, packing, repulsion) and of the integration phase. */
+  readonly forcesWallMs: number;
+  readonly integrateWallMs: number;
+  /** Busy ms of the worker tasks per kind, summed over threads. */
+  readonly busyMs: { readonly grid: number; readonly pack: number; readonly repulsion: number; readonly integrate: number };
+}
+
 export function defaultFieldThreads(): number {
   return Math.max(1, availableParallelism() - 1);
 }
@@ -90,10 +101,15 @@ export class FieldPool {
     const stride = repulsionStride(constants);
     ensureFieldWorkspace(ws, slotCount, stride);
     const parts = this.parts;
+    const t0 = performance.now();
+    const busy = { grid: 0, pack: 0, repulsion: 0, integrate: 0 };
 
-    // Phase 1: grids (one task per space) and packing (slot ranges), all reading the snapshot.
-    const phase1: Promise<number>[] = [];
-    const grids = [];
+    // Forces, pipelined per space: a space's repulsion tasks are queued as soon as its grid is
+    // built (no barrier between all grids and all repulsion), so with fewer threads than spaces
+    // no thread idles at the end of the grid phase. Packing runs alongside. Everything reads
+    // the snapshot and writes disjoint buffers.
+    const forces: Promise<void>[] = [];
+    let repulsionMask = 0;
     for (let a = 0; a < constants.spaces.length; a++) {
       const s = constants.spaces[a]!;
       let grid = ws.grids[s];
@@ -101,55 +117,72 @@ export class FieldPool {
         grid = allocateCellGrid(ws.capacity, true);
         ws.grids[s] = grid;
       }
-      grids.push(grid);
-      phase1.push(this.run({ kind: "grid", grid, positions: attrs.positions, radii: attrs.radii, strengths: attrs.strengths, count: slotCount, space: s }));
+      const g = grid;
+      const task: FieldTask = { kind: "grid", grid: g, positions: attrs.positions, radii: attrs.radii, strengths: attrs.strengths, count: slotCount, space: s };
+      forces.push(
+        this.run(task).then(async (ms) => {
+          busy.grid += ms;
+          if (gridEntryCount(g) === 0) return;
+          repulsionMask |= 1 << s;
+          // Pair sums in two waves (even cell ranges, then odd: no entry has two writers),
+          // then the finish over entry ranges.
+          const bounds = splitCellsForPairs(g, parts);
+          const ranges = bounds.length - 1;
+          for (const parity of [0, 1]) {
+            const wave: Promise<number>[] = [];
+            for (let p = parity; p < ranges; p += 2) {
+              if (bounds[p + 1]! > bounds[p]!) wave.push(this.run({ kind: "pairs", grid: g, ids: attrs.ids, cellBegin: bounds[p]!, cellEnd: bounds[p + 1]! }));
+            }
+            for (const ms2 of await Promise.all(wave)) busy.repulsion += ms2;
+          }
+          const entries = gridEntryCount(g);
+          const tasks: Promise<number>[] = [];
+          for (let p = 0; p < parts; p++) {
+            const entryBegin = Math.floor((entries * p) / parts);
+            const entryEnd = Math.floor((entries * (p + 1)) / parts);
+            if (entryEnd <= entryBegin) continue;
+            tasks.push(
+              this.run({
+                kind: "finish",
+                grid: g,
+                ids: attrs.ids,
+                repulsionConstant: constants.repulsionConstant,
+                entryBegin,
+                entryEnd,
+                out: ws.repulsion,
+                outStride: stride,
+                outOffset: a * 3,
+                localCount: local,
+              }),
+            );
+          }
+          for (const ms2 of await Promise.all(tasks)) busy.repulsion += ms2;
+        }),
+      );
     }
     for (let p = 0; p < parts; p++) {
       const begin = Math.floor((slotCount * p) / parts);
       const end = Math.floor((slotCount * (p + 1)) / parts);
-      if (end > begin) phase1.push(this.run({ kind: "pack", positions: attrs.positions, constants, begin, end, packed: ws.packed }));
+      if (end > begin) forces.push(this.run({ kind: "pack", positions: attrs.positions, constants, begin, end, packed: ws.packed }).then((ms) => void (busy.pack += ms)));
     }
-    await Promise.all(phase1);
+    await Promise.all(forces);
+    const t1 = performance.now();
 
-    // Phase 2: repulsion over cell ranges of every space with a grid.
-    const phase2: Promise<number>[] = [];
-    let repulsionMask = 0;
-    grids.forEach((grid, a) => {
-      if (gridEntryCount(grid) === 0) return;
-      repulsionMask |= 1 << constants.spaces[a]!;
-      const bounds = splitCells(grid, parts);
-      for (let p = 0; p < parts; p++) {
-        const cellBegin = bounds[p]!;
-        const cellEnd = bounds[p + 1]!;
-        if (cellEnd <= cellBegin) continue;
-        phase2.push(
-          this.run({
-            kind: "repulsion",
-            grid,
-            ids: attrs.ids,
-            repulsionConstant: constants.repulsionConstant,
-            cellBegin,
-            cellEnd,
-            out: ws.repulsion,
-            outStride: stride,
-            outOffset: a * 3,
-            localCount: local,
-          }),
-        );
-      }
-    });
-    await Promise.all(phase2);
-
-    // Phase 3: integration over contiguous slot ranges.
+    // Integration over contiguous slot ranges (needs every force of the step).
     const input = { positions: attrs.positions, packed: ws.packed, ids: attrs.ids, flags: attrs.flags, graph, repulsion: ws.repulsion, repulsionMask, constants };
-    const phase3: Promise<number>[] = [];
+    const integrate: Promise<number>[] = [];
     for (let p = 0; p < parts; p++) {
       const begin = Math.floor((local * p) / parts);
       const end = Math.floor((local * (p + 1)) / parts);
-      if (end > begin) phase3.push(this.run({ kind: "integrate", input, output, begin, end }));
+      if (end > begin) integrate.push(this.run({ kind: "integrate", input, output, begin, end }));
     }
-    await Promise.all(phase3);
+    for (const ms of await Promise.all(integrate)) busy.integrate += ms;
+    const t2 = performance.now();
+    this.lastProfile = { forcesWallMs: t1 - t0, integrateWallMs: t2 - t1, busyMs: busy };
   }
+
+  /** Where the last step's time went: wall time per phase and busy time of the tasks per kind (summed over threads). */
+  lastProfile: FieldStepProfile | undefined;
 
   private run(task: FieldTask): Promise<number> {
     this.piscina ??= new Piscina<FieldTask, number>({

@@ -13,7 +13,8 @@ import {
   integrateRange,
   packActivePositions,
 } from "../../core/field/integrate.ts";
-import { type RepulsionScratch, allocateRepulsionScratch, computeRepulsion } from "../../core/field/repulsion.ts";
+import { accumulateRepulsionPairs, finishRepulsion } from "../../core/field/repulsion-pairs.ts";
+import { type RepulsionScratch, allocateRepulsionScratch } from "../../core/field/repulsion.ts";
 
 export type FieldTask =
   /** Phase 1: the cell grid of one space over slots [0, count). */
@@ -35,14 +36,22 @@ export type FieldTask =
       readonly end: number;
       readonly packed: Int16Array;
     }
-  /** Phase 2: repulsion of the tokens in cells [cellBegin, cellEnd) of one space's grid. */
+  /** Phase 2a: repulsion pair sums of cells [cellBegin, cellEnd) of one space's grid. */
   | {
-      readonly kind: "repulsion";
+      readonly kind: "pairs";
+      readonly grid: CellGrid;
+      readonly ids: Uint32Array;
+      readonly cellBegin: number;
+      readonly cellEnd: number;
+    }
+  /** Phase 2b: the repulsion of entries [entryBegin, entryEnd) of one space's grid, written by slot. */
+  | {
+      readonly kind: "finish";
       readonly grid: CellGrid;
       readonly ids: Uint32Array;
       readonly repulsionConstant: number;
-      readonly cellBegin: number;
-      readonly cellEnd: number;
+      readonly entryBegin: number;
+      readonly entryEnd: number;
       readonly out: Float32Array;
       readonly outStride: number;
       readonly outOffset: number;
@@ -55,24 +64,34 @@ let gridScratch: GridScratch | undefined;
 let repulsionScratch: RepulsionScratch | undefined;
 let integrationScratch: IntegrationScratch | undefined;
 
-/** Runs one task; returns the number of items it covered (for the pool's accounting). */
+/** Runs one task; returns its busy time in ms (the pool's step profile). */
 export function runFieldTask(task: FieldTask): number {
+  const t0 = performance.now();
+  runTask(task);
+  return performance.now() - t0;
+}
+
+function runTask(task: FieldTask): void {
   switch (task.kind) {
     case "grid":
       gridScratch ??= allocateGridScratch(task.count);
       buildCellGrid(task.grid, gridScratch, task, task.count, task.space);
-      return task.count;
+      return;
     case "pack":
       packActivePositions(task.positions, task.constants, task.begin, task.end, task.packed);
-      return task.end - task.begin;
-    case "repulsion":
+      return;
+    case "pairs":
       repulsionScratch ??= allocateRepulsionScratch();
-      computeRepulsion(task.grid, task.ids, task.repulsionConstant, task.cellBegin, task.cellEnd, task, repulsionScratch);
-      return task.cellEnd - task.cellBegin;
+      accumulateRepulsionPairs(task.grid, task.ids, task.cellBegin, task.cellEnd, repulsionScratch);
+      return;
+    case "finish":
+      repulsionScratch ??= allocateRepulsionScratch();
+      finishRepulsion(task.grid, task.ids, task.repulsionConstant, task.entryBegin, task.entryEnd, task, repulsionScratch);
+      return;
     case "integrate":
       integrationScratch ??= allocateIntegrationScratch();
       integrateRange(task.input, task.output, task.begin, task.end, integrationScratch);
-      return task.end - task.begin;
+      return;
   }
 }
 

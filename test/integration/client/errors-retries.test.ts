@@ -11,6 +11,7 @@ import {
   UnavailableError,
   ValidationError,
   NeuroGraphClient,
+  encodeTokenInputs,
   type NeuroGraphError,
 } from "../../../src/client/index.ts";
 import { rejectionOf, startClientHarness, type ClientHarness } from "./harness.ts";
@@ -191,5 +192,44 @@ describe("client retries", () => {
     const pending = h.client.stats({ signal: controller.signal });
     setTimeout(() => controller.abort(), 50);
     expect(await rejectionOf(pending)).toBeInstanceOf(CancelledError);
+  });
+
+  it("rolls a retried create forward: tokens an earlier attempt stored count as created, the missing ones are created", async () => {
+    h = await startClientHarness();
+    const records = encodeTokenInputs([{ id: 10, weight: 0.1 }, { id: 11, weight: 0.2 }, { id: 12, weight: 0.3 }], 1_700_000_000);
+    // What a lost answer leaves behind: the first attempt was applied on some shards only.
+    await h.client.createTokens(records.slice(0, 128));
+    h.flaky.failNext("createTokens", unavailable());
+    const retries: string[] = [];
+    const res = await h.client.createTokens(records, { onRetry: (e) => retries.push(`${e.method}:${e.error.code}`) });
+    expect(Array.from(res.ids)).toEqual([10, 11, 12]);
+    expect(res.accepted).toBe(3);
+    expect(retries).toEqual(["createTokens:UNAVAILABLE"]);
+    expect((await h.client.getTokens([10, 11, 12])).tokens.map((t) => t.weight)).toEqual([0.1, 0.2, 0.3].map((w) => Math.fround(w)));
+
+    // A token stored differently is someone else's: ALREADY_EXISTS stands, nothing more is created.
+    await h.client.createTokens([{ id: 20, weight: 0.9 }]);
+    h.flaky.failNext("createTokens", unavailable());
+    const other = encodeTokenInputs([{ id: 20, weight: 0.1 }, { id: 21, weight: 0.1 }], 1_700_000_000);
+    expect(await rejectionOf(h.client.createTokens(other))).toBeInstanceOf(AlreadyExistsError);
+    expect((await h.client.getTokens([21], { allowMissing: true })).missing).toEqual(Uint32Array.of(21));
+
+    // Without a retry, ALREADY_EXISTS is the answer as it is.
+    expect(await rejectionOf(h.client.createTokens(records))).toBeInstanceOf(AlreadyExistsError);
+  });
+
+  it("spreads calls over several addresses and retries on a live node when one is down", async () => {
+    h = await startClientHarness();
+    const dead = await freePort();
+    const c = new NeuroGraphClient({ addresses: [`127.0.0.1:${dead}`, h.address], retry: { initialBackoffMs: 5, maxBackoffMs: 20 }, env: {} });
+    try {
+      await c.createTokens([{ id: 7, weight: 0.5 }]);
+      for (let i = 0; i < 5; i++) expect((await c.stats()).tokens).toBe(1);
+    } finally {
+      c.close();
+    }
+    const err = await rejectionOf(Promise.resolve().then(() => new NeuroGraphClient({ addresses: ["localhost:1", "127.0.0.1:2"], env: {} })));
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).violations.map((v) => v.field)).toEqual(["addresses"]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * FieldService over real gRPC on a real node (4 shards, worker pool): planted groups written
  * with TokenService/GraphService settle into fields after Step, the hierarchy grows parent
- * tokens that TokenService returns, WatchFields streams the events, bad input is rejected.
+ * tokens that TokenService returns, WatchFields streams the events, the step metrics are exported,
+ * bad input is rejected.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { credentials, status } from "@grpc/grpc-js";
@@ -54,6 +55,11 @@ describe("FieldService", () => {
     stream.cancel();
     expect(events.filter((e) => e.kind === FieldEvent_Kind.KIND_FIELD_CREATED).length).toBeGreaterThanOrEqual(GROUPS);
     expect(events.filter((e) => e.kind === FieldEvent_Kind.KIND_PARENT_CREATED).length).toBeGreaterThanOrEqual(GROUPS + 2);
+    // The step metrics: one histogram sample per step, fields per space, the hierarchy depth.
+    const metrics = await (await fetch(`${t.node.metricsAddress}/metrics`)).text();
+    expect(Number(/^neurograph_field_step_duration_seconds_count (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(400);
+    expect(Number(/^neurograph_fields\{space="L1"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(GROUPS);
+    expect(Number(/^neurograph_hierarchy_depth (\d+)/m.exec(metrics)?.[1])).toBe(2);
     const first = (await call(field.listFields.bind(field), { withMembers: false })).fields[0]!;
     const one = await call(field.getField.bind(field), { id: first.id });
     expect(one.members.length).toBe(one.memberCount);

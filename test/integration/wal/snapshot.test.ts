@@ -5,7 +5,7 @@ import { OverloadedError } from "../../../src/core/errors.ts";
 import { RecordType, encodeRecord } from "../../../src/core/wal/index.ts";
 import { listSnapshots } from "../../../src/actors/wal/index.ts";
 import { WalHarness, range, tempDataDir, tokens } from "../../support/wal-harness.ts";
-import { generateMutation } from "../../support/wal-model.ts";
+import { generateMutation, streamedModel } from "../../support/wal-model.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -18,8 +18,8 @@ function dataDir(): string {
   return d.dir;
 }
 
-async function openH(dir: string, options = {}): Promise<WalHarness> {
-  const h = await WalHarness.open(dir, options);
+async function openH(dir: string, options = {}, streamed = false): Promise<WalHarness> {
+  const h = await WalHarness.open(dir, options, streamed ? streamedModel : undefined);
   cleanups.push(() => h.close());
   return h;
 }
@@ -63,6 +63,26 @@ describe("WAL snapshots and pruning (real LMDB)", () => {
     expect(again.models.map((m) => m.digest())).toEqual(digests);
     expect(again.models.map((m) => (m.constitution === undefined ? undefined : Array.from(m.constitution)))).toEqual(constitutions);
     expect(constitutions.some((c) => c !== undefined)).toBe(true);
+  });
+
+  it("streams a snapshot's token records to a handler that takes them in pieces, whatever the chunk size", async () => {
+    for (const chunkBytes of [100, 640, 1 << 20]) {
+      const dir = dataDir();
+      const h = await openH(dir, { snapshotChunkBytes: chunkBytes });
+      await ingest(h, 1, 30);
+      await Promise.all(h.wal.logs.map((log, s) => log.snapshotWithResult(h.models[s]!.snapshotData())));
+      await ingest(h, 31, 36);
+      const digests = h.models.map((m) => m.digest());
+      await h.close();
+
+      const streamed = await openH(dir, {}, true);
+      expect(streamed.reports.map((r) => [r.snapshotLsn, r.lastLsn])).toEqual([[30, 36], [30, 36]]);
+      expect(streamed.models.map((m) => m.streamedSnapshots)).toEqual([1, 1]);
+      expect(streamed.models.map((m) => m.digest())).toEqual(digests);
+      await streamed.close();
+      const assembled = await openH(dir);
+      expect(assembled.models.map((m) => m.digest())).toEqual(digests);
+    }
   });
 
   it("replaces the previous snapshot only once the new one is complete, then removes it", async () => {

@@ -3,10 +3,12 @@
  * (dense inside, sparse across, in super-groups) written through the router settle into one
  * field per group, get one parent each and a second level per super-group, written back through
  * the normal write path; 1 and 2 worker threads give bit-identical results; a restart recovers
- * the same positions, fields and hierarchy from the shards' logs.
+ * the same positions, fields and hierarchy from the shards' logs; removing a group's connections
+ * dissolves its field and deactivates its parent.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { FieldEngineActor, FieldEventHub, GraphRouter, GraphShardActor, ShardBoard, type FieldEngineMessage, type FieldEvent } from "../../../src/actors/index.ts";
+import { CONNECTION_RECORD_SIZE, ConnectionOffset } from "../../../src/core/connection/layout.ts";
 import { DEFAULT_HIERARCHY_PARAMS } from "../../../src/core/field/hierarchy-types.ts";
 import { DEFAULT_FIELD_DETECTION_PARAMS, DEFAULT_FORCE_PARAMS } from "../../../src/core/field/params.ts";
 import { DEFAULT_CONNECTION_LIMITS, DEFAULT_TOKEN_LIMITS } from "../../../src/core/limits.ts";
@@ -94,6 +96,26 @@ async function fieldLabels(node: Node, space: number): Promise<Int32Array> {
   return labels;
 }
 
+/** Keys of every connection touching group 0 (ids 1..SIZE): planted ones, and PartOf to its parent. */
+function group0Keys(connections: Uint8Array, parent: { readonly id: number; readonly members: Uint32Array }): { sources: Uint32Array; targets: Uint32Array; types: Int16Array } {
+  const sources: number[] = [];
+  const targets: number[] = [];
+  const dv = new DataView(connections.buffer, connections.byteOffset, connections.byteLength);
+  for (let o = 0; o < connections.byteLength; o += CONNECTION_RECORD_SIZE) {
+    const a = dv.getUint32(o + ConnectionOffset.source, true);
+    const b = dv.getUint32(o + ConnectionOffset.target, true);
+    if (a <= SIZE || b <= SIZE) {
+      sources.push(a);
+      targets.push(b);
+    }
+  }
+  for (const m of parent.members) {
+    sources.push(m);
+    targets.push(parent.id);
+  }
+  return { sources: Uint32Array.from(sources), targets: Uint32Array.from(targets), types: new Int16Array(sources.length).fill(-1) };
+}
+
 const groupOf = Int32Array.from({ length: N }, (_, i) => Math.floor(i / SIZE));
 
 describe("FieldEngineActor", () => {
@@ -136,6 +158,27 @@ describe("FieldEngineActor", () => {
     const viewAfter = await again.engine.ask({ type: "field.hierarchy", token: 1 });
     expect(viewAfter.ancestors.map((p) => p.id)).toEqual(before.view.ancestors.map((p) => p.id));
     expect((await again.engine.ask({ type: "field.status" })).step).toBe(400);
+
+    // Dissolve group 0: remove every connection of its tokens (planted ones and their PartOf
+    // links) through the router; the engine notices at its next batches, the group's field
+    // dissolves and its parent is deactivated through the normal write path.
+    const group0Parent = view.ancestors[0]!;
+    const keys = group0Keys(plantedRecords(11, GROUPS, SIZE, PER_SUPER).connections, group0Parent);
+    const removed = await again.router.disconnect(keys, { partial: true }, scope);
+    expect(removed.accepted).toBeGreaterThan(SIZE * 4);
+    const dissolvedAt = again.events.length;
+    const after = await again.engine.ask({ type: "field.step", steps: 200 });
+    expect(after.parentsDeactivated).toBeGreaterThanOrEqual(1);
+    const newEvents = again.events.slice(dissolvedAt);
+    expect(newEvents.some((e) => e.kind === "parent.deactivated" && e.id === group0Parent.id)).toBe(true);
+    expect(newEvents.some((e) => e.kind === "field.dissolved")).toBe(true);
+    const parentRecord = await again.router.getTokens(Uint32Array.of(group0Parent.id), { allowMissing: false }, scope);
+    expect(new DataView(parentRecord.records.buffer, parentRecord.records.byteOffset).getUint16(52, true) & 1).toBe(0);
+    // The other groups keep their parents.
+    const level1After = (await again.engine.ask({ type: "field.hierarchy", token: top.id })).descendants.filter((p) => p.level === 1);
+    expect(level1After.map((p) => p.id)).not.toContain(group0Parent.id);
+    const survivor = await again.engine.ask({ type: "field.hierarchy", token: SIZE + 1 });
+    expect(survivor.ancestors[0]?.level).toBe(1);
   });
 
   it("gives bit-identical positions and fields with 1 and 2 worker threads", { timeout: 600_000 }, async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { RAW_OFFSET } from "../../../src/core/field/geometry.ts";
 import { BIG_TOKEN_LIMIT, GridHeader, allocateCellGrid, allocateGridScratch, buildCellGrid, gridCellCount, splitCells } from "../../../src/core/field/grid.ts";
 import { SeededRandom } from "../../../src/core/field/prng.ts";
+import { splitCellsForPairs } from "../../../src/core/field/repulsion-pairs.ts";
 
 /** n tokens in space L2 (index 1) within ±extent raw, radius up to maxRadius. */
 function attrsOf(seed: number, n: number, extent: number, maxRadius: number): { positions: Int16Array; radii: Uint8Array; strengths: Uint8Array } {
@@ -76,5 +77,38 @@ describe("cell grid", () => {
     const grid = allocateCellGrid(10);
     buildCellGrid(grid, allocateGridScratch(10), { ...attrs, strengths: new Uint8Array(10) }, 10, 1);
     expect(grid.header[GridHeader.entryCount]).toBe(0);
+  });
+});
+
+describe("splitCellsForPairs", () => {
+  it("gives ranges whose forward writes stay clear of the range after next, or fewer ranges", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1e9 }), fc.integer({ min: 1, max: 3000 }), fc.constantFrom(32000, 3000, 300), fc.integer({ min: 1, max: 8 }), (seed, n, extent, parts) => {
+        const attrs = attrsOf(seed, n, extent, 2);
+        const grid = allocateCellGrid(n);
+        buildCellGrid(grid, allocateGridScratch(n), attrs, n, 1);
+        const h = grid.header;
+        const reach = h[GridHeader.nx]! * h[GridHeader.ny]! + h[GridHeader.nx]! + 1;
+        const b = splitCellsForPairs(grid, parts);
+        const ranges = b.length - 1;
+        expect(ranges).toBeGreaterThanOrEqual(1);
+        expect(ranges).toBeLessThanOrEqual(parts);
+        expect(b[0]).toBe(0);
+        expect(b[ranges]).toBe(gridCellCount(grid));
+        for (let k = 0; k + 2 < ranges; k++) {
+          if (b[k + 1]! <= b[k]! || b[k + 2]! >= gridCellCount(grid)) continue;
+          expect(grid.cellKeys[b[k + 1]! - 1]! + reach).toBeLessThan(grid.cellKeys[b[k + 2]!]!);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("keeps several ranges on a large, deep grid", () => {
+    const n = 20000;
+    const attrs = attrsOf(7, n, 30000, 1);
+    const grid = allocateCellGrid(n);
+    buildCellGrid(grid, allocateGridScratch(n), attrs, n, 1);
+    expect(splitCellsForPairs(grid, 4).length - 1).toBe(4);
   });
 });

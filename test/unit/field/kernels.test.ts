@@ -13,7 +13,7 @@ function paramsFor(mask: number): ForceParams {
 }
 
 describe("force kernels against the O(n²) reference", () => {
-  it("compute the same forces and, after rounding, the same positions", () => {
+  it("compute the same forces and, after rounding, the same positions", { timeout: 180_000 }, () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
@@ -56,7 +56,7 @@ describe("force kernels against the O(n²) reference", () => {
 });
 
 describe("force kernels: splitting the work", () => {
-  it("gives bit-identical forces and positions for 1, 2, 3 and 4 ranges", () => {
+  it("gives bit-identical forces and positions for 1, 2, 3 and 4 ranges", { timeout: 180_000 }, () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
