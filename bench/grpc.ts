@@ -3,27 +3,22 @@
  *   grpc.stream_ingest   tokens/s through TokenService.IngestTokens (client streaming), 10 000
  *                        tokens per message, into a node with its WAL on (acknowledged only
  *                        once durable), 16 shards
- *   grpc.unary_p99       ms, p99 of GetTokens by id at a fixed offered load (open loop), with
- *                        p50/p999/throughput in the details
- * Arguments (optional): <ingestTokens> <unaryRate> <unarySeconds>, e.g. `npm run bench -- grpc 3000000 5000 10`.
+ * (`grpc.unary_p99` is in grpc.unary.ts.)
+ * Arguments (optional): <ingestTokens>, e.g. `npm run bench -- grpc 3000000`.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { credentials } from "@grpc/grpc-js";
 import { loadServeConfig } from "../src/cli/serve.ts";
-import { TokenServiceClient } from "../src/gen/neurograph/v1/token_service.ts";
 import { startNode, type NodeHandle } from "../src/node/index.ts";
 import { createLogger } from "../src/telemetry/index.ts";
 import { emit, gc, machine } from "./lib/report.ts";
 
-const [ingestArg = "3000000", rateArg = "5000", secondsArg = "10"] = process.argv.slice(2);
+const [ingestArg = "3000000"] = process.argv.slice(2);
 const PER_MESSAGE = 10_000;
 const ingestTokens = Math.max(PER_MESSAGE, Math.round(Number(ingestArg) / PER_MESSAGE) * PER_MESSAGE);
-const rate = Number(rateArg);
-const unarySeconds = Number(secondsArg);
 const info = machine();
 
 async function withNode<T>(fn: (node: NodeHandle) => Promise<T>): Promise<T> {
@@ -82,46 +77,4 @@ async function streamIngest(): Promise<void> {
   });
 }
 
-async function preload(address: string, count: number): Promise<void> {
-  const client = new TokenServiceClient(address, credentials.createInsecure(), { "grpc.max_send_message_length": 64 * 1024 * 1024 });
-  const batch = 50_000;
-  for (let from = 1; from <= count; from += batch) {
-    const n = Math.min(batch, count - from + 1);
-    const b = Buffer.alloc(n * 64);
-    for (let i = 0; i < n; i++) {
-      b.writeUInt32LE(from + i, i * 64 + 48);
-      b.writeUInt16LE(1, i * 64 + 52);
-      b.writeFloatLE(0.5, i * 64 + 54);
-      b.writeUInt32LE(1_700_000_000, i * 64 + 60);
-    }
-    await new Promise<void>((resolve, reject) =>
-      client.createTokens({ tokens: { payload: { $case: "packed", value: b } }, partial: false }, (err) => (err === null ? resolve() : reject(err))),
-    );
-  }
-  client.close();
-}
-
-async function unaryP99(): Promise<void> {
-  const tokens = 100_000;
-  await withNode(async (node) => {
-    await preload(node.grpcAddress, tokens);
-    gc();
-    const r = await runClient("grpc-unary-client.ts", [node.grpcAddress, rate, unarySeconds, 2, tokens]);
-    emit("grpc.unary_p99", r.p99!, "ms", {
-      offered: rate,
-      throughput: r.throughput,
-      p50: r.p50,
-      p999: r.p999,
-      max: r.max,
-      requests: r.requests,
-      errors: r.errors,
-      tokens,
-      budget: 5,
-      ...info,
-    });
-    emit("grpc.unary_p50", r.p50!, "ms", { offered: rate, requests: r.requests });
-  });
-}
-
 await streamIngest();
-await unaryP99();

@@ -30,6 +30,7 @@ let errors = 0;
 let firstRecordedAt = 0;
 let lastDoneAt = 0;
 const t0 = nowUs() + 10_000;
+const cpu0 = process.cpuUsage();
 
 await new Promise<void>((resolve) => {
   const send = (i: number, intended: number): void => {
@@ -59,6 +60,7 @@ await new Promise<void>((resolve) => {
   };
   setTimeout(tick, 10);
 });
+const cpu = process.cpuUsage(cpu0);
 client.close();
 const measured = total - recordFrom;
 process.stdout.write(
@@ -70,5 +72,6 @@ process.stdout.write(
     p99: histogram.getValueAtPercentile(99) / 1000,
     p999: histogram.getValueAtPercentile(99.9) / 1000,
     max: histogram.maxValue / 1000,
+    clientCpuPerCallUs: (cpu.user + cpu.system) / total,
   })}\n`,
 );

@@ -78,75 +78,185 @@ interface SurfaceCall {
   removeListener(event: "cancelled", listener: () => void): unknown;
 }
 
-interface OpenCall {
-  readonly info: CallInfo;
-  readonly ctx: CallContext;
-  close(): void;
-}
+/**
+ * One call being handled: its `CallContext` and `CallInfo` in one object (a unary call costs
+ * this VM tens of microseconds in grpc-js alone, so the adapter allocates as little as it can).
+ * The AbortSignal is made only when someone reads `signal`; aborting (deadline, cancellation,
+ * shutdown) settles the call through `onAbort` directly instead of an abort listener.
+ */
+class OpenCall implements CallContext, CallInfo {
+  readonly path: string;
+  readonly deadline: number;
+  readonly kind: CallKind;
+  readonly metadata: Metadata;
+  /** Told once, on the first abort before `close()`. */
+  onAbort: { aborted(reason: unknown): void } | undefined = undefined;
+  readonly #call: SurfaceCall;
+  readonly #env: HandlerEnv;
+  #controller: AbortController | undefined = undefined;
+  #aborted = false;
+  #reason: unknown = undefined;
+  #closed = false;
+  #timer: NodeJS.Timeout | undefined = undefined;
+  #peer: string | undefined = undefined;
+  readonly #onCancelled: () => void;
+  readonly #onShutdown: (() => void) | undefined;
 
-function openCall(env: HandlerEnv, call: SurfaceCall, kind: CallKind): OpenCall {
-  const path = call.getPath();
-  const slash = path.lastIndexOf("/");
-  const rawDeadline = call.getDeadline();
-  let deadline = rawDeadline instanceof Date ? rawDeadline.getTime() : rawDeadline;
-  if (!Number.isFinite(deadline) && kind === "unary" && env.defaultDeadlineMs > 0) deadline = Date.now() + env.defaultDeadlineMs;
-  if (!Number.isFinite(deadline)) deadline = Infinity;
-
-  const controller = new AbortController();
-  const expire = (): void => {
-    controller.abort(new DeadlineExceededError(`the deadline of ${path} passed before it completed; retry with a longer deadline`));
-  };
-  const onCancelled = (): void => {
-    if (Date.now() >= deadline) expire();
-    else controller.abort(new CancelledError(`${path} was cancelled by the client`));
-  };
-  call.on("cancelled", onCancelled);
-  const remaining = deadline - Date.now();
-  let timer: NodeJS.Timeout | undefined;
-  if (remaining <= 0) expire();
-  else if (remaining <= MAX_TIMER_MS) {
-    timer = setTimeout(expire, remaining);
-    timer.unref();
+  constructor(env: HandlerEnv, call: SurfaceCall, kind: CallKind) {
+    this.#call = call;
+    this.#env = env;
+    this.kind = kind;
+    this.metadata = call.metadata;
+    const path = call.getPath();
+    this.path = path;
+    const rawDeadline = call.getDeadline();
+    let deadline = rawDeadline instanceof Date ? rawDeadline.getTime() : rawDeadline;
+    const now = Date.now();
+    if (!Number.isFinite(deadline) && kind === "unary" && env.defaultDeadlineMs > 0) deadline = now + env.defaultDeadlineMs;
+    if (!Number.isFinite(deadline)) deadline = Infinity;
+    this.deadline = deadline;
+    this.#onCancelled = () => {
+      if (Date.now() >= this.deadline) this.expire();
+      else this.abort(new CancelledError(`${this.path} was cancelled by the client`));
+    };
+    call.on("cancelled", this.#onCancelled);
+    const remaining = deadline - now;
+    if (remaining <= 0) this.expire();
+    else if (remaining <= MAX_TIMER_MS) {
+      this.#timer = setTimeout(expireCall, remaining, this);
+      this.#timer.unref();
+    }
+    if (kind === "server_stream") {
+      this.#onShutdown = () => this.abort(new UnavailableError("the server is shutting down; reconnect to another node or retry later"));
+      if (env.shutdown.aborted) this.#onShutdown();
+      else env.shutdown.addEventListener("abort", this.#onShutdown, { once: true });
+    }
   }
-  let onShutdown: (() => void) | undefined;
-  if (kind === "server_stream") {
-    onShutdown = () => controller.abort(new UnavailableError("the server is shutting down; reconnect to another node or retry later"));
-    if (env.shutdown.aborted) onShutdown();
-    else env.shutdown.addEventListener("abort", onShutdown, { once: true });
+
+  get service(): string {
+    return this.path.slice(1, this.path.lastIndexOf("/"));
   }
-  const ctx: CallContext = { path, deadline, signal: controller.signal, metadata: call.metadata, peer: call.getPeer() };
-  return {
-    ctx,
-    info: { path, service: path.slice(1, slash), method: path.slice(slash + 1), kind, metadata: call.metadata, peer: ctx.peer, ctx },
-    close() {
-      if (timer !== undefined) clearTimeout(timer);
-      call.removeListener("cancelled", onCancelled);
-      if (onShutdown !== undefined) env.shutdown.removeEventListener("abort", onShutdown);
-    },
-  };
+
+  get method(): string {
+    return this.path.slice(this.path.lastIndexOf("/") + 1);
+  }
+
+  get peer(): string {
+    this.#peer ??= this.#call.getPeer();
+    return this.#peer;
+  }
+
+  get ctx(): CallContext {
+    return this;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  expire(): void {
+    this.abort(new DeadlineExceededError(`the deadline of ${this.path} passed before it completed; retry with a longer deadline`));
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted || this.#closed) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    this.onAbort?.aborted(reason);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#call.removeListener("cancelled", this.#onCancelled);
+    if (this.#onShutdown !== undefined) this.#env.shutdown.removeEventListener("abort", this.#onShutdown);
+  }
 }
 
-function intercepted<T>(interceptors: readonly CallInterceptor[], info: CallInfo, last: () => Promise<T>): Promise<T> {
-  const step = async (i: number): Promise<T> => {
-    const interceptor = interceptors[i];
-    return interceptor === undefined ? last() : interceptor.intercept(info, () => step(i + 1));
-  };
-  return step(0);
+function expireCall(call: OpenCall): void {
+  call.expire();
 }
 
-/** Settles a call once: the first of result, error or abort wins. */
-function settleOnce(open: OpenCall, respond: (error: unknown, ok: boolean) => void): (error: unknown, ok: boolean) => void {
-  let done = false;
-  const settle = (error: unknown, ok: boolean): void => {
-    if (done) return;
-    done = true;
+/** `fn` behind the interceptors, built once per method (no per-call chain of closures but one per interceptor). */
+function chain<Req, Res>(interceptors: readonly CallInterceptor[], fn: (request: Req, ctx: CallContext) => Promise<Res>): (request: Req, call: OpenCall) => Promise<Res> {
+  let run = (request: Req, call: OpenCall): Promise<Res> => {
+    try {
+      return fn(request, call);
+    } catch (err) {
+      // A synchronous throw reaches errorToStatus as it was thrown (typed errors keep their class).
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      return Promise.reject(err);
+    }
+  };
+  for (let i = interceptors.length - 1; i >= 0; i--) {
+    const interceptor = interceptors[i]!;
+    const next = run;
+    run = (request, call) => {
+      try {
+        return interceptor.intercept(call, () => next(request, call));
+      } catch (err) {
+        // A synchronous throw reaches errorToStatus as it was thrown (typed errors keep their class).
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      return Promise.reject(err);
+      }
+    };
+  }
+  return run;
+}
+
+type Respond<Res> = (error: unknown, result: Res | undefined, ok: boolean) => void;
+
+/**
+ * Runs `work` for `open` and settles once: the first of result, error or abort wins; `respond`
+ * gets the error (or the result with ok = true).
+ */
+function runOnce<Res>(open: OpenCall, work: () => Promise<Res>, respond: Respond<Res>): void {
+  // Already past its deadline or cancelled: answered; do not start the work.
+  if (open.aborted) {
     open.close();
-    respond(error, ok);
-  };
-  const signal = open.ctx.signal;
-  if (signal.aborted) settle(signal.reason, false);
-  else signal.addEventListener("abort", () => settle(signal.reason, false), { once: true });
-  return settle;
+    respond(open.reason, undefined, false);
+    return;
+  }
+  const settled = new Settled(open, respond);
+  open.onAbort = settled;
+  work().then(
+    (result) => settled.finish(undefined, result, true),
+    (error: unknown) => settled.finish(error, undefined, false),
+  );
+}
+
+/** The once-only answer of a call (a class, not closures: cheaper per call). */
+class Settled<Res> {
+  #done = false;
+  constructor(
+    private readonly open: OpenCall,
+    private readonly respond: Respond<Res>,
+  ) {}
+
+  aborted(reason: unknown): void {
+    this.finish(reason, undefined, false);
+  }
+
+  finish(error: unknown, result: Res | undefined, ok: boolean): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.open.close();
+    this.respond(error, result, ok);
+  }
 }
 
 export function unary<Req, Res>(
@@ -155,23 +265,19 @@ export function unary<Req, Res>(
   options: MethodOptions = {},
 ): handleUnaryCall<Req, Res> {
   const statusOptions = { ...env.statusOptions, batchField: options.batchField };
+  // An undecodable request fails inside the interceptors, so they see (and count) it.
+  const run = chain(env.interceptors, (request: Req, ctx: CallContext): Promise<Res> =>
+    (request as unknown) instanceof UndecodableRequest ? Promise.reject(undecodable(request as UndecodableRequest)) : fn(request, ctx),
+  );
   return (call, callback) => {
-    const open = openCall(env, call, "unary");
-    let response: Res | undefined;
-    const settle = settleOnce(open, (error, ok) => {
-      if (ok) callback(null, response);
-      else callback(errorToStatus(error, statusOptions));
-    });
-    // Already past its deadline or cancelled: answered; do not start the work.
-    if (open.ctx.signal.aborted) return;
-    const request: unknown = call.request;
-    const run = (): Promise<Res> => (request instanceof UndecodableRequest ? Promise.reject(undecodable(request)) : fn(call.request, open.ctx));
-    intercepted(env.interceptors, open.info, run).then(
-      (res) => {
-        response = res;
-        settle(undefined, true);
+    const open = new OpenCall(env, call, "unary");
+    runOnce(
+      open,
+      () => run(call.request, open),
+      (error, response, ok) => {
+        if (ok) callback(null, response);
+        else callback(errorToStatus(error, statusOptions));
       },
-      (error: unknown) => settle(error, false),
     );
   };
 }
@@ -192,27 +298,21 @@ export function clientStreaming<Req, Res>(
   options: MethodOptions = {},
 ): handleClientStreamingCall<Req, Res> {
   const statusOptions = { ...env.statusOptions, batchField: options.batchField };
+  const run = chain(env.interceptors, fn);
   return (call, callback) => {
-    const open = openCall(env, call, "client_stream");
-    let response: Res | undefined;
-    const settle = settleOnce(open, (error, ok) => {
-      if (ok) callback(null, response);
-      else callback(errorToStatus(error, statusOptions));
-    });
-    // Already past its deadline or cancelled: answered; do not start the work.
-    if (open.ctx.signal.aborted) return;
-    const requests = streamMessages<Req>(call, open.ctx.signal);
-    intercepted(env.interceptors, open.info, () => fn(requests, open.ctx)).then(
-      (res) => {
-        response = res;
-        settle(undefined, true);
+    const open = new OpenCall(env, call, "client_stream");
+    runOnce(
+      open,
+      () => run(streamMessages<Req>(call, open.signal), open),
+      (error, response, ok) => {
+        if (ok) callback(null, response);
+        else callback(errorToStatus(error, statusOptions));
       },
-      (error: unknown) => settle(error, false),
     );
   };
 }
 
-async function writeAll<Res>(call: ServerWritableStream<unknown, Res>, messages: AsyncIterable<Res>, signal: AbortSignal): Promise<void> {
+async function writeAll<Req, Res>(call: ServerWritableStream<Req, Res>, messages: AsyncIterable<Res>, signal: AbortSignal): Promise<void> {
   for await (const message of messages) {
     if (signal.aborted) throw signal.reason;
     if (!call.write(message)) await once(call, "drain", { signal });
@@ -229,19 +329,19 @@ export function serverStreaming<Req, Res>(
   options: MethodOptions = {},
 ): handleServerStreamingCall<Req, Res> {
   const statusOptions = { ...env.statusOptions, batchField: options.batchField };
+  const write = chain(env.interceptors, (stream: ServerWritableStream<Req, Res>, ctx: CallContext): Promise<void> => {
+    const request: unknown = stream.request;
+    return request instanceof UndecodableRequest ? Promise.reject(undecodable(request)) : writeAll(stream, fn(stream.request, ctx), ctx.signal);
+  });
   return (call) => {
-    const open = openCall(env, call, "server_stream");
-    const settle = settleOnce(open, (error, ok) => {
-      if (ok) call.end();
-      else call.emit("error", errorToStatus(error, statusOptions));
-    });
-    // Already past its deadline or cancelled: answered; do not start the work.
-    if (open.ctx.signal.aborted) return;
-    const request: unknown = call.request;
-    const run = (): Promise<void> => (request instanceof UndecodableRequest ? Promise.reject(undecodable(request)) : writeAll(call, fn(call.request, open.ctx), open.ctx.signal));
-    intercepted(env.interceptors, open.info, run).then(
-      () => settle(undefined, true),
-      (error: unknown) => settle(error, false),
+    const open = new OpenCall(env, call, "server_stream");
+    runOnce(
+      open,
+      () => write(call, open),
+      (error, _result, ok) => {
+        if (ok) call.end();
+        else call.emit("error", errorToStatus(error, statusOptions));
+      },
     );
   };
 }

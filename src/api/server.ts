@@ -13,6 +13,7 @@ import { GraphServiceService } from "../gen/neurograph/v1/graph_service.ts";
 import { HealthService } from "../gen/grpc/health/v1/health.ts";
 import { AdminServiceHandlers } from "./admin-service.ts";
 import { BearerTokenAuth } from "./auth.ts";
+import { serializeGetTokensResponse } from "./get-tokens-codec.ts";
 import type { NodeBackend } from "./backend.ts";
 import { tolerantDefinition } from "./decode.ts";
 import type { GuardianBackend } from "./guardian-backend.ts";
@@ -103,6 +104,9 @@ function grpcOptions(config: ApiServerConfig, interceptors: readonly ServerInter
       ? { "grpc.max_connection_age_ms": k.maxConnectionAgeMs, "grpc.max_connection_age_grace_ms": config.shutdownTimeoutMs }
       : {}),
     ...(config.maxConcurrentStreams > 0 ? { "grpc.max_concurrent_streams": config.maxConcurrentStreams } : {}),
+    // "grpc.enable_channelz": 0 would save channelz's per-call bookkeeping, but grpc-js 1.14 then
+    // never records the sessions and forceShutdown() leaves them open (calls hang after a forced
+    // stop), so channelz stays on.
     interceptors: [...interceptors],
   };
 }
@@ -145,7 +149,9 @@ export class ApiServer {
     };
     const { backend, guardian } = this.#deps;
     const guardianHandlers = guardian === undefined ? undefined : new GuardianServiceHandlers(guardian, config.limits);
-    server.addService(tolerantDefinition(tokenServiceDefinition), new TokenServiceHandlers(backend, config.limits).service(env));
+    server.addService(
+      tolerantDefinition({ ...tokenServiceDefinition, getTokens: { ...tokenServiceDefinition.getTokens, responseSerialize: serializeGetTokensResponse } }),
+      new TokenServiceHandlers(backend, config.limits).service(env));
     server.addService(tolerantDefinition(GraphServiceService), { ...new GraphServiceHandlers(backend, config.limits).service(env), ...guardianHandlers?.graphService(env) });
     const observability = this.#deps.observability === undefined ? undefined : new ObservabilityServiceHandlers(this.#deps.observability).service(env);
     server.addService(tolerantDefinition(AdminServiceService), { ...new AdminServiceHandlers(backend).service(env), ...observability, ...guardianHandlers?.adminService(env) });
