@@ -4,7 +4,7 @@
  */
 import type { FieldViolation } from "../errors.ts";
 import { ValidationError } from "../errors.ts";
-import { checkRecordLength, copyRecordsToColumns } from "../token/batch.ts";
+import { checkRecordLength, copyCoordsF64, copyRecordTail, copyRecordsToColumns } from "../token/batch.ts";
 import { DOMAIN_ZERO_LIMIT } from "../token/flags.ts";
 import { TOKEN_RECORD_SIZE, TokenOffset } from "../token/layout.ts";
 import { validateTokenRecords } from "../token/validate.ts";
@@ -79,7 +79,6 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
   const fused = size + n <= tt.capacity && coordDoubles !== undefined && rec.u8.byteOffset % 8 === 0;
   const f64 = fused ? new Float64Array(rec.u8.buffer, rec.u8.byteOffset, n * 8) : undefined;
   const cols = tt.cols;
-  const { flags, radii, strengths, timestamps } = cols;
   const weightBits = alias.weightBits;
   // Ids accepted so far, slot size+j at pending[j + size - pendingBase].
   const pending = fused ? colIds : new Uint32Array(n);
@@ -157,21 +156,8 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
     entries[p] = slot + 1;
     pending[slot - pendingBase] = id;
     if (f64 !== undefined && coordDoubles !== undefined) {
-      const d = i << 3;
-      const c = slot * 6;
-      coordDoubles[c] = f64[d]!;
-      coordDoubles[c + 1] = f64[d + 1]!;
-      coordDoubles[c + 2] = f64[d + 2]!;
-      coordDoubles[c + 3] = f64[d + 3]!;
-      coordDoubles[c + 4] = f64[d + 4]!;
-      coordDoubles[c + 5] = f64[d + 5]!;
-      const a = u32[w + 13]!;
-      const b = u32[w + 14]!;
-      flags[slot] = a;
-      weightBits[slot] = (a >>> 16) | (b << 16);
-      radii[slot] = b >>> 16;
-      strengths[slot] = b >>> 24;
-      timestamps[slot] = u32[w + 15]!;
+      copyCoordsF64(f64, i, coordDoubles, slot);
+      copyRecordTail(u32, w, cols, weightBits, slot);
     }
     if (id < DOMAIN_ZERO_LIMIT && id > acceptedMax) acceptedMax = id;
     ids[i] = id;

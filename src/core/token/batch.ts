@@ -92,21 +92,12 @@ export function copyRecordsToColumns(
   slot: number,
 ): void {
   const u32 = rec.u32;
-  const { ids, flags, radii, strengths, timestamps } = cols;
+  const ids = cols.ids;
   const weightBits = alias.weightBits;
   const coordDoubles = alias.coordDoubles;
   if (count >= F64_COPY_MIN && coordDoubles !== undefined && rec.u8.byteOffset % 8 === 0) {
     const f64 = new Float64Array(rec.u8.buffer, rec.u8.byteOffset + first * TOKEN_RECORD_SIZE, count * 8);
-    for (let i = 0; i < count; i++) {
-      const d = i << 3;
-      const c = (slot + i) * 6;
-      coordDoubles[c] = f64[d]!;
-      coordDoubles[c + 1] = f64[d + 1]!;
-      coordDoubles[c + 2] = f64[d + 2]!;
-      coordDoubles[c + 3] = f64[d + 3]!;
-      coordDoubles[c + 4] = f64[d + 4]!;
-      coordDoubles[c + 5] = f64[d + 5]!;
-    }
+    for (let i = 0; i < count; i++) copyCoordsF64(f64, i, coordDoubles, slot + i);
   } else {
     const coordWords = alias.coordWords;
     for (let i = 0; i < count; i++) {
@@ -129,15 +120,35 @@ export function copyRecordsToColumns(
   for (let i = 0; i < count; i++) {
     const w = (first + i) << 4;
     const s = slot + i;
-    const a = u32[w + 13]!;
-    const b = u32[w + 14]!;
     ids[s] = u32[w + 12]!;
-    flags[s] = a;
-    weightBits[s] = (a >>> 16) | (b << 16);
-    radii[s] = b >>> 16;
-    strengths[s] = b >>> 24;
-    timestamps[s] = u32[w + 15]!;
+    copyRecordTail(u32, w, cols, weightBits, s);
   }
+}
+
+/**
+ * The six coordinate words of record `i` of an 8-aligned f64 view into slot `slot` (the f64 path
+ * of `copyRecordsToColumns`, for callers that place records one at a time).
+ */
+export function copyCoordsF64(f64: Float64Array, i: number, coordDoubles: Float64Array, slot: number): void {
+  const d = i << 3;
+  const c = slot * 6;
+  coordDoubles[c] = f64[d]!;
+  coordDoubles[c + 1] = f64[d + 1]!;
+  coordDoubles[c + 2] = f64[d + 2]!;
+  coordDoubles[c + 3] = f64[d + 3]!;
+  coordDoubles[c + 4] = f64[d + 4]!;
+  coordDoubles[c + 5] = f64[d + 5]!;
+}
+
+/** Flags, weight, radius, strength and timestamp of the record at u32 word `w` into slot `slot` (not the id). */
+export function copyRecordTail(u32: Uint32Array, w: number, cols: TokenColumns, weightBits: Uint32Array, slot: number): void {
+  const a = u32[w + 13]!;
+  const b = u32[w + 14]!;
+  cols.flags[slot] = a;
+  weightBits[slot] = (a >>> 16) | (b << 16);
+  cols.radii[slot] = b >>> 16;
+  cols.strengths[slot] = b >>> 24;
+  cols.timestamps[slot] = u32[w + 15]!;
 }
 
 /** Below this many records the f64 view costs more than it saves. */
