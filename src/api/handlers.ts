@@ -5,7 +5,10 @@
  * - the call's deadline becomes an absolute `ctx.deadline` for the backend (unary calls without
  *   one get the server's default), and `ctx.signal` aborts on cancellation, on the deadline and,
  *   for server streams, on server shutdown; the handler answers at once when it aborts;
- * - `CallInterceptor`s wrap every call (auth now; metrics and tracing later).
+ * - `CallInterceptor`s wrap every call (auth now; metrics and tracing later);
+ * - `OpenCalls` (optional) tracks the calls in progress, so a draining server refuses new calls
+ *   with UNAVAILABLE and, at its drain limit, ends the ones left with UNAVAILABLE instead of
+ *   letting the transport cancel them (CANCELLED, which clients must not retry).
  */
 import { once } from "node:events";
 import type {
@@ -15,7 +18,7 @@ import type {
   Metadata,
   ServerWritableStream,
 } from "@grpc/grpc-js";
-import { CancelledError, DeadlineExceededError, UnavailableError } from "../core/errors.ts";
+import { CancelledError, DeadlineExceededError, UnavailableError, type NeuroGraphError } from "../core/errors.ts";
 import type { RequestContext } from "./backend.ts";
 import { UndecodableRequest, undecodable } from "./decode.ts";
 import { errorToStatus, type StatusOptions } from "./errors.ts";
@@ -59,6 +62,65 @@ export interface HandlerEnv {
   readonly statusOptions: Omit<StatusOptions, "batchField">;
   /** Aborts when the server begins to stop: server streams end with UNAVAILABLE. */
   readonly shutdown: AbortSignal;
+  /** Calls in progress and the drain state of the server (without it calls are not tracked). */
+  readonly calls?: OpenCalls;
+}
+
+/** Health checks stay answered while a server drains (they report NOT_SERVING). */
+const HEALTH_PREFIX = "/grpc.health.v1.Health/";
+
+/**
+ * The calls a server is handling, for a graceful drain: once `refuse`d, every new call (health
+ * checks aside) is answered at once with the given error and does no work; `abortAll` answers
+ * the calls still open with an error (their work may still finish in the background).
+ */
+export class OpenCalls {
+  readonly #open = new Set<OpenCall>();
+  #refusal: NeuroGraphError | undefined = undefined;
+  #idle: (() => void) | undefined = undefined;
+
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** The error new calls get, once the server drains. */
+  get refusal(): NeuroGraphError | undefined {
+    return this.#refusal;
+  }
+
+  refuse(error: NeuroGraphError): void {
+    this.#refusal ??= error;
+  }
+
+  /** Ends every open call with `error`. */
+  abortAll(error: NeuroGraphError): void {
+    for (const call of [...this.#open]) call.abort(error);
+  }
+
+  /** Resolves once no call is open. */
+  whenIdle(): Promise<void> {
+    if (this.#open.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = this.#idle;
+      this.#idle = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  /** @internal */
+  add(call: OpenCall): void {
+    this.#open.add(call);
+  }
+
+  /** @internal */
+  delete(call: OpenCall): void {
+    if (!this.#open.delete(call) || this.#open.size > 0) return;
+    const idle = this.#idle;
+    this.#idle = undefined;
+    idle?.();
+  }
 }
 
 export interface MethodOptions {
@@ -131,6 +193,11 @@ class OpenCall implements CallContext, CallInfo {
       if (env.shutdown.aborted) this.#onShutdown();
       else env.shutdown.addEventListener("abort", this.#onShutdown, { once: true });
     }
+    const calls = env.calls;
+    if (calls === undefined || this.#aborted) return;
+    // Draining: answered at once (runOnce sees it aborted and starts no work).
+    if (calls.refusal !== undefined && !path.startsWith(HEALTH_PREFIX)) this.abort(calls.refusal);
+    else calls.add(this);
   }
 
   get service(): string {
@@ -184,6 +251,7 @@ class OpenCall implements CallContext, CallInfo {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#call.removeListener("cancelled", this.#onCancelled);
     if (this.#onShutdown !== undefined) this.#env.shutdown.removeEventListener("abort", this.#onShutdown);
+    this.#env.calls?.delete(this);
   }
 }
 

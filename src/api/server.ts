@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { Server, ServerCredentials, type ChannelOptions, type ServerInterceptor } from "@grpc/grpc-js";
-import { FailedPreconditionError, ValidationError, type FieldViolation } from "../core/errors.ts";
+import { FailedPreconditionError, UnavailableError, ValidationError, type FieldViolation } from "../core/errors.ts";
 import { AdminServiceService } from "../gen/neurograph/v1/admin_service.ts";
 import { FieldServiceService } from "../gen/neurograph/v1/field_service.ts";
 import { GraphServiceService } from "../gen/neurograph/v1/graph_service.ts";
@@ -21,7 +21,7 @@ import { GuardianServiceHandlers } from "./guardian-service.ts";
 import { formatAddress, resolveApiServerConfig, type ApiServerConfig, type ApiServerOptions, type TlsOptions } from "./config.ts";
 import { FieldServiceHandlers, type FieldBackend } from "./field-service.ts";
 import { GraphServiceHandlers } from "./graph-service.ts";
-import type { CallInterceptor, HandlerEnv } from "./handlers.ts";
+import { OpenCalls, type CallInterceptor, type HandlerEnv } from "./handlers.ts";
 import { HealthRegistry, ServingStatus } from "./health.ts";
 import { ObservabilityServiceHandlers, type ObservabilityBackend } from "./observability-service.ts";
 import { addReflection } from "./reflection.ts";
@@ -117,6 +117,7 @@ export class ApiServer {
   readonly health = new HealthRegistry();
   readonly #deps: ApiServerDeps;
   readonly #shutdown = new AbortController();
+  readonly #calls = new OpenCalls();
   #server: Server | undefined;
   #bound: BoundAddress | undefined;
   #stopping: Promise<{ forced: boolean }> | undefined;
@@ -146,6 +147,7 @@ export class ApiServer {
       defaultDeadlineMs: config.defaultDeadlineMs,
       statusOptions: this.#deps.onInternalError === undefined ? {} : { onInternalError: this.#deps.onInternalError },
       shutdown: this.#shutdown.signal,
+      calls: this.#calls,
     };
     const { backend, guardian } = this.#deps;
     const guardianHandlers = guardian === undefined ? undefined : new GuardianServiceHandlers(guardian, config.limits);
@@ -177,9 +179,19 @@ export class ApiServer {
     return this.#bound;
   }
 
+  /** Calls in progress (unary, client and server streams). */
+  get openCalls(): number {
+    return this.#calls.size;
+  }
+
   /**
-   * Stops accepting calls, reports NOT_SERVING, ends server streams (health watches), lets
-   * in-flight calls finish for up to `timeoutMs`, then cancels what is left.
+   * Graceful stop: reports NOT_SERVING, answers every new call (health checks aside) with
+   * UNAVAILABLE ("draining, retry another node") and stops taking connections (HTTP/2 GOAWAY),
+   * ends server streams with UNAVAILABLE, and lets the calls in flight finish for up to
+   * `timeoutMs`. Calls still open then are answered with UNAVAILABLE, never cancelled by the
+   * transport (CANCELLED is not retryable); their work may still complete, so only idempotent
+   * calls may be retried (the client library retries creates only when every token has its id,
+   * and reads back what an earlier attempt stored).
    */
   stop(timeoutMs: number = this.config.shutdownTimeoutMs): Promise<{ forced: boolean }> {
     this.#stopping ??= this.#stop(timeoutMs);
@@ -188,25 +200,30 @@ export class ApiServer {
 
   async #stop(timeoutMs: number): Promise<{ forced: boolean }> {
     const server = this.#server;
+    const where = this.#bound === undefined ? "this node" : `node ${this.#bound.address}`;
     this.health.setAll(ServingStatus.NOT_SERVING);
+    this.#calls.refuse(new UnavailableError(`${where} is draining (shutting down) and takes no new calls; retry on another node of the cluster`));
     // Let health watchers write NOT_SERVING before their streams end.
     await new Promise((resolve) => setImmediate(resolve));
     this.#shutdown.abort();
     if (server === undefined) return { forced: false };
-    return new Promise((resolve) => {
-      let settled = false;
-      const finish = (forced: boolean): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve({ forced });
-      };
-      const timer = setTimeout(() => {
-        server.forceShutdown();
-        finish(true);
-      }, timeoutMs);
-      server.tryShutdown(() => finish(false));
-    });
+    const closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    const limit = <T>(p: Promise<T>, ms: number): Promise<boolean> =>
+      new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(false), ms);
+        void p.then(() => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+    if (await limit(closed, timeoutMs)) return { forced: false };
+    // The drain limit: answer what is left ourselves, so clients see UNAVAILABLE (retryable)
+    // rather than the transport's CANCELLED, then give the sessions a moment to send it.
+    const left = this.#calls.size;
+    this.#calls.abortAll(new UnavailableError(`${where} stopped before this call completed (its drain limit of ${timeoutMs} ms passed); retry on another node (an idempotent retry is safe: it may have been applied)`));
+    const answered = await limit(closed, Math.min(1_000, Math.max(100, timeoutMs)));
+    if (!answered) server.forceShutdown();
+    return { forced: left > 0 || !answered };
   }
 }
 

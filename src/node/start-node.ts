@@ -384,7 +384,10 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     },
     async drain(ctx) {
       accepting = false;
-      await api.stop(Math.max(0, ctx.deadline - Date.now()));
+      // In-flight calls get half of what is left of the shutdown budget: the shards' graceful
+      // handoff (cluster mode) and the log flushes after it need the rest. Calls still open at
+      // that limit are answered UNAVAILABLE (retryable), never cancelled.
+      await api.stop(Math.max(0, Math.floor((ctx.deadline - Date.now()) / 2)));
     },
     async stop() {
       accepting = false;

@@ -5,13 +5,13 @@
  * - Rolling restart of all three nodes (SIGTERM: graceful handoff; restart on the same port and
  *   data directory) under concurrent writes: every write the client library returns is there
  *   afterwards on every node, no call fails, and every failure the library saw on the way (and
- *   retried) was UNAVAILABLE.
+ *   retried) was UNAVAILABLE (never CANCELLED or DEADLINE_EXCEEDED).
  * - Fencing: a node paused (SIGSTOP) beyond its lease loses its shards to the others; writes
  *   that reach it while it still believes it owns them are rejected (UNAVAILABLE) or, once it
  *   knows better, forwarded to the new owners: nothing it acknowledges is lost and nothing it
  *   rejects is applied. Resumed, it rejoins cleanly and takes its shards back.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -22,7 +22,8 @@ import { spawnServe, type ServeChild } from "../support/serve-process.ts";
 
 const SHARDS = 4;
 const trace = (what: string): void => void (process.env["NG_ROLL_TRACE"] === "1" && process.stderr.write(`${new Date().toISOString()} ${what}\n`));
-const LEASE = "3s";
+// 5 s (the DESIGN default): a 3 s lease expires under a starved 2-core machine and the cluster thrashes.
+const LEASE = "5s";
 
 interface Node {
   readonly id: string;
@@ -41,6 +42,8 @@ function spawnNode(n: Omit<Node, "child">): ServeChild {
     ...["--node-id", n.id, "--lease", LEASE, "--ask-timeout", "5s", "--ingest-jetstream=false"],
     ...(process.env["NG_ROLL_TRACE"] === "1" ? ["--log-level", "info"] : []),
   ]);
+  const logs = process.env["NG_ROLL_LOGS"];
+  if (logs !== undefined) void child.exit.then(() => appendFileSync(join(logs, `${n.id}.log`), child.stderr()));
   void child.exit.then((code) => trace(`${n.id} exited with ${code}: ${child.stderr().split("\n").filter((l) => /node:|"level":[45]0/.test(l) && !/prepared transaction expired|shard\.learn/.test(l)).join("\n").slice(-3000)}`));
   return child;
 }
@@ -103,7 +106,7 @@ afterAll(async () => {
 });
 
 describe("cluster through the client library (child processes)", () => {
-  it("a rolling restart under load loses no acknowledged write; the client retries only UNAVAILABLE, and what fails is unacknowledged", async () => {
+  it("a rolling restart under load loses no acknowledged write and fails no call: the client library retries only UNAVAILABLE", async () => {
     nats = await startNatsCluster({ size: 3 });
     for (const id of ["r1", "r2", "r3"]) nodes.push(await startNode(id));
     const retried: { method: string; code: string }[] = [];
@@ -113,6 +116,7 @@ describe("cluster through the client library (child processes)", () => {
 
     const acked: number[] = [];
     const failed: unknown[] = [];
+    let calls = 0;
     let next = 0;
     let running = true;
     // Each batch stays on one shard (ids ≡ shard mod SHARDS), taking turns over the shards.
@@ -123,12 +127,13 @@ describe("cluster through the client library (child processes)", () => {
         const base = next;
         next += 20;
         const ids = Array.from({ length: 20 }, (_, k) => (1 + base + k) * SHARDS + ((base / 20) % SHARDS));
+        calls++;
         try {
           await ng.createTokens(ids.map((id) => ({ id, weight: 0.25, timestamp: 1_700_000_000 })));
           acked.push(...ids);
         } catch (err) {
           failed.push(err);
-          if (failed.length > 20) running = false;
+          running = false;
         }
       }
     };
@@ -151,20 +156,18 @@ describe("cluster through the client library (child processes)", () => {
       await Promise.all(writers);
     }
 
-    console.error(`rolling restart: ${acked.length} tokens acknowledged in ${next} attempted, ${retried.length} retries (${[...new Set(retried.map((r) => r.code))].join(", ") || "none"})`);
-    // Known gap (docs/node.md, "Clients of a cluster"): on a loaded 2-core CI machine a few calls
-    // end CANCELLED (a stopping node's drain overran and it cancelled them) or DEADLINE_EXCEEDED
-    // (a coordinator stall) instead of UNAVAILABLE. They are reported, never acknowledged; any
-    // other failure, or a lost acknowledged write, fails the test.
+    console.error(`rolling restart: ${calls} calls, ${acked.length} tokens acknowledged in ${next} attempted, ${retried.length} retries (${[...new Set(retried.map((r) => r.code))].join(", ") || "none"})`);
+    // The acceptance: every call succeeds in the end. What the client library saw on the way
+    // (and retried) is UNAVAILABLE only: a draining node refuses new calls with it and answers
+    // what it must abort with it; a stopping shard owner answers forwarded requests with it.
+    // No CANCELLED, no DEADLINE_EXCEEDED, no retry budget run dry.
     const failures = failed.map((e) => (e instanceof NeuroGraphError ? `${e.code}: ${e.message}` : String(e)));
-    if (failures.length > 0) console.error(`rolling restart: ${failures.length} calls failed: ${failures.join("; ")}`);
-    expect(failures.filter((f) => !/^(UNAVAILABLE|CANCELLED|DEADLINE_EXCEEDED):/.test(f))).toEqual([]);
-    expect(failures.length).toBeLessThanOrEqual(20);
-    expect(acked.length + 20 * failed.length).toBe(next);
-    expect(acked.length).toBeGreaterThan(0);
+    expect(failures).toEqual([]);
+    expect(acked.length).toBe(next);
+    expect(calls).toBeGreaterThan(3 * 3);
     expect(retried.filter((r) => r.code !== ErrorCode.Unavailable)).toEqual([]);
     for (const n of nodes) expect(await missingOn(at(n), acked)).toEqual([]);
-  }, 240_000);
+  }, 420_000);
 
   it("fences a node paused beyond its lease: what it acknowledges is kept, what it rejects is not applied, and it rejoins", async () => {
     expect(nodes.length).toBe(3);

@@ -214,10 +214,14 @@ export class NatsTransport implements Transport {
     const sub = this.subs.get(address);
     if (sub === undefined) return;
     this.subs.delete(address);
+    // Drain, not unsubscribe: the server may already have sent messages for this subscription.
+    // An unsubscribed one drops them silently and their requesters wait out their deadline; a
+    // draining one still hands them to `inbound`, which answers UNAVAILABLE (the address is no
+    // longer served here) so the sender retries at once, on the new owner.
     try {
-      sub.unsubscribe();
+      sub.drain().catch(() => undefined);
     } catch {
-      // closed or draining: the subscription ends with the connection anyway
+      // closed: the subscription ended with the connection
     }
   }
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { status } from "@grpc/grpc-js";
-import { CancelledError, FailedPreconditionError, ValidationError } from "../../../src/core/errors.ts";
+import { FailedPreconditionError, UnavailableError, ValidationError } from "../../../src/core/errors.ts";
 import { ApiServer } from "../../../src/api/server.ts";
 import type { CallInfo, CallInterceptor } from "../../../src/api/handlers.ts";
 import { MemoryBackend } from "./memory-backend.ts";
@@ -27,14 +27,18 @@ describe("server lifecycle", () => {
     expect([status.UNAVAILABLE, status.DEADLINE_EXCEEDED]).toContain(after.code);
   });
 
-  it("cancels calls still running when the grace period ends", async () => {
+  it("answers calls still running when the grace period ends with UNAVAILABLE, never CANCELLED", async () => {
     h = await startHarness();
     h.backend.hang = true;
     const stuck = failure(call(h.admin.getStats.bind(h.admin), {}));
     await vi.waitFor(() => expect(h!.backend.calls).toEqual(["stats"]));
+    expect(h.server.openCalls).toBe(1);
     expect(await h.server.stop(200)).toEqual({ forced: true });
-    expect([status.CANCELLED, status.UNAVAILABLE]).toContain((await stuck).code);
-    await vi.waitFor(() => expect(h!.backend.abortReasons[0]).toBeInstanceOf(CancelledError));
+    const err = await stuck;
+    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(err.details).toMatch(/drain limit of 200 ms passed\); retry on another node/);
+    await vi.waitFor(() => expect(h!.backend.abortReasons[0]).toBeInstanceOf(UnavailableError));
+    expect(h.server.openCalls).toBe(0);
   });
 
   it("names the address when it cannot listen", async () => {
