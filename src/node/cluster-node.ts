@@ -17,7 +17,7 @@ import { toNeuroGraphError } from "../core/errors.ts";
 import { defaultReplicas } from "../runtime/cluster/jetstream-setup.ts";
 import { NodeRegistry, ShardLeases, type Lease } from "../runtime/cluster/leases.ts";
 import { ClusterMember } from "../runtime/cluster/member.ts";
-import { CodecRegistry, shardAddress, type ActorRefBase, type ActorSystem, type Component, type Directive } from "../runtime/index.ts";
+import { CodecRegistry, formatAddress, shardAddress, type ActorRefBase, type ActorSystem, type Component, type Directive } from "../runtime/index.ts";
 import { NatsTransport, type NatsSettings } from "../runtime/nats/index.ts";
 import type { Logger } from "../telemetry/index.ts";
 
@@ -50,6 +50,13 @@ export interface ClusterRuntime {
   readonly ready: Promise<void>;
 }
 
+/**
+ * How long after a shard changed hands requests still pending to it are failed (UNAVAILABLE):
+ * long enough for the old owner's last replies to arrive (it answers everything it took before
+ * releasing the lease), short against a call's deadline.
+ */
+const MOVED_GRACE_MS = 2_000;
+
 /** The replicated log grows until a snapshot lets it be pruned: snapshot by default in cluster mode. */
 const CLUSTER_SNAPSHOTS = Object.freeze({ everyMutations: 10_000, intervalMs: 60_000 });
 
@@ -69,6 +76,8 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
   const codecs = new CodecRegistry().register(...shardCodecs());
   const local = new Map<number, Local>();
   let member: ClusterMember | undefined;
+  let stopWatching: (() => void) | undefined;
+  const movedTimers = new Set<NodeJS.Timeout>();
   let markReady!: () => void;
   let failReady!: (err: unknown) => void;
   const ready = new Promise<void>((resolve, reject) => {
@@ -105,6 +114,18 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
           const logs = await ReplicatedLogs.open({ connection: conn, cluster: nats.cluster, replicas, logger: o.logger });
           const leases = await ShardLeases.open(conn, nats.cluster, { leaseMs: settings.leaseMs, replicas });
           const nodes = await NodeRegistry.open(conn, nats.cluster, { ttlMs: settings.leaseMs, replicas });
+          // A request forwarded to a shard's old owner can be lost (NATS drops what it was
+          // delivering as the owner unsubscribed): once the shard changed hands, fail what is
+          // still pending to it fast with UNAVAILABLE rather than at the call's deadline.
+          stopWatching = await leases.watchOwners((shard) => {
+            const changedAt = Date.now();
+            const timer = setTimeout(() => {
+              movedTimers.delete(timer);
+              transport.failInFlight(formatAddress(shardAddress(shard)), changedAt);
+            }, MOVED_GRACE_MS);
+            timer.unref();
+            movedTimers.add(timer);
+          });
           for (let s = 0; s < settings.shardCount; s++) board.setState(s, "stopped", "owned by another node");
           member = new ClusterMember({
             nodeId: nats.nodeId,
@@ -153,6 +174,9 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
         },
         async stop() {
           member?.halt();
+          stopWatching?.();
+          for (const t of movedTimers) clearTimeout(t);
+          movedTimers.clear();
           await Promise.all([...local.keys()].map((s) => stopLocal(s, true)));
         },
       };

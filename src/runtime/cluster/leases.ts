@@ -123,6 +123,38 @@ export class ShardLeases {
     }
   }
 
+  /**
+   * Calls `onChange(shard)` whenever a shard changes hands: its lease released or deleted, or
+   * taken by a new owner or epoch (refreshes are not changes; the current leases at the start
+   * are not reported). Returns the function that stops watching.
+   */
+  async watchOwners(onChange: (shard: number) => void): Promise<() => void> {
+    const iter = await this.kv.watch({ key: ">" }); // every key of the bucket is a shard-<n>
+    const holders = new Map<number, string>();
+    void (async () => {
+      for await (const e of iter) {
+        if (!e.key.startsWith("shard-")) continue;
+        const shard = Number(e.key.slice("shard-".length));
+        if (!Number.isInteger(shard) || shard < 0) continue;
+        let holder = "";
+        if (e.operation === "PUT") {
+          try {
+            const v = JSON.parse(dec.decode(e.value)) as { owner?: unknown; epoch?: unknown };
+            holder = `${typeof v.owner === "string" ? v.owner : ""}@${typeof v.epoch === "number" ? v.epoch : e.revision}`;
+          } catch {
+            holder = `?@${e.revision}`;
+          }
+        }
+        const before = holders.get(shard);
+        holders.set(shard, holder);
+        // A shard seen for the first time is the state at the start, not a change (the client's
+        // isUpdate flag marks the last initial value as an update).
+        if (before !== undefined && before !== holder) onChange(shard);
+      }
+    })().catch(() => undefined);
+    return () => iter.stop();
+  }
+
   /** Who holds `shard`, if anyone. */
   async holder(shard: number): Promise<LeaseHolder | undefined> {
     try {

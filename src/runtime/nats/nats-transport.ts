@@ -100,6 +100,7 @@ export class NatsTransport implements Transport {
   private idleWaiter: (() => void) | undefined;
   private sent = 0;
   private received = 0;
+  private timeouts = 0;
 
   /** Connects to NATS and returns a transport that owns (and on `close`, drains) the connection. */
   static async connect(connection: NatsConnectionOptions, options: NatsTransportOptions): Promise<NatsTransport> {
@@ -282,7 +283,9 @@ export class NatsTransport implements Transport {
         },
         fail: (reason, detail) => {
           this.release();
-          reject(requestFailure(reason, detail, envelope, deadline - started, this.subjects.cluster, this.nodeId));
+          const error = requestFailure(reason, detail, envelope, deadline - started, this.subjects.cluster, this.nodeId);
+          if (reason === "timeout") this.noteTimeout(subject, error);
+          reject(error);
         },
       });
     } catch (err) {
@@ -291,6 +294,18 @@ export class NatsTransport implements Transport {
     }
     this.countOut(data.length);
     return promise;
+  }
+
+  /**
+   * The actor at `address` moved to another node (cluster mode: its shard lease changed hands):
+   * requests to it sent at or before `sentBefore` that are still unanswered fail now with
+   * UNAVAILABLE instead of waiting out their deadline (a request NATS was delivering to the old
+   * owner as it unsubscribed is lost without a reply). Returns how many failed.
+   */
+  failInFlight(address: string, sentBefore: number): number {
+    const failed = this.mux.failSent(this.subjects.actor(address), sentBefore);
+    if (failed > 0) this.logger.warn({ address, failed }, `failed ${failed} request(s) to ${address} whose owner changed before they were answered; their senders retry`);
+    return failed;
   }
 
   // ---- Transport: inbound -------------------------------------------------------------------
@@ -341,6 +356,12 @@ export class NatsTransport implements Transport {
       throw publishError(err, envelope, this.nodeId);
     }
     this.countOut(data.length);
+  }
+
+  /** A request nobody answered before its deadline: a lost message or a stuck actor (bounded log). */
+  private noteTimeout(subject: string, error: NeuroGraphError): void {
+    this.timeouts++;
+    if (this.timeouts <= 10 || this.timeouts % 1000 === 0) this.logger.warn({ subject, timeouts_total: this.timeouts }, error.message);
   }
 
   private countOut(bytes: number): void {

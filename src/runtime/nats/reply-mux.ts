@@ -9,7 +9,8 @@ import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscrip
 import { systemClock, type Clock } from "../clock.ts";
 import { DeadlineTimers, type DeadlineItem, type DeadlineList } from "../deadlines.ts";
 
-export type RequestFailure = "timeout" | "no_responders" | "closed";
+/** `moved`: the addressee's owner changed while the request was in flight (see `failSent`). */
+export type RequestFailure = "timeout" | "no_responders" | "closed" | "moved";
 
 export interface ReplyHandler {
   reply(msg: Msg): void;
@@ -23,6 +24,8 @@ class PendingRequest implements DeadlineItem {
 
   constructor(
     readonly token: string,
+    readonly subject: string,
+    readonly sentAt: number,
     readonly deadline: number,
     readonly handler: ReplyHandler,
     private readonly mux: ReplyMux,
@@ -67,10 +70,25 @@ export class ReplyMux {
    */
   request(subject: string, data: Uint8Array, headers: MsgHdrs | undefined, deadline: number, handler: ReplyHandler): void {
     const token = (++this.seq).toString(36);
-    const p = new PendingRequest(token, deadline, handler, this);
+    const p = new PendingRequest(token, subject, Date.now(), deadline, handler, this);
     this.nc.publish(subject, data, headers === undefined ? { reply: this.prefix + token } : { reply: this.prefix + token, headers });
     this.pending.set(token, p);
     this.timers.track(p);
+  }
+
+  /**
+   * Fails with `moved` the requests to `subject` sent at or before `sentBefore` and still waiting:
+   * their addressee changed hands, and a message NATS had in flight to the old owner when it
+   * unsubscribed is dropped without a reply. A scan over what is pending: owners change rarely.
+   */
+  failSent(subject: string, sentBefore: number): number {
+    let failed = 0;
+    for (const p of [...this.pending.values()]) {
+      if (p.subject !== subject || p.sentAt > sentBefore) continue;
+      this.settle(p)?.handler.fail("moved");
+      failed++;
+    }
+    return failed;
   }
 
   /** Fails every pending request with `closed` and stops listening. */

@@ -12,6 +12,10 @@ export function requestFailure(reason: RequestFailure, detail: unknown, envelope
       return new DeadlineExceededError(`${what} over NATS got no reply within ${waitedMs} ms; the actor may be overloaded or stuck, or its node unreachable`);
     case "no_responders":
       return new UnavailableError(`no node of cluster ${cluster} serves actor ${envelope.to} (NATS: no responders); it may be starting, moving or down; retry`);
+    case "moved":
+      return new UnavailableError(
+        `the owner of ${envelope.to} changed while ${what} was in flight over NATS and no reply came (it may or may not have been applied); retry`,
+      );
     case "closed":
       return new UnavailableError(
         `the NATS connection of node ${nodeId} closed before ${what} was answered${detail instanceof Error ? ` (${detail.message})` : ""}; retry`,
