@@ -8,14 +8,13 @@
  * (`grpc.unary_p99` is in grpc.unary.ts.)
  * Arguments (optional): <ingestTokens>, e.g. `npm run bench -- grpc 3000000`.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { loadServeConfig } from "../src/cli/serve.ts";
 import { startNode, type NodeHandle } from "../src/node/index.ts";
 import { createLogger } from "../src/telemetry/index.ts";
+import { runBenchChild } from "./lib/child.ts";
 import { emit, gc, machine } from "./lib/report.ts";
 
 const [ingestArg = "3000000"] = process.argv.slice(2);
@@ -36,31 +35,13 @@ async function withNode<T>(wal: boolean, fn: (node: NodeHandle) => Promise<T>): 
   }
 }
 
-/** Runs a bench client in its own process and parses its JSON line. */
-function runClient(script: string, args: readonly (string | number)[]): Promise<Record<string, number>> {
-  const path = fileURLToPath(new URL(`./lib/${script}`, import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path, ...args.map(String)], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("exit", (code) => {
-      if (code !== 0) return reject(new Error(`${script} exited with ${code}`));
-      try {
-        resolve(JSON.parse(out.trim().split("\n").pop() ?? "") as Record<string, number>);
-      } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
-  });
-}
-
 async function streamIngest(wal: boolean): Promise<void> {
   await withNode(wal, async (node) => {
     // A short warm-up stream, so the JIT has seen the path before the timed run.
-    await runClient("grpc-ingest-client.ts", [node.grpcAddress, 20, PER_MESSAGE]);
+    await runBenchChild("grpc-ingest-client.ts", [node.grpcAddress, 20, PER_MESSAGE]);
     gc();
     const cpu0 = process.cpuUsage();
-    const r = await runClient("grpc-ingest-client.ts", [node.grpcAddress, ingestTokens / PER_MESSAGE, PER_MESSAGE]);
+    const r = await runBenchChild("grpc-ingest-client.ts", [node.grpcAddress, ingestTokens / PER_MESSAGE, PER_MESSAGE]);
     const cpu = process.cpuUsage(cpu0);
     const serverCpuSeconds = (cpu.user + cpu.system) / 1e6;
     if (r.accepted !== r.tokens) throw new Error(`ingest accepted ${r.accepted} of ${r.tokens} tokens`);
