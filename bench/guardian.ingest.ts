@@ -10,14 +10,13 @@
  * sees. Budget: ≤ 3 %. GUARDIAN_AA=1: no guardian on either side (the noise floor).
  * `npm run bench -- guardian`; GUARDIAN_INGEST_TOKENS (default 1 000 000), GUARDIAN_INGEST_ROUNDS (default 5).
  */
-import { GraphRouter, GraphShardActor, ShardBoard, VolatileShardLog } from "../src/actors/index.ts";
 import { GuardianHub, ShardGuard } from "../src/actors/guardian/index.ts";
-import { DEFAULT_CONNECTION_LIMITS, DEFAULT_TOKEN_LIMITS } from "../src/core/limits.ts";
+import { DEFAULT_TOKEN_LIMITS } from "../src/core/limits.ts";
 import { ShardStore } from "../src/core/store/index.ts";
 import { TOKEN_RECORD_SIZE } from "../src/core/token/index.ts";
-import { ActorSystem, shardAddress } from "../src/runtime/index.ts";
 import { setIds, tokenRecords } from "./lib/core-data.ts";
 import { emit, gc, machine } from "./lib/report.ts";
+import { startVolatileCore, type VolatileCore } from "./lib/volatile-core.ts";
 
 const TOKENS = Number(process.env.GUARDIAN_INGEST_TOKENS ?? 1_000_000);
 const ROUNDS = Number(process.env.GUARDIAN_INGEST_ROUNDS ?? 5);
@@ -31,36 +30,10 @@ for (let i = 0; i < BATCH; i++) ids.setUint32(i * TOKEN_RECORD_SIZE + 48, 0, tru
 const nowS = Math.floor(Date.now() / 1000);
 for (let i = 0; i < BATCH; i++) ids.setUint32(i * TOKEN_RECORD_SIZE + 60, nowS, true);
 
-interface Core {
-  readonly router: GraphRouter;
-  readonly board: ShardBoard;
-  readonly system: ActorSystem;
-}
+type Core = VolatileCore;
 
 /** The node core as `startNode` builds it, with or without the guardian. */
-async function core(on: boolean): Promise<Core> {
-  const system = new ActorSystem({ mailboxCapacity: 1024, askTimeoutMs: 600_000 });
-  const board = new ShardBoard(SHARDS);
-  const hub = on ? new GuardianHub({ shardCount: SHARDS }) : undefined;
-  const refs = [];
-  for (let s = 0; s < SHARDS; s++) {
-    const env = {
-      shard: s,
-      shardCount: SHARDS,
-      log: new VolatileShardLog(),
-      board,
-      tokenLimits: DEFAULT_TOKEN_LIMITS,
-      connectionLimits: DEFAULT_CONNECTION_LIMITS,
-      stashCapacity: 1024,
-      maxPendingBytes: 2 ** 30,
-      ...(hub === undefined ? {} : { guard: new ShardGuard(hub, s) }),
-    };
-    refs.push(system.spawn(shardAddress(s), () => new GraphShardActor(env)));
-  }
-  await Promise.all(refs.map((r) => system.started(r)));
-  const router = new GraphRouter({ system, board, shardCount: SHARDS, nodeId: "bench", version: "bench", ...(hub === undefined ? {} : { guardian: hub }) });
-  return { router, board, system };
-}
+const core = (on: boolean): Promise<Core> => startVolatileCore(SHARDS, on ? new GuardianHub({ shardCount: SHARDS }) : undefined);
 
 /** CPU seconds of one batch (the sides never run at once, so the process's CPU time is this batch's): unlike wall time it does not count time other processes held the cores. */
 async function timed(c: Core): Promise<number> {
