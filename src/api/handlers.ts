@@ -77,7 +77,6 @@ const HEALTH_PREFIX = "/grpc.health.v1.Health/";
 export class OpenCalls {
   readonly #open = new Set<OpenCall>();
   #refusal: NeuroGraphError | undefined = undefined;
-  #idle: (() => void) | undefined = undefined;
 
   get size(): number {
     return this.#open.size;
@@ -97,18 +96,6 @@ export class OpenCalls {
     for (const call of [...this.#open]) call.abort(error);
   }
 
-  /** Resolves once no call is open. */
-  whenIdle(): Promise<void> {
-    if (this.#open.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const previous = this.#idle;
-      this.#idle = () => {
-        previous?.();
-        resolve();
-      };
-    });
-  }
-
   /** @internal */
   add(call: OpenCall): void {
     this.#open.add(call);
@@ -116,10 +103,7 @@ export class OpenCalls {
 
   /** @internal */
   delete(call: OpenCall): void {
-    if (!this.#open.delete(call) || this.#open.size > 0) return;
-    const idle = this.#idle;
-    this.#idle = undefined;
-    idle?.();
+    this.#open.delete(call);
   }
 }
 
