@@ -28,6 +28,8 @@ export interface ClusterMemberOptions {
 
 export class ClusterMember {
   private readonly held = new Map<number, Lease>();
+  /** Takeovers still recovering (`onAcquired` running), off the loop so refreshes go on meanwhile. */
+  private readonly acquiring = new Map<number, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private stopped = false;
@@ -37,11 +39,12 @@ export class ClusterMember {
     this.intervalMs = o.intervalMs ?? Math.max(100, Math.floor(o.leases.leaseMs / 3));
   }
 
-  /** Registers the node and runs the first tick. */
+  /** Registers the node and runs the first tick (resolves once the shards it took recovered). */
   async start(): Promise<void> {
     await this.o.nodes.heartbeat(this.o.nodeId);
     await this.tick();
     this.schedule();
+    await Promise.all(this.acquiring.values());
   }
 
   /** Shards this node holds, ascending. */
@@ -145,13 +148,23 @@ export class ClusterMember {
     const lease = await this.o.leases.acquire(shard, this.o.nodeId);
     if (lease === undefined) return; // the previous owner still holds it (handing over, or expiring)
     this.held.set(shard, lease);
-    try {
-      await this.o.onAcquired(lease);
-    } catch (err) {
-      this.held.delete(shard);
-      await this.o.leases.release(lease);
-      throw err;
-    }
+    // Recovery can take long (a snapshot and the log since): the loop goes on heartbeating and
+    // refreshing meanwhile, or the node would drop out and its leases expire under it.
+    const recovering = (async () => {
+      try {
+        await this.o.onAcquired(lease);
+      } catch (err) {
+        const current = this.held.get(shard);
+        if (current?.epoch === lease.epoch) {
+          this.held.delete(shard);
+          await this.o.leases.release(current); // its latest revision (refreshed meanwhile)
+        }
+        this.report(err);
+      } finally {
+        this.acquiring.delete(shard);
+      }
+    })();
+    this.acquiring.set(shard, recovering);
   }
 
   private async handOver(lease: Lease): Promise<void> {
