@@ -365,7 +365,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
     const now = Date.now();
     while (i < this.stash.length && this.fence === undefined) {
       const s = this.stash[i++]!;
-      if (s.deadline < now) continue; // the caller gave up (and was told so): do not apply it
+      if (s.deadline <= now) continue; // the caller gave up (and was told so): do not apply it
       this.settle(s.handle, () => this.runWrite(s.message, ctx));
     }
     this.stash = i === this.stash.length ? [] : this.stash.slice(i);
@@ -402,7 +402,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
     if (held === undefined) return;
     const now = Date.now();
     for (const h of held) {
-      if (h.deadline < now) continue; // the caller gave up (and was told so): do not apply it
+      if (h.deadline <= now) continue; // the caller gave up (and was told so): do not apply it
       const m = h.message;
       if (m.type === "shard.write" || m.type === "shard.prepare") {
         if (this.fence !== undefined) this.stash.push({ message: m, handle: h.handle, deadline: h.deadline });
