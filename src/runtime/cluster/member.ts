@@ -7,7 +7,7 @@
  * accepting, flush, snapshot; then release). A node that dies stops refreshing: its node key and
  * leases expire, the survivors become preferred for its shards and take them.
  */
-import { toNeuroGraphError, type NeuroGraphError } from "../../core/errors.ts";
+import { UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../../core/errors.ts";
 import { preferredOwner, type Lease, type NodeRegistry, type ShardLeases } from "./leases.ts";
 
 export interface ClusterMemberOptions {
@@ -58,7 +58,12 @@ export class ClusterMember {
 
   /** One round now (tests, and after membership changes). */
   tick(): Promise<void> {
-    this.ticking ??= this.round().finally(() => (this.ticking = undefined));
+    if (this.ticking === undefined) {
+      const round: Promise<void> = this.round().finally(() => {
+        if (this.ticking === round) this.ticking = undefined;
+      });
+      this.ticking = round;
+    }
     return this.ticking;
   }
 
@@ -99,9 +104,31 @@ export class ClusterMember {
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      void this.tick().finally(() => this.schedule());
+      void this.watchedTick().finally(() => this.schedule());
     }, this.intervalMs);
     this.timer.unref();
+  }
+
+  /**
+   * A tick bounded by the lease time: a round stuck on a KV call that never returns is given up
+   * (its compare-and-set writes fail harmlessly if they complete later), so the loop goes on
+   * heartbeating and refreshing instead of letting every lease of the node expire.
+   */
+  private watchedTick(): Promise<void> {
+    const round = this.tick();
+    const limitMs = this.o.leases.leaseMs;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.ticking === round) this.ticking = undefined;
+        this.report(new UnavailableError(`a cluster membership round did not finish within ${limitMs} ms (a NATS KV call unanswered); starting the next one`));
+        resolve();
+      }, limitMs);
+      timer.unref();
+      void round.finally(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private report(err: unknown): void {
