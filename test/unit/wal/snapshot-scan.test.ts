@@ -97,7 +97,7 @@ describe("snapshots", () => {
         expect(decoded.data.byteOffset % 8).toBe(record.byteOffset % 8);
         expect(WalSnapshotChunk.decode(c.payload)).toMatchObject({ section, index, offset });
         // A chunk of an earlier writer: the generated encoding, no padding field.
-        const old = checkRecord(encodeRecord(7, RecordType.SnapshotChunk, 2, WalSnapshotChunk.encode({ section, index, offset, data }).finish()));
+        const old = checkRecord(encodeRecord(7, RecordType.SnapshotChunk, 2, WalSnapshotChunk.encode({ section, index, offset, data: Buffer.from(data) }).finish()));
         if (!old.ok) throw new Error(old.detail);
         const back = decodeSnapshotChunk(old.payload);
         expect({ ...back, data: Array.from(back.data) }).toEqual({ section, index, offset, data: Array.from(data) });
