@@ -67,11 +67,14 @@ export interface GraphRouterOptions {
   readonly guardian?: GuardianHub;
   /** The WAL figures of a shard (`ShardLog.stats`), when the node keeps a WAL. */
   readonly walStats?: (shard: number) => WalShardStats | undefined;
+  /** Cluster mode: prepare transactions shard by shard in ascending order (see router-writes.ts). */
+  readonly orderedPrepares?: boolean;
 }
 
 export class GraphRouter implements Fanout {
   readonly shardCount: number;
   readonly askTimeoutMs: number;
+  readonly orderedPrepares: boolean;
   private readonly refs: ActorRef<ShardMessage>[];
   private readonly roundRobin: RoundRobin;
   private readonly graphLimits: GraphLimits;
@@ -82,6 +85,7 @@ export class GraphRouter implements Fanout {
   constructor(private readonly options: GraphRouterOptions) {
     this.shardCount = options.shardCount;
     this.askTimeoutMs = options.system.askTimeoutMs;
+    this.orderedPrepares = options.orderedPrepares ?? false;
     this.refs = Array.from({ length: options.shardCount }, (_, s) => options.system.ref<ShardMessage>(shardAddress(s)));
     this.roundRobin = new RoundRobin(options.shardCount);
     this.graphLimits = { maxNodes: options.maxGraphNodes ?? 1_000_000 };
