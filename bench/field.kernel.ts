@@ -12,50 +12,14 @@
  * Usage: npm run bench -- field.kernel [maxN]
  */
 import { DEFAULT_FORCE_PARAMS, spaceTemperaturesAt } from "../src/core/field/params.ts";
-import { SCALES } from "../src/core/token/layout.ts";
 import { allocateCellGrid, allocateGridScratch, buildCellGrid, gridCellCount, gridEntryCount } from "../src/core/field/grid.ts";
 import { type StepConstants, allocateIntegrationScratch, integrateRange, packActivePositions, repulsionStride, stepConstants } from "../src/core/field/integrate.ts";
-import { SeededRandom } from "../src/core/field/prng.ts";
 import { accumulateRepulsionPairs, finishRepulsion } from "../src/core/field/repulsion-pairs.ts";
 import { allocateRepulsionScratch, computeRepulsion } from "../src/core/field/repulsion.ts";
-import { type ForceGraph, type SpringList, buildForceGraph } from "../src/core/field/springs.ts";
+import type { ForceGraph } from "../src/core/field/springs.ts";
 import { type TokenAttributes, allocateFieldWorkspace, fieldStep } from "../src/core/field/step.ts";
+import { BENCH_SPACES_MASK, fieldBenchInput } from "./lib/field-input.ts";
 import { emit, gc, machine } from "./lib/report.ts";
-
-const SPACES_MASK = 0b0100_0101; // L1, L3, L7
-const RADIUS_RAW = 80;
-const NEIGHBOURS = 8;
-
-function makeInput(n: number, seed: number): { attrs: TokenAttributes; springs: SpringList } {
-  const rnd = new SeededRandom(seed);
-  const R = RADIUS_RAW / 100;
-  const side = Math.cbrt((n * (4 / 3) * Math.PI * R * R * R) / NEIGHBOURS);
-  const positions = new Int16Array(n * 24);
-  for (let i = 0; i < n; i++) {
-    for (let s = 0; s < 8; s++) {
-      if ((SPACES_MASK & (1 << s)) === 0) continue;
-      for (let a = 0; a < 3; a++) positions[i * 24 + s * 3 + a] = Math.round(rnd.range(-side / 2, side / 2) * SCALES[s]!);
-    }
-  }
-  const ids = Uint32Array.from({ length: n }, (_, i) => i + 1);
-  const m = 2 * n;
-  const springs: SpringList = {
-    count: m,
-    source: new Int32Array(m),
-    target: new Int32Array(m),
-    rigidity: new Float32Array(m).fill(0.5),
-    confidence: new Float32Array(m).fill(0.8),
-    pull: new Float32Array(m).fill(1),
-    preferredDistance: new Float32Array(m).fill(1),
-    activeSpaces: new Uint8Array(m),
-  };
-  for (let e = 0; e < m; e++) {
-    springs.source[e] = rnd.nextInt(n);
-    springs.target[e] = rnd.nextInt(n);
-  }
-  const attrs = { positions, ids, flags: new Uint16Array(n), radii: new Uint8Array(n).fill(RADIUS_RAW), strengths: new Uint8Array(n).fill(255) };
-  return { attrs, springs };
-}
 
 function seconds(fn: () => void): number {
   const t0 = process.hrtime.bigint();
@@ -131,9 +95,8 @@ const sizes: [number, string][] = [
 ];
 for (const [n, label] of sizes) {
   if (n > maxN) continue;
-  const { attrs, springs } = makeInput(n, 42);
-  const graph = buildForceGraph(springs, n, n);
-  const params = { ...DEFAULT_FORCE_PARAMS, activeSpaces: SPACES_MASK };
+  const { attrs, graph, springs } = fieldBenchInput(n, 42, false);
+  const params = { ...DEFAULT_FORCE_PARAMS, activeSpaces: BENCH_SPACES_MASK };
   const constants = stepConstants(params, spaceTemperaturesAt(params, 0));
   const ws = allocateFieldWorkspace(n);
   const out = new Int16Array(n * 24);

@@ -11,16 +11,15 @@
  *
  * Arguments (optional): <rate> <seconds>, e.g. `npm run bench -- grpc.unary 5000 10`.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { credentials } from "@grpc/grpc-js";
 import { loadServeConfig } from "../src/cli/serve.ts";
 import { TokenServiceClient } from "../src/gen/neurograph/v1/token_service.ts";
 import { startNode } from "../src/node/index.ts";
 import { createLogger } from "../src/telemetry/index.ts";
+import { runBenchChild } from "./lib/child.ts";
 import { emit, gc, machine } from "./lib/report.ts";
 
 const [rateArg = "5000", secondsArg = "10"] = process.argv.slice(2);
@@ -29,25 +28,6 @@ const seconds = Number(secondsArg);
 const TOKENS = 100_000;
 const WARMUP_SECONDS = 2;
 const clientKind = process.env.GRPC_UNARY_CLIENT === "grpc-js" ? "grpc-js" : "http2";
-
-/** Runs the load generator in its own process and parses its JSON line. */
-function runClient(args: readonly (string | number)[]): Promise<Record<string, number>> {
-  const script = clientKind === "grpc-js" ? "grpc-unary-client.ts" : "grpc-unary-h2-client.ts";
-  const path = fileURLToPath(new URL(`./lib/${script}`, import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path, ...args.map(String)], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("exit", (code) => {
-      if (code !== 0) return reject(new Error(`${script} exited with ${code}`));
-      try {
-        resolve(JSON.parse(out.trim().split("\n").pop() ?? "") as Record<string, number>);
-      } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
-  });
-}
 
 async function preload(address: string, count: number): Promise<void> {
   const client = new TokenServiceClient(address, credentials.createInsecure(), { "grpc.max_send_message_length": 64 * 1024 * 1024 });
@@ -75,7 +55,7 @@ try {
   await preload(node.grpcAddress, TOKENS);
   gc();
   const cpu0 = process.cpuUsage();
-  const r = await runClient([node.grpcAddress, rate, seconds, WARMUP_SECONDS, TOKENS]);
+  const r = await runBenchChild(clientKind === "grpc-js" ? "grpc-unary-client.ts" : "grpc-unary-h2-client.ts", [node.grpcAddress, rate, seconds, WARMUP_SECONDS, TOKENS]);
   const cpu = process.cpuUsage(cpu0);
   const calls = Math.round(rate * (seconds + WARMUP_SECONDS));
   emit("grpc.unary_p99", r.p99!, "ms", {

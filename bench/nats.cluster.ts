@@ -21,16 +21,12 @@ import { join } from "node:path";
 import { NeuroGraphClient } from "../src/client/index.ts";
 import { freePort, startNatsServer } from "../test/support/nats-server.ts";
 import { spawnServe, type ServeChild } from "../test/support/serve-process.ts";
+import { numberArg } from "./lib/args.ts";
 import { emit, machine } from "./lib/report.ts";
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i === -1 ? undefined : Number(process.argv[i + 1]);
-  return v !== undefined && Number.isFinite(v) && v > 0 ? v : fallback;
-}
-const seconds = arg("seconds", 5);
-const writers = arg("writers", 8);
-const batch = arg("batch", 2_000);
+const seconds = numberArg("seconds", 5);
+const writers = numberArg("writers", 8);
+const batch = numberArg("batch", 2_000);
 const crossShard = process.argv.includes("--cross-shard");
 const SHARDS = 4;
 

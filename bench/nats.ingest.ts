@@ -19,16 +19,12 @@ import { loadServeConfig } from "../src/cli/serve.ts";
 import { startNode } from "../src/node/index.ts";
 import { createLogger } from "../src/telemetry/index.ts";
 import { startNatsServer } from "../test/support/nats-server.ts";
+import { numberArg } from "./lib/args.ts";
 import { emit, machine } from "./lib/report.ts";
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i === -1 ? undefined : Number(process.argv[i + 1]);
-  return v !== undefined && Number.isFinite(v) && v > 0 ? v : fallback;
-}
-const tokens = arg("tokens", 1_000_000);
-const batch = arg("batch", 20_000);
-const window = arg("window", 8);
+const tokens = numberArg("tokens", 1_000_000);
+const batch = numberArg("batch", 20_000);
+const window = numberArg("window", 8);
 const CLUSTER = "bench";
 
 const server = await startNatsServer({ maxPayload: 4 * 1024 * 1024, jetstreamMaxFile: "8G" });

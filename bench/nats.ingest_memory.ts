@@ -16,43 +16,20 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { JetStreamIngest } from "../src/actors/ingest/jetstream-ingest.ts";
 import { NatsIngest } from "../src/actors/ingest/nats-ingest.ts";
-import { GraphRouter, GraphShardActor, ShardBoard, VolatileShardLog } from "../src/actors/index.ts";
-import { DEFAULT_CONNECTION_LIMITS, DEFAULT_TOKEN_LIMITS } from "../src/core/limits.ts";
-import { ActorSystem, shardAddress } from "../src/runtime/index.ts";
 import { ClusterSubjects, connectNats } from "../src/runtime/nats/index.ts";
 import { startNatsServer } from "../test/support/nats-server.ts";
+import { numberArg } from "./lib/args.ts";
+import { startVolatileCore } from "./lib/volatile-core.ts";
 import { emit, machine } from "./lib/report.ts";
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i === -1 ? undefined : Number(process.argv[i + 1]);
-  return v !== undefined && Number.isFinite(v) && v > 0 ? v : fallback;
-}
-const tokens = arg("tokens", 1_000_000);
-const batch = arg("batch", 20_000);
-const window = arg("window", 8);
+const tokens = numberArg("tokens", 1_000_000);
+const batch = numberArg("batch", 20_000);
+const window = numberArg("window", 8);
 const CLUSTER = "bench";
 const SHARDS = 4;
 
 const server = await startNatsServer({ maxPayload: 4 * 1024 * 1024, jetstreamMaxFile: "8G" });
-const system = new ActorSystem({ mailboxCapacity: 1024, askTimeoutMs: 600_000 });
-const board = new ShardBoard(SHARDS);
-const refs = [];
-for (let s = 0; s < SHARDS; s++) {
-  const env = {
-    shard: s,
-    shardCount: SHARDS,
-    log: new VolatileShardLog(),
-    board,
-    tokenLimits: DEFAULT_TOKEN_LIMITS,
-    connectionLimits: DEFAULT_CONNECTION_LIMITS,
-    stashCapacity: 1024,
-    maxPendingBytes: 2 ** 30,
-  };
-  refs.push(system.spawn(shardAddress(s), () => new GraphShardActor(env)));
-}
-await Promise.all(refs.map((r) => system.started(r)));
-const router = new GraphRouter({ system, board, shardCount: SHARDS, nodeId: "bench", version: "bench" });
+const { router, board, system } = await startVolatileCore(SHARDS);
 const nc = await connectNats({ servers: server.url });
 const subjects = new ClusterSubjects(CLUSTER);
 const events = { publish: (): void => undefined };

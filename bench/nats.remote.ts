@@ -14,16 +14,12 @@ import { ActorSystem } from "../src/runtime/index.ts";
 import { NatsTransport } from "../src/runtime/nats/index.ts";
 import { startNatsServer } from "../test/support/nats-server.ts";
 import { type EchoMsg, echoCodecs } from "./lib/nats-echo.ts";
+import { numberArg } from "./lib/args.ts";
 import { emit, machine } from "./lib/report.ts";
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i === -1 ? undefined : Number(process.argv[i + 1]);
-  return v !== undefined && Number.isFinite(v) && v > 0 ? v : fallback;
-}
-const sequentialAsks = arg("asks", 20_000);
-const windowSeconds = arg("seconds", 3);
-const concurrency = arg("concurrency", 64);
+const sequentialAsks = numberArg("asks", 20_000);
+const windowSeconds = numberArg("seconds", 3);
+const concurrency = numberArg("concurrency", 64);
 
 const server = await startNatsServer({ jetstream: false });
 const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./lib/nats-echo-node.ts", import.meta.url)), server.url], {

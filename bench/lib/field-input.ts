@@ -2,7 +2,8 @@
  * The synthetic graph of the field benches (`field.step`, `field.fa2`): N tokens, 2N random
  * connections (average degree 4), 3 active spaces (L1, L3, L7), radius 0.8 and strength 1,
  * positions uniform in a cube sized so a token has ≈ 8 others within its repulsion range; every
- * buffer in SharedArrayBuffers, as the field engine holds them. Seeded: the same N and seed give
+ * buffer in SharedArrayBuffers, as the field engine holds them (`shared = false`: plain
+ * ArrayBuffers, for the single-threaded kernel bench). Seeded: the same N and seed give
  * the same graph, so two benches can lay out the same graph.
  */
 import { allocInt16, allocUint16, allocUint32, allocUint8 } from "../../src/core/field/buffers.ts";
@@ -21,18 +22,18 @@ export interface FieldBenchInput {
   readonly graph: ForceGraph;
 }
 
-export function fieldBenchInput(n: number, seed: number): FieldBenchInput {
+export function fieldBenchInput(n: number, seed: number, shared = true): FieldBenchInput {
   const rnd = new SeededRandom(seed);
   const R = RADIUS_RAW / 100;
   const side = Math.cbrt((n * (4 / 3) * Math.PI * R * R * R) / NEIGHBOURS);
-  const positions = allocInt16(n * 24, true);
+  const positions = allocInt16(n * 24, shared);
   for (let i = 0; i < n; i++) {
     for (let s = 0; s < 8; s++) {
       if ((BENCH_SPACES_MASK & (1 << s)) === 0) continue;
       for (let a = 0; a < 3; a++) positions[i * 24 + s * 3 + a] = Math.round(rnd.range(-side / 2, side / 2) * SCALES[s]!);
     }
   }
-  const ids = allocUint32(n, true);
+  const ids = allocUint32(n, shared);
   for (let i = 0; i < n; i++) ids[i] = i + 1;
   const m = 2 * n;
   const springs: SpringList = {
@@ -49,8 +50,8 @@ export function fieldBenchInput(n: number, seed: number): FieldBenchInput {
     springs.source[e] = rnd.nextInt(n);
     springs.target[e] = rnd.nextInt(n);
   }
-  const radii = allocUint8(n, true).fill(RADIUS_RAW);
-  const strengths = allocUint8(n, true).fill(255);
-  const attrs = { positions, ids, flags: allocUint16(n, true), radii, strengths };
-  return { attrs, springs, graph: buildForceGraph(springs, n, n, { shared: true }) };
+  const radii = allocUint8(n, shared).fill(RADIUS_RAW);
+  const strengths = allocUint8(n, shared).fill(255);
+  const attrs = { positions, ids, flags: allocUint16(n, shared), radii, strengths };
+  return { attrs, springs, graph: buildForceGraph(springs, n, n, { shared }) };
 }

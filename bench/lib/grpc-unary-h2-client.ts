@@ -7,16 +7,15 @@
  * so with it the load generator, not the server, would saturate first (`grpc-unary-client.ts`
  * keeps that client, for comparison).
  *
- * Request i is scheduled at t0 + i / rate and its latency is measured from that intended time
- * (no coordinated omission). Each request is GetTokens of one random id in 1..maxId. Warm-up
- * requests are sent but not recorded. Prints one JSON line.
+ * Open loop (`open-loop.ts`, no coordinated omission); each request is GetTokens of one random id
+ * in 1..maxId. Prints one JSON line.
  *
  *   node --import tsx bench/lib/grpc-unary-h2-client.ts <address> <rate> <seconds> <warmupSeconds> <maxId>
  */
 import { connect, constants, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
-import * as hdr from "hdr-histogram-js";
 import { RecordFormat } from "../../src/gen/neurograph/v1/common.ts";
 import { GetTokensRequest } from "../../src/gen/neurograph/v1/token_service.ts";
+import { runOpenLoop } from "./open-loop.ts";
 
 const [address = "127.0.0.1:50051", rateArg = "5000", secondsArg = "10", warmupArg = "2", maxIdArg = "100000"] = process.argv.slice(2);
 const rate = Number(rateArg);
@@ -48,71 +47,30 @@ function frame(id: number): Buffer {
   return out;
 }
 
-const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-const total = Math.round(rate * (seconds + warmup));
-const recordFrom = Math.round(rate * warmup);
-const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
-let sent = 0;
-let completed = 0;
-let errors = 0;
-let firstRecordedAt = 0;
-let lastDoneAt = 0;
-const t0 = nowUs() + 10_000;
-const cpu0 = process.cpuUsage();
-
-function fail(message: string): void {
-  if (errors++ === 0) process.stderr.write(`grpc-unary-h2-client: first error: ${message}\n`);
-}
-
-await new Promise<void>((resolve) => {
-  const send = (i: number, intended: number): void => {
+const result = await runOpenLoop({
+  rate,
+  seconds,
+  warmupSeconds: warmup,
+  label: "grpc-unary-h2-client",
+  send: (_i, done) => {
     const stream: ClientHttp2Stream = session.request(headers);
     let bytes = 0;
     let status: string | undefined;
+    let error: string | undefined;
     stream.on("data", (chunk: Buffer) => (bytes += chunk.length));
     stream.on("trailers", (trailers: IncomingHttpHeaders) => {
       const s = trailers["grpc-status"];
       status = typeof s === "string" ? s : undefined;
-      if (status !== "0") fail(`grpc-status ${String(s)}: ${String(trailers["grpc-message"])}`);
+      if (status !== "0") error ??= `grpc-status ${String(s)}: ${String(trailers["grpc-message"])}`;
     });
-    stream.on("error", (err: Error) => fail(err.message));
+    stream.on("error", (err: Error) => (error ??= err.message));
     stream.on("close", () => {
-      const done = nowUs();
-      if (status === "0" && bytes <= 5) fail(`empty answer (${bytes} bytes)`);
-      else if (status === undefined) fail(`no trailers (HTTP/2 code ${stream.rstCode})`);
-      if (i >= recordFrom) {
-        histogram.recordValue(Math.max(1, done - intended));
-        lastDoneAt = done;
-      }
-      if (++completed === total) resolve();
+      if (status === "0" && bytes <= 5) error ??= `empty answer (${bytes} bytes)`;
+      else if (status === undefined) error ??= `no trailers (HTTP/2 code ${stream.rstCode})`;
+      done(error);
     });
     stream.end(frame(1 + Math.floor(Math.random() * maxId)));
-  };
-  const tick = (): void => {
-    const now = nowUs();
-    while (sent < total) {
-      const intended = t0 + Math.floor((sent * 1e6) / rate);
-      if (intended > now) break;
-      if (sent === recordFrom) firstRecordedAt = intended;
-      send(sent, intended);
-      sent++;
-    }
-    if (sent < total) setTimeout(tick, 1);
-  };
-  setTimeout(tick, 10);
+  },
 });
-const cpu = process.cpuUsage(cpu0);
 session.close();
-const measured = total - recordFrom;
-process.stdout.write(
-  `${JSON.stringify({
-    requests: measured,
-    errors,
-    throughput: measured / ((lastDoneAt - firstRecordedAt) / 1e6),
-    p50: histogram.getValueAtPercentile(50) / 1000,
-    p99: histogram.getValueAtPercentile(99) / 1000,
-    p999: histogram.getValueAtPercentile(99.9) / 1000,
-    max: histogram.maxValue / 1000,
-    clientCpuPerCallUs: (cpu.user + cpu.system) / total,
-  })}\n`,
-);
+process.stdout.write(`${JSON.stringify(result)}\n`);

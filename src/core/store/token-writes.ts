@@ -47,8 +47,10 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
   const valueList: FieldViolation[] = [];
   const list: FieldViolation[] = [];
   const limits = validate?.limits;
-  const minWeight = limits?.minWeight ?? 0;
-  const maxWeight = limits?.maxWeight ?? 0;
+  // Weights compare as ordered integer keys of their float bits: no float conversion per record,
+  // and NaN (any sign) falls outside every range.
+  const minWeightKey = limits === undefined ? 0 : floatLowerBoundKey(limits.minWeight);
+  const maxWeightKey = limits === undefined ? 0 : floatUpperBoundKey(limits.maxWeight);
   const minRadius = limits?.minRadiusRaw ?? 0;
   const maxRadius = limits?.maxRadiusRaw ?? 0;
   const minStrength = limits?.minStrengthRaw ?? 0;
@@ -94,15 +96,15 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
     if (validate !== undefined) {
       const a = u32[w + 13]!;
       const b = u32[w + 14]!;
-      weightBitsScratch[0] = (a >>> 16) | (b << 16);
-      const weight = weightScratch[0]!;
+      const wb = (a >>> 16) | (b << 16);
+      const weightKey = wb ^ ((wb >> 31) & 0x7fffffff);
       const radius = (b >>> 16) & 0xff;
       const strength = b >>> 24;
       if (
         !(
           (id !== 0 || allocate) &&
-          weight >= minWeight &&
-          weight <= maxWeight &&
+          weightKey >= minWeightKey &&
+          weightKey <= maxWeightKey &&
           radius >= minRadius &&
           radius <= maxRadius &&
           strength >= minStrength &&
@@ -215,9 +217,36 @@ function firstFreeId(u32: Uint32Array, n: number, maxLocalId: number, shard: num
   return batchMax + 1 + ((((shard - ((batchMax + 1) % S)) % S) + S) % S);
 }
 
-/** Scratch pair turning a weight's raw bits into its float value. */
+/** Scratch pair reading a float32's raw bits (for the weight bounds' keys). */
 const weightScratch = new Float32Array(1);
-const weightBitsScratch = new Uint32Array(weightScratch.buffer);
+const weightBitsScratch = new Int32Array(weightScratch.buffer);
+
+/**
+ * Float32 bits as a signed integer whose order is the floats' order: negative floats have their
+ * magnitude bits flipped, so consecutive keys are neighbouring floats (-0 is -1, +0 is 0) and NaNs
+ * lie beyond ±Infinity.
+ */
+function orderKey(f32: number): number {
+  weightScratch[0] = f32;
+  const bits = weightBitsScratch[0]!;
+  return bits ^ ((bits >> 31) & 0x7fffffff);
+}
+
+/** The key of the smallest float32 `w` with `w >= v` (so both zeros pass a bound of 0). */
+function floatLowerBoundKey(v: number): number {
+  if (Number.isNaN(v)) return Infinity; // nothing compares >= NaN
+  if (v === 0) return -1;
+  const f = Math.fround(v);
+  return f < v ? orderKey(f) + 1 : orderKey(f);
+}
+
+/** The key of the largest float32 `w` with `w <= v`. */
+function floatUpperBoundKey(v: number): number {
+  if (Number.isNaN(v)) return -Infinity;
+  if (v === 0) return 0;
+  const f = Math.fround(v);
+  return f > v ? orderKey(f) - 1 : orderKey(f);
+}
 
 /** Replaces existing tokens (every field) by id; a missing id is NOT_FOUND. */
 export function updateTokens(st: TokenStoreState, records: Uint8Array, opts: TokenWriteOptions = {}): WriteResult {
