@@ -6,7 +6,10 @@
  *   (mailbox full, shard unavailable) rejects those items with that code; the rest applies.
  * - Dependent parts (a strict batch over several shards, connections across shards): a
  *   transaction. All prepares are enqueued synchronously, before any other transaction's, so every
- *   shard sees transactions in the same order and fences cannot deadlock. If every part can apply
+ *   shard sees transactions in the same order and fences cannot deadlock. In cluster mode that
+ *   order does not hold (coordinators on other nodes enqueue too, over NATS), so prepares go one at
+ *   a time in ascending shard order instead (lock ordering: a transaction only ever waits for a
+ *   shard above every shard it holds, so no two can wait on each other). If every part can apply
  *   (strict) — or for the items every part accepts (partial) — the parts commit phase by phase
  *   (connections: owned edges first, then the mirrors), else every fenced part aborts.
  */
@@ -21,7 +24,7 @@ import {
 import type { ActorRef, AskOptions } from "../runtime/index.ts";
 import type { Part } from "./router-batches.ts";
 import { ViolationSet } from "./router-rejections.ts";
-import type { ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
+import type { PrepareReply, ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
 
 /** The coordinator's view of the shards. */
 export interface Fanout {
@@ -30,6 +33,11 @@ export interface Fanout {
   nextTxn(): number;
   /** Deadline of calls that have none (ms). */
   readonly askTimeoutMs: number;
+  /**
+   * Prepare transactions one shard at a time in ascending shard order (cluster mode, where other
+   * coordinators' prepares reach the shards in an order this one does not control).
+   */
+  readonly orderedPrepares?: boolean;
 }
 
 /** The caller's deadline and cancellation (the API's RequestContext). */
@@ -65,6 +73,30 @@ function itemLevel(error: NeuroGraphError): string | undefined {
   if (error.code === ErrorCode.Overloaded) return "overloaded";
   if (error.code === ErrorCode.Unavailable) return "unavailable";
   return undefined;
+}
+
+const NOT_SENT: PromiseSettledResult<PrepareReply> = { status: "fulfilled", value: { fenced: false, violations: [], invalid: new Uint8Array(0) } };
+
+/**
+ * Prepares one part at a time, lowest shard first, and stops at the first part that fails: the
+ * transaction aborts then, so the shards above are never fenced (parts not asked read as unfenced
+ * with no violations). Parts that reject items are passed, so every violation is still listed.
+ */
+async function prepareInShardOrder(
+  parts: readonly Part<ShardOp>[],
+  prepare: (p: Part<ShardOp>) => Promise<PrepareReply>,
+): Promise<PromiseSettledResult<PrepareReply>[]> {
+  const order = parts.map((_, i) => i).sort((a, b) => parts[a]!.shard - parts[b]!.shard);
+  const settled: PromiseSettledResult<PrepareReply>[] = parts.map(() => NOT_SENT);
+  for (const i of order) {
+    try {
+      settled[i] = { status: "fulfilled", value: await prepare(parts[i]!) };
+    } catch (reason) {
+      settled[i] = { status: "rejected", reason };
+      break;
+    }
+  }
+  return settled;
 }
 
 function mergeReplies(a: WriteReply | undefined, b: WriteReply): WriteReply {
@@ -130,9 +162,12 @@ async function runTransaction(f: Fanout, parts: readonly Part<ShardOp>[], partia
   const finish = { timeoutMs: f.askTimeoutMs };
   const txn = f.nextTxn();
   const expiresAt = Math.min(scope.deadline, Date.now() + f.askTimeoutMs) + FENCE_GRACE_MS;
-  // One synchronous loop: this transaction's prepares are in every mailbox before any later one's.
-  const prepares = parts.map((p) => f.ref(p.shard).ask({ type: "shard.prepare", txn, op: p.payload, partial, expiresAt }, opts));
-  const settled = await Promise.allSettled(prepares);
+  const prepare = (p: Part<ShardOp>): Promise<PrepareReply> => f.ref(p.shard).ask({ type: "shard.prepare", txn, op: p.payload, partial, expiresAt }, opts);
+  const settled =
+    f.orderedPrepares === true
+      ? await prepareInShardOrder(parts, prepare)
+      : // One synchronous loop: this transaction's prepares are in every mailbox before any later one's.
+        await Promise.allSettled(parts.map(prepare));
   const open = settled.map((s) => s.status === "fulfilled" && s.value.fenced);
   const abort = async (): Promise<void> => {
     const asks: Promise<boolean>[] = [];

@@ -177,7 +177,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const logs: ShardLog[] = [];
   let guardianLog: ShardLog | undefined;
   const enforce = guardianOptions.enforce ?? true;
-  const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, ...(enforce ? { guardian: hub } : {}), walStats: (s) => walStatsOf(logs[s]) });
+  const router = new GraphRouter({ system, board, shardCount: S, nodeId, version, ...(enforce ? { guardian: hub } : {}), walStats: (s) => walStatsOf(logs[s]), orderedPrepares: cluster !== undefined });
   const backend: NodeBackend = router;
   // Shards hold calls until recovery is complete (every shard recovered, cross-shard edges reconciled).
   const recovery = { open: false };

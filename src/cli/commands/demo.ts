@@ -8,18 +8,8 @@ import type { Command } from "commander";
 import { DEFAULT_DEMO_OPTIONS, runWordnetDemo, type DemoOptions } from "../../demo/index.ts";
 import { failWith, intArg, numberArg, usageExit } from "./shared.ts";
 
-interface DemoFlags {
-  readonly size: number;
-  readonly roots?: string;
-  readonly steps: number;
-  readonly batch: number;
-  readonly settle: number;
-  readonly seed: number;
-  readonly out: string;
-  readonly threads: number;
-  readonly dict?: string;
-  readonly json?: string;
-}
+/** The options as commander parses them: roots still one comma-separated string. */
+type DemoFlags = Omit<DemoOptions, "roots" | "dict"> & { readonly roots?: string; readonly dict?: string; readonly json?: string };
 
 export function registerDemoCommand(program: Command): void {
   const d = DEFAULT_DEMO_OPTIONS;
