@@ -115,25 +115,26 @@ export class GraphRouter implements Fanout {
   /**
    * Runs a write that may add `tokens` tokens and `connections` connection entries under a quota
    * reservation: refused whole (RESOURCE_EXHAUSTED naming the quota) before any shard is asked.
+   * `run` gets the reservation's ticket for its shard parts: each part settles its share in the
+   * turn it applies (so an applied write in flight counts once); the rest ends with the write.
    */
-  private async admitted<R>(tokens: number, connections: number, run: () => Promise<R>): Promise<R> {
+  private async admitted<R>(tokens: number, connections: number, run: (quota: number | undefined) => Promise<R>): Promise<R> {
     const gate = this.options.guardian?.quotas;
-    if (gate === undefined) return run();
-    const bytes = (tokens + connections) * RECORD_BYTES_ESTIMATE;
-    gate.reserve(tokens, connections, bytes);
+    if (gate === undefined) return run(undefined);
+    const ticket = gate.reserve(tokens, connections, (tokens + connections) * RECORD_BYTES_ESTIMATE);
     try {
-      return await run();
+      return await run(ticket);
     } finally {
-      gate.release(tokens, connections, bytes);
+      gate.release(ticket);
     }
   }
 
   createTokens(records: Uint8Array, options: WriteOptions, ctx: Scope): Promise<CreateTokensResult> {
-    return this.admitted(records.byteLength >>> 6, 0, () => createTokens(this, this.roundRobin, records, this.partial(options.partial), ctx, this.limits()));
+    return this.admitted(records.byteLength >>> 6, 0, (quota) => createTokens(this, this.roundRobin, records, this.partial(options.partial), ctx, this.limits(), quota));
   }
 
   ingestTokens(records: Uint8Array, options: IngestOptions, ctx: Scope): Promise<CreateTokensResult> {
-    return this.admitted(records.byteLength >>> 6, 0, () => createTokens(this, this.roundRobin, records, this.partial(options.partial), ctx, this.limits()));
+    return this.admitted(records.byteLength >>> 6, 0, (quota) => createTokens(this, this.roundRobin, records, this.partial(options.partial), ctx, this.limits(), quota));
   }
 
   getTokens(ids: Uint32Array, options: { readonly allowMissing: boolean }, ctx: Scope): Promise<GetTokensResult> {
@@ -171,7 +172,7 @@ export class GraphRouter implements Fanout {
       const targets = u32Column(records, EDGE_TARGET_OFFSET);
       for (let i = 0; i < n; i++) if (sources[i]! % this.shardCount !== targets[i]! % this.shardCount) entries++;
     }
-    return this.admitted(0, entries, () => connect(this, records, this.partial(options.partial), ctx));
+    return this.admitted(0, entries, (quota) => connect(this, records, this.partial(options.partial), ctx, quota));
   }
 
   disconnect(keys: ConnectionKeys, options: WriteOptions, ctx: Scope): Promise<WriteResult> {

@@ -9,28 +9,29 @@
  * every mutation applied before them is durable (commit-wait; the log side is `shard-journal.ts`). A failed append
  * makes the shard read-only (writes get UNAVAILABLE with the reason; reads are still served).
  * Transactions spanning shards: `prepare` validates and fences the shard; writes arriving while
- * fenced wait in a bounded stash, in order, until the transaction commits, aborts or expires.
- * See `shard-protocol.ts`.
+ * fenced wait in a bounded stash, in order, until the transaction commits, aborts or expires
+ * (`shard-fence.ts`). After a restart, reads and writes wait for the node's edge reconciliation
+ * (`shard-recovery-gate.ts`). See `shard-protocol.ts`.
  */
-import { connectionColumnsByteSize } from "../core/connection/columns.ts";
-import { FailedPreconditionError, OverloadedError, UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../core/errors.ts";
+import { FailedPreconditionError, UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../core/errors.ts";
 import type { ConnectionLimits, TokenLimits } from "../core/limits.ts";
 import { SpatialIndex } from "../core/spatial/index.ts";
 import { ShardStore } from "../core/store/index.ts";
 import { SPACES } from "../core/token/columns.ts";
 import { Actor, REPLY_DEFERRED, defaultDecider, type ActorContext, type ReplyDeferred, type ReplyHandle, type ReplyOf } from "../runtime/index.ts";
 import type { Logger } from "../telemetry/index.ts";
-import { decodeFieldResult, encodeFieldResult } from "../core/field/result-codec.ts";
 import { applyMutation } from "./apply-mutation.ts";
-import { applyFieldPositions, fieldSnapshot, replayFieldResult } from "./shard-field.ts";
+import { applyFieldMessage, fieldSnapshot, relogFieldState, replayFieldResult } from "./shard-field.ts";
 import type { ShardGuard } from "./guardian/index.ts";
 import type { ShardBoard } from "./shard-board.ts";
-import { checkConnect, checkDelete, checkDisconnect, checkInsert, checkUpdate, type CheckLimits } from "./shard-checks.ts";
+import { checkOp, type CheckLimits } from "./shard-checks.ts";
+import { TransactionFence, type FencedWrite } from "./shard-fence.ts";
 import { ShardJournal, opBytes, type SnapshotPolicy } from "./shard-journal.ts";
 import type { ShardLog } from "./shard-log.ts";
-import type { CheckReport, FieldApplyReply, LearnOp, LearnReply, MirrorRepairReply, PrepareReply, ShardMessage, ShardOp, WriteReply } from "./shard-protocol.ts";
+import type { FieldApplyReply, LearnOp, LearnReply, MirrorRepairReply, PrepareReply, ShardMessage, WriteReply } from "./shard-protocol.ts";
 import { guardedBatch, guardedCheck, runLearning } from "./shard-learning.ts";
-import { expandNodes, getTokens, listConnections, spatialQuery } from "./shard-reads.ts";
+import { readShard } from "./shard-reads.ts";
+import { ShardRecoveryGate } from "./shard-recovery-gate.ts";
 import { ownedRecordsTo, planMirrorRepair } from "./shard-repair.ts";
 import { executeOp, type WriteOutcome } from "./shard-writes.ts";
 
@@ -60,42 +61,20 @@ export interface GraphShardEnv {
    * The guardian in this shard: when set, writes are validated against the active constitution
    * (read once per batch) instead of `tokenLimits` / `connectionLimits`, every batch is counted
    * (one event per batch with rejections), the store's figures feed the quotas, and `shard.learn`
-   * is served. Quota admission is the coordinator's (it sees the whole request).
+   * is served. Quota admission is the coordinator's (it sees the whole request); each write part
+   * settles its share of the coordinator's reservation in the turn it applies (`guardedBatch`).
    */
   readonly guard?: ShardGuard;
 }
 
-interface Fence {
-  readonly txn: number;
-  readonly op: ShardOp;
-}
-
-type WriteMessage = Extract<ShardMessage, { type: "shard.write" | "shard.prepare" }>;
-type ReadMessage = Extract<ShardMessage, { type: "shard.get" | "shard.expand" | "shard.connections" | "shard.spatial" }>;
-
-interface Held {
-  readonly message: WriteMessage | ReadMessage;
-  readonly handle: ReplyHandle<unknown>;
-  readonly deadline: number;
-}
-
-interface Stashed {
-  readonly message: WriteMessage;
-  readonly handle: ReplyHandle<unknown>;
-  readonly deadline: number;
-}
-
-const FENCE_TIMER = "fence";
 const SNAPSHOT_TIMER = "snapshot";
 
 export class GraphShardActor extends Actor<ShardMessage> {
   private store: ShardStore;
   private spatial: SpatialIndex;
   private journal: ShardJournal;
-  private fence: Fence | undefined;
-  private stash: Stashed[] = [];
-  /** Calls waiting for the recovery gate (undefined once it opened). */
-  private held: Held[] | undefined;
+  private readonly fence: TransactionFence;
+  private readonly gate: ShardRecoveryGate;
   /** The field engine's latest persisted state (kept by the shard it writes it to). */
   private fieldState: Uint8Array | undefined;
 
@@ -104,7 +83,8 @@ export class GraphShardActor extends Actor<ShardMessage> {
     this.store = this.emptyStore();
     this.spatial = new SpatialIndex(this.store);
     this.journal = new ShardJournal(env, 0);
-    this.held = env.recovery !== undefined && !env.recovery.open ? [] : undefined;
+    this.fence = new TransactionFence(env.shard, env.stashCapacity);
+    this.gate = new ShardRecoveryGate(env.shard, env.recovery, env.stashCapacity);
   }
 
   private emptyStore(): ShardStore {
@@ -174,8 +154,8 @@ export class GraphShardActor extends Actor<ShardMessage> {
       case "shard.expand":
       case "shard.connections":
       case "shard.spatial":
-        if (this.held !== undefined) return this.hold(m, ctx);
-        return this.answer(ctx, () => this.read(m));
+        if (this.gate.closed) return this.gate.hold(m, ctx);
+        return this.answer(ctx, () => readShard(this.store, this.spatial, m));
       case "shard.edge-audit":
         return this.answer(ctx, () => ownedRecordsTo(this.store, m.targetShard, this.env.shardCount));
       case "shard.mirror-repair":
@@ -192,17 +172,17 @@ export class GraphShardActor extends Actor<ShardMessage> {
         return undefined;
       case "shard.write":
       case "shard.prepare":
-        if (this.held !== undefined) return this.hold(m, ctx);
-        if (this.fence !== undefined) return this.stashWrite(m, ctx);
+        if (this.gate.closed) return this.gate.hold(m, ctx);
+        if (this.fence.current !== undefined) return this.fence.wait(m, ctx);
         return this.answer(ctx, () => this.runWrite(m, ctx));
       case "shard.commit": {
         const reply = this.answer(ctx, () => this.commit(m.txn, m.keep, m.release, ctx));
-        if (this.fence === undefined) this.drainStash(ctx);
+        if (this.fence.current === undefined) this.drainStash(ctx);
         return reply;
       }
       case "shard.abort": {
-        const released = this.fence?.txn === m.txn;
-        if (released) this.releaseFence(ctx);
+        const released = this.fence.current?.txn === m.txn;
+        if (released) this.fence.release(ctx);
         const reply = this.answer(ctx, () => released);
         if (released) this.drainStash(ctx);
         return reply;
@@ -212,9 +192,9 @@ export class GraphShardActor extends Actor<ShardMessage> {
       case "shard.field-apply":
         return this.answer(ctx, () => this.applyField(m.payload, m.expectLsn));
       case "shard.fence-expired":
-        if (this.fence?.txn === m.txn) {
+        if (this.fence.current?.txn === m.txn) {
           this.env.logger?.warn({ shard: this.env.shard, txn: m.txn }, "prepared transaction expired without commit or abort; released");
-          this.releaseFence(ctx);
+          this.fence.release(ctx);
           this.drainStash(ctx);
         }
         return undefined;
@@ -280,7 +260,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
     return { tokens: this.env.tokenLimits, connections: this.env.connectionLimits, nowSeconds: now };
   }
 
-  private runWrite(m: WriteMessage, ctx: ActorContext<ShardMessage>): WriteReply | PrepareReply {
+  private runWrite(m: FencedWrite, ctx: ActorContext<ShardMessage>): WriteReply | PrepareReply {
     this.journal.ensureWritable(opBytes(m.op));
     if (m.type === "shard.write") {
       const outcome = executeOp(this.store, m.op, { strict: !m.partial, keep: null }, this.limits());
@@ -288,42 +268,21 @@ export class GraphShardActor extends Actor<ShardMessage> {
       if (this.env.guard !== undefined) guardedBatch(this.env.guard, m.op, outcome.reply.violations, outcome.reply.applied, !m.partial);
       return outcome.reply;
     }
-    const check = this.check(m.op);
+    const check = checkOp(this.store, m.op, this.limits());
     // Rejections found while preparing are counted here; the commit counts what it applies.
     if (this.env.guard !== undefined) guardedCheck(this.env.guard, m.op, check, !m.partial);
     const anyValid = check.invalid.indexOf(0) >= 0;
     const fenced = m.partial ? anyValid : check.violations.length === 0;
-    if (fenced) {
-      this.fence = { txn: m.txn, op: m.op };
-      ctx.timers.startSingle(FENCE_TIMER, { type: "shard.fence-expired", txn: m.txn }, Math.max(0, m.expiresAt - Date.now()));
-    }
+    if (fenced) this.fence.set(m.txn, m.op, m.expiresAt, ctx);
     return { ...check, fenced };
   }
 
-  private check(op: ShardOp): CheckReport {
-    const limits = this.limits();
-    switch (op.kind) {
-      case "insert":
-        return checkInsert(this.store, op.records, limits);
-      case "update":
-        return checkUpdate(this.store, op.records, limits);
-      case "delete":
-        return checkDelete(this.store, op.ids);
-      case "connect":
-        return checkConnect(this.store, op.records, limits);
-      case "disconnect":
-        return checkDisconnect(this.store, op.keys);
-      case "unlink":
-        return { violations: [], invalid: new Uint8Array(op.keys.sources.length) };
-    }
-  }
-
   private commit(txn: number, keep: Uint8Array | null, release: boolean, ctx: ActorContext<ShardMessage>): WriteReply {
-    const fence = this.fence;
+    const fence = this.fence.current;
     if (fence?.txn !== txn) {
       throw new UnavailableError(`shard ${this.env.shard} holds no prepared transaction ${txn} (it expired or the shard restarted); retry the request`);
     }
-    if (release) this.releaseFence(ctx);
+    if (release) this.fence.release(ctx);
     if (this.journal.degraded !== undefined) this.journal.ensureWritable(0);
     // The fence kept every other write out since the check, so a strict apply succeeds; if it
     // did not, nothing was applied and the coordinator reports the disagreement.
@@ -344,71 +303,20 @@ export class GraphShardActor extends Actor<ShardMessage> {
     return outcome.reply;
   }
 
-  private releaseFence(ctx: ActorContext<ShardMessage>): void {
-    this.fence = undefined;
-    ctx.timers.cancel(FENCE_TIMER);
-  }
-
-  private stashWrite(m: WriteMessage, ctx: ActorContext<ShardMessage>): ReplyDeferred {
-    if (this.stash.length >= this.env.stashCapacity) {
-      throw new OverloadedError(
-        `shard ${this.env.shard} has ${this.stash.length} writes waiting behind a transaction; retry with back-off`,
-      );
-    }
-    this.stash.push({ message: m, handle: ctx.deferReply(), deadline: ctx.deadline });
-    return REPLY_DEFERRED;
-  }
-
-  /** Runs stashed writes in arrival order until one of them fences the shard again. */
+  /** Runs the writes that waited behind the fence, until one of them fences the shard again. */
   private drainStash(ctx: ActorContext<ShardMessage>): void {
-    let i = 0;
-    const now = Date.now();
-    while (i < this.stash.length && this.fence === undefined) {
-      const s = this.stash[i++]!;
-      if (s.deadline < now) continue; // the caller gave up (and was told so): do not apply it
-      this.settle(s.handle, () => this.runWrite(s.message, ctx));
-    }
-    this.stash = i === this.stash.length ? [] : this.stash.slice(i);
+    this.fence.drain((s) => this.settle(s.handle, () => this.runWrite(s.message, ctx)));
   }
 
-  private read(m: ReadMessage): ReplyOf<ReadMessage> {
-    switch (m.type) {
-      case "shard.get":
-        return getTokens(this.store, m.ids);
-      case "shard.expand":
-        return expandNodes(this.store, m.nodes, m.direction, m.types, m.skipFlags);
-      case "shard.connections":
-        return listConnections(this.store, m.ids, m.direction, m.types, m.limit);
-      case "shard.spatial":
-        return spatialQuery(this.store, this.spatial, m.query);
-    }
-  }
-
-  // ---- recovery gate -------------------------------------------------------------------------
-
-  private hold(m: WriteMessage | ReadMessage, ctx: ActorContext<ShardMessage>): ReplyDeferred {
-    const held = this.held!;
-    if (held.length >= this.env.stashCapacity) {
-      throw new OverloadedError(`shard ${this.env.shard} is still recovering and has ${held.length} calls waiting; retry with back-off`);
-    }
-    held.push({ message: m, handle: ctx.deferReply(), deadline: ctx.deadline });
-    return REPLY_DEFERRED;
-  }
-
-  /** Serves the calls that waited for recovery, in arrival order (writes behind a fence stash). */
+  /** Recovery is over: serves the calls that waited, in arrival order (writes behind a fence wait on). */
   private openGate(ctx: ActorContext<ShardMessage>): void {
-    const held = this.held;
-    this.held = undefined;
-    if (held === undefined) return;
-    const now = Date.now();
-    for (const h of held) {
-      if (h.deadline < now) continue; // the caller gave up (and was told so): do not apply it
+    for (const h of this.gate.open(Date.now())) {
       const m = h.message;
       if (m.type === "shard.write" || m.type === "shard.prepare") {
-        if (this.fence !== undefined) this.stash.push({ message: m, handle: h.handle, deadline: h.deadline });
+        if (this.fence.current !== undefined) this.fence.park({ message: m, handle: h.handle, deadline: h.deadline });
         else this.settle(h.handle, () => this.runWrite(m, ctx));
       } else {
-        this.settle(h.handle, () => this.read(m));
+        this.settle(h.handle, () => readShard(this.store, this.spatial, m));
       }
     }
   }
@@ -441,19 +349,11 @@ export class GraphShardActor extends Actor<ShardMessage> {
 
   // ---- field engine --------------------------------------------------------------------------
 
-  /**
-   * Applies and logs a field result unless a write came in since the engine's snapshot (or a
-   * transaction holds the shard): the engine then reloads, so a user's write always wins.
-   */
   private applyField(bytes: Uint8Array, expectLsn: number): FieldApplyReply {
-    const lsn = this.journal.wait.appliedLsn;
-    if (this.fence !== undefined || (expectLsn >= 0 && lsn !== expectLsn)) return { applied: false, lsn };
-    const payload = decodeFieldResult(bytes);
-    this.journal.ensureWritable(bytes.byteLength);
-    const ids = applyFieldPositions(this.store, payload);
-    if (payload.state !== undefined) this.fieldState = payload.state;
-    if (ids !== undefined && ids.length > 0 && this.spatialBuilt()) this.spatial.invalidate();
-    this.journal.append({ kind: "field.result", payload: bytes });
+    const applied = applyFieldMessage(this.store, this.journal, bytes, expectLsn, this.fence.current !== undefined);
+    if (applied === undefined) return { applied: false, lsn: this.journal.wait.appliedLsn };
+    if (applied.state !== undefined) this.fieldState = applied.state;
+    if (applied.moved !== undefined && applied.moved.length > 0 && this.spatialBuilt()) this.spatial.invalidate();
     this.publish();
     this.snapshotted(this.journal.maybeSnapshot(this.store, false));
     return { applied: true, lsn: this.journal.wait.appliedLsn };
@@ -461,8 +361,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
 
   /** The snapshot does not hold the field engine's state: log it again after the snapshot's LSN. */
   private snapshotted(started: boolean): void {
-    if (!started || this.fieldState === undefined) return;
-    this.journal.append({ kind: "field.result", payload: encodeFieldResult({ state: this.fieldState }) }, false);
+    relogFieldState(this.journal, this.fieldState, started);
   }
 
   /** Whether any space has an index to keep up to date (spaces are built by their first query). */
@@ -473,15 +372,8 @@ export class GraphShardActor extends Actor<ShardMessage> {
 
   /** Copies the shard's figures to the board. */
   private publish(): void {
-    const { board, shard } = this.env;
-    const s = this.store;
-    const connectionBytes = connectionColumnsByteSize(s.connections);
-    board.tokens[shard] = s.size;
-    board.connections[shard] = s.connectionCount;
-    board.connectionBytes[shard] = connectionBytes;
-    board.tokenBytes[shard] = s.byteSize() - connectionBytes;
-    board.appliedLsn[shard] = this.journal.wait.appliedLsn;
-    board.durableLsn[shard] = this.journal.wait.durableLsn;
-    this.env.guard?.report(s);
+    const wait = this.journal.wait;
+    this.env.board.publish(this.env.shard, this.store, wait.appliedLsn, wait.durableLsn);
+    this.env.guard?.report(this.store);
   }
 }

@@ -20,11 +20,12 @@ import type { ConnectionKeys, GetConnectionsQuery, GetConnectionsResult, WriteRe
 import { askOptions, runWrite, throwIfAborted, type Fanout, type Scope } from "./router-writes.ts";
 import type { ShardOp } from "./shard-protocol.ts";
 
-export async function connect(f: Fanout, records: Uint8Array, partial: boolean, scope: Scope): Promise<WriteResult> {
+/** `quota`: the ticket of the coordinator's quota reservation for this batch (the parts settle it). */
+export async function connect(f: Fanout, records: Uint8Array, partial: boolean, scope: Scope, quota?: number): Promise<WriteResult> {
   const n = records.byteLength >>> 6;
   const parts = splitConnectionRecords(records, f.shardCount);
   const crossShard = parts.some((p) => p.phases !== undefined && p.phases.indexOf(1) >= 0);
-  const ops: Part<ShardOp>[] = parts.map((p) => ({ ...p, payload: { kind: "connect", records: p.payload } }));
+  const ops: Part<ShardOp>[] = parts.map((p) => ({ ...p, payload: { kind: "connect", records: p.payload, ...(quota === undefined ? {} : { quota }) } }));
   const run = await runWrite(f, ops, partial, scope, crossShard ? "dependent" : "auto");
   if (!partial && run.violations.size > 0) {
     throw strictError("connection batch", run.violations.sorted(), "use Disconnect first to replace a connection with another type");

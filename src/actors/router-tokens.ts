@@ -34,6 +34,8 @@ export async function createTokens(
   partial: boolean,
   scope: Scope,
   limits: TokenLimits,
+  /** The ticket of the coordinator's quota reservation for this batch (the parts settle it). */
+  quota?: number,
 ): Promise<CreateTokensResult> {
   const n = records.byteLength >>> 6;
   // One scan of the ids decides the path: a batch of fresh tokens is copied once and dealt in
@@ -45,7 +47,7 @@ export async function createTokens(
     if (violations.length > 0) throw strictError("token batch", violations);
   }
   const parts = fresh ? dealFreshTokenRecords(records, f.shardCount, rr) : splitTokenRecords(records, f.shardCount, rr);
-  const ops: Part<ShardOp>[] = parts.map((p) => ({ ...p, payload: { kind: "insert", records: p.payload, checked, framed: fresh } }));
+  const ops: Part<ShardOp>[] = parts.map((p) => ({ ...p, payload: { kind: "insert", records: p.payload, checked, framed: fresh, ...(quota === undefined ? {} : { quota }) } }));
   const run = await runWrite(f, ops, partial, scope, fresh ? "independent" : "auto");
   if (!partial && run.violations.size > 0) {
     if (fresh) await undoInserts(f, run.replies, scope, run.violations.sorted()[0]!.description);

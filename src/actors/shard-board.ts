@@ -4,6 +4,8 @@
  * the board without asking the shards, so monitoring never queues behind a busy or recovering
  * shard. Figures are the shard's applied state (what it has acknowledged or is about to).
  */
+import { connectionColumnsByteSize } from "../core/connection/columns.ts";
+import type { ShardStore } from "../core/store/index.ts";
 
 export const SHARD_STATES = ["starting", "serving", "read_only", "stopping", "stopped", "failed"] as const;
 export type ShardStateName = (typeof SHARD_STATES)[number];
@@ -67,6 +69,17 @@ export class ShardBoard {
     this.states[shard] = code;
     this.reasons[shard] = reason;
     if (changed) for (const l of this.listeners) l(shard, state);
+  }
+
+  /** Copies a shard's figures to its row (the shard calls it after every turn that changed it). */
+  publish(shard: number, store: ShardStore, appliedLsn: number, durableLsn: number): void {
+    const connectionBytes = connectionColumnsByteSize(store.connections);
+    this.tokens[shard] = store.size;
+    this.connections[shard] = store.connectionCount;
+    this.connectionBytes[shard] = connectionBytes;
+    this.tokenBytes[shard] = store.byteSize() - connectionBytes;
+    this.appliedLsn[shard] = appliedLsn;
+    this.durableLsn[shard] = durableLsn;
   }
 
   /** Called on every state change (e.g. to update health). */

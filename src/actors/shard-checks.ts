@@ -21,12 +21,30 @@ import {
   u32Column,
   u8Column,
 } from "./record-columns.ts";
-import type { KeyColumns, CheckReport } from "./shard-protocol.ts";
+import type { KeyColumns, CheckReport, ShardOp } from "./shard-protocol.ts";
 
 export interface CheckLimits {
   readonly tokens: TokenLimits;
   readonly connections: ConnectionLimits;
   readonly nowSeconds: number;
+}
+
+/** What applying `op` strictly would reject (the `prepare` of a transaction). */
+export function checkOp(store: ShardStore, op: ShardOp, limits: CheckLimits): CheckReport {
+  switch (op.kind) {
+    case "insert":
+      return checkInsert(store, op.records, limits);
+    case "update":
+      return checkUpdate(store, op.records, limits);
+    case "delete":
+      return checkDelete(store, op.ids);
+    case "connect":
+      return checkConnect(store, op.records, limits);
+    case "disconnect":
+      return checkDisconnect(store, op.keys);
+    case "unlink":
+      return { violations: [], invalid: new Uint8Array(op.keys.sources.length) };
+  }
 }
 
 class Report {

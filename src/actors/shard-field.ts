@@ -1,11 +1,13 @@
 /**
  * The graph shard's side of the field engine (not an actor: helpers of `GraphShardActor`).
  * `fieldSnapshot` copies what one force step needs out of the store in bulk (token columns and
- * the owned connections as columns); `applyFieldResult` moves tokens from a `field.result`
- * payload, on the live path and on replay alike.
+ * the owned connections as columns); `applyFieldPositions` moves tokens from a `field.result`
+ * payload, on the live path (`applyFieldMessage`) and on replay (`replayFieldResult`) alike;
+ * `relogFieldState` keeps the engine's state in the log past a snapshot, which does not hold it.
  */
-import { decodeFieldResult, type FieldResultPayload } from "../core/field/result-codec.ts";
+import { decodeFieldResult, encodeFieldResult, type FieldResultPayload } from "../core/field/result-codec.ts";
 import type { ShardStore } from "../core/store/index.ts";
+import type { ShardJournal } from "./shard-journal.ts";
 import type { FieldSnapshotReply } from "./shard-protocol.ts";
 
 export function fieldSnapshot(store: ShardStore, lsn: number, state: Uint8Array | undefined): FieldSnapshotReply {
@@ -57,4 +59,33 @@ export function applyFieldPositions(store: ShardStore, payload: FieldResultPaylo
 export function replayFieldResult(store: ShardStore, bytes: Uint8Array): { ids: Uint32Array | undefined; state: Uint8Array | undefined } {
   const payload = decodeFieldResult(bytes);
   return { ids: applyFieldPositions(store, payload), state: payload.state };
+}
+
+/** What a live `shard.field-apply` changed. */
+export interface FieldApplied {
+  /** Ids of the tokens it moved (for the spatial index). */
+  readonly moved: Uint32Array | undefined;
+  /** The engine's new persisted state, if the payload carries one. */
+  readonly state: Uint8Array | undefined;
+}
+
+/**
+ * A `shard.field-apply`: applies and logs an encoded field result unless a write came in since
+ * the engine's snapshot (the applied LSN moved) or a transaction holds the shard (`fenced`): the
+ * engine then reloads, so a user's write always wins. Undefined when nothing was applied.
+ */
+export function applyFieldMessage(store: ShardStore, journal: ShardJournal, bytes: Uint8Array, expectLsn: number, fenced: boolean): FieldApplied | undefined {
+  const lsn = journal.wait.appliedLsn;
+  if (fenced || (expectLsn >= 0 && lsn !== expectLsn)) return undefined;
+  const payload = decodeFieldResult(bytes);
+  journal.ensureWritable(bytes.byteLength);
+  const moved = applyFieldPositions(store, payload);
+  journal.append({ kind: "field.result", payload: bytes });
+  return { moved, state: payload.state };
+}
+
+/** After a snapshot started (`started`): logs the engine's state again, past the snapshot's LSN. */
+export function relogFieldState(journal: ShardJournal, state: Uint8Array | undefined, started: boolean): void {
+  if (!started || state === undefined) return;
+  journal.append({ kind: "field.result", payload: encodeFieldResult({ state }) }, false);
 }

@@ -138,10 +138,17 @@ const ITEM_KINDS: Readonly<Record<ShardOp["kind"], string | undefined>> = {
 /**
  * Counts one write batch the shard validated (items checked, rejected by rule) and publishes one
  * `validation_failed` event when anything was rejected. `keep`: the items a commit applies.
+ * Call it in the turn that applied the batch: it also settles the batch's share of the
+ * coordinator's quota reservation (its items are decided: applied ones are in the usage now).
  */
 export function guardedBatch(guard: ShardGuard, op: ShardOp, violations: readonly FieldViolation[], applied: number, strict: boolean, keep?: Uint8Array | null): void {
+  settleQuota(guard, op, countBatch(guard, op, violations, applied, strict, keep));
+}
+
+/** The counting half of `guardedBatch`; returns the items of the batch. */
+function countBatch(guard: ShardGuard, op: ShardOp, violations: readonly FieldViolation[], applied: number, strict: boolean, keep?: Uint8Array | null): number {
   const kind = ITEM_KINDS[op.kind];
-  if (kind === undefined) return;
+  if (kind === undefined) return 0;
   let items: number;
   if (keep !== undefined && keep !== null) {
     items = 0;
@@ -151,6 +158,13 @@ export function guardedBatch(guard: ShardGuard, op: ShardOp, violations: readonl
   }
   const rejected = Math.max(0, items - applied);
   guard.recordBatch(kind, items, violations, rejected, strict && violations.length > 0);
+  return items;
+}
+
+/** Ends `items` items of the quota reservation an insert or connect part carries. */
+function settleQuota(guard: ShardGuard, op: ShardOp, items: number): void {
+  if (op.kind === "insert" && op.quota !== undefined) guard.settle(op.quota, items, 0);
+  else if (op.kind === "connect" && op.quota !== undefined) guard.settle(op.quota, 0, items);
 }
 
 /** Counts the rejections a `prepare` found (its commit counts what it applies). */
@@ -158,5 +172,7 @@ export function guardedCheck(guard: ShardGuard, op: ShardOp, check: { readonly v
   if (check.violations.length === 0) return;
   let bad = 0;
   for (let i = 0; i < check.invalid.length; i++) bad += check.invalid[i]!;
-  guardedBatch(guard, op, check.violations, strict ? 0 : check.invalid.length - bad, strict);
+  countBatch(guard, op, check.violations, strict ? 0 : check.invalid.length - bad, strict);
+  // A partial batch never applies the items its prepare rejected: their reservation ends now.
+  if (!strict) settleQuota(guard, op, bad);
 }

@@ -39,11 +39,12 @@ export type ShardOp =
    */
   /** `framed`: the records are a part of `allocateFramedParts`, this shard's alone (the WAL
    *  may seal its record around them in place). */
-  | { readonly kind: "insert"; readonly records: Uint8Array; readonly checked?: boolean; readonly framed?: boolean }
+  /** `quota`: the ticket of the coordinator's quota reservation this part draws on (`QuotaGate`). */
+  | { readonly kind: "insert"; readonly records: Uint8Array; readonly checked?: boolean; readonly framed?: boolean; readonly quota?: number }
   | { readonly kind: "update"; readonly records: Uint8Array }
   | { readonly kind: "delete"; readonly ids: Uint32Array }
   /** Connection records with a local source (owned) or a remote source and local target (mirror). */
-  | { readonly kind: "connect"; readonly records: Uint8Array }
+  | { readonly kind: "connect"; readonly records: Uint8Array; readonly quota?: number }
   /** Owned connections by key; type −1 = every type between source and target. */
   | { readonly kind: "disconnect"; readonly keys: KeyColumns<Int16Array> }
   /** Removes whichever of these exact keys exist (owned or mirror); never rejects. */

@@ -10,7 +10,25 @@ import { MAX_K, type SpatialIndex, type SpatialResult } from "../core/spatial/in
 import { COORDS_PER_TOKEN } from "../core/token/columns.ts";
 import { roundCoordinate } from "../core/token/coords.ts";
 import { SCALES } from "../core/token/layout.ts";
-import type { ConnectionsReply, GetReply, SpatialQuery, SpatialReply, TypeFilter } from "./shard-protocol.ts";
+import type { ReplyOf } from "../runtime/index.ts";
+import type { ConnectionsReply, GetReply, ShardMessage, SpatialQuery, SpatialReply, TypeFilter } from "./shard-protocol.ts";
+
+/** The read calls of the shard protocol. */
+export type ReadMessage = Extract<ShardMessage, { type: "shard.get" | "shard.expand" | "shard.connections" | "shard.spatial" }>;
+
+/** Answers a read call. */
+export function readShard(store: ShardStore, spatial: SpatialIndex, m: ReadMessage): ReplyOf<ReadMessage> {
+  switch (m.type) {
+    case "shard.get":
+      return getTokens(store, m.ids);
+    case "shard.expand":
+      return expandNodes(store, m.nodes, m.direction, m.types, m.skipFlags);
+    case "shard.connections":
+      return listConnections(store, m.ids, m.direction, m.types, m.limit);
+    case "shard.spatial":
+      return spatialQuery(store, spatial, m.query);
+  }
+}
 
 const BIDIRECTIONAL = CONNECTION_FLAGS.BIDIRECTIONAL;
 

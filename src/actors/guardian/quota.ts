@@ -7,6 +7,12 @@
  * /proc/self/status once per token) and reacts to level changes (soft threshold → event +
  * cleanup; hard limit → event). A write that would take a quota past its limit is refused whole
  * with `QuotaExceededError` (RESOURCE_EXHAUSTED), naming the quota, its usage and its limit.
+ *
+ * Writes in flight: the coordinator `reserve`s a write's growth before any shard sees it and gets
+ * a ticket; each shard part carries the ticket and, in the same turn that applies it and reports
+ * the store's new figures, `settle`s the share it drew (applied items now count in the usage,
+ * rejected ones are free); `release` ends whatever a write did not settle (a part that never ran).
+ * So every item counts exactly once — as reserved, then as usage — however many writes overlap.
  */
 import { QuotaExceededError, ValidationError } from "../../core/errors.ts";
 import type { QuotaParams } from "../../core/constitution/index.ts";
@@ -42,8 +48,11 @@ export class QuotaGate {
   private readonly soft = new Float64Array(4).fill(Infinity);
   private readonly levels = new Uint8Array(4);
   private readonly refused = new Float64Array(4);
-  /** Admitted but not yet reported (tokens, connections, bytes): writes in flight. */
+  /** Admitted but not yet settled (tokens, connections, bytes): writes in flight. */
   private readonly reserved = new Float64Array(3);
+  /** What each open ticket still holds (one entry per write in flight, never per item). */
+  private readonly tickets = new Map<number, Float64Array>();
+  private lastTicket = 0;
   private rssSampledAt = -Infinity;
   private listener: QuotaLevelListener | undefined;
 
@@ -106,8 +115,8 @@ export class QuotaGate {
   /**
    * Checks a write that adds `tokens` tokens, `connections` connection entries and about
    * `bytes` store bytes; throws QuotaExceededError (nothing may be applied) when any quota would
-   * pass its limit (counting writes admitted with `reserve` and still in flight), or when the
-   * last RSS sample is at or above the memory limit. O(1).
+   * pass its limit — counting the writes admitted with `reserve` and not yet settled, which the
+   * error's usage includes — or when the last RSS sample is at or above the memory limit. O(1).
    */
   admit(tokens: number, connections: number, bytes: number): void {
     if (tokens <= 0 && connections <= 0 && bytes <= 0) return;
@@ -115,30 +124,59 @@ export class QuotaGate {
     const l = this.limit;
     const r = this.reserved;
     if (u[3]! >= l[3]!) this.refuse(3, u[3]!);
-    if (bytes > 0 && u[2]! + r[2]! + bytes > l[2]!) this.refuse(2, u[2]!);
-    if (tokens > 0 && u[0]! + r[0]! + tokens > l[0]!) this.refuse(0, u[0]!);
-    if (connections > 0 && u[1]! + r[1]! + connections > l[1]!) this.refuse(1, u[1]!);
+    if (bytes > 0 && u[2]! + r[2]! + bytes > l[2]!) this.refuse(2, u[2]! + r[2]!);
+    if (tokens > 0 && u[0]! + r[0]! + tokens > l[0]!) this.refuse(0, u[0]! + r[0]!);
+    if (connections > 0 && u[1]! + r[1]! + connections > l[1]!) this.refuse(1, u[1]! + r[1]!);
   }
 
   /**
-   * `admit`, then holds the amounts until `release` (the coordinator of a write spanning shards:
-   * concurrent writes cannot both pass the last free slots). Between the shards' reports and the
-   * release the write counts twice, which can only refuse more, never less.
+   * `admit`, then holds the amounts for a write in flight (the coordinator of a write spanning
+   * shards: concurrent writes cannot both pass the last free slots). Returns the ticket its shard
+   * parts `settle` and its coordinator `release`s.
    */
-  reserve(tokens: number, connections: number, bytes: number): void {
+  reserve(tokens: number, connections: number, bytes: number): number {
     this.admit(tokens, connections, bytes);
+    const held = Float64Array.of(Math.max(0, tokens), Math.max(0, connections), Math.max(0, bytes));
     const r = this.reserved;
-    r[0] = r[0]! + Math.max(0, tokens);
-    r[1] = r[1]! + Math.max(0, connections);
-    r[2] = r[2]! + Math.max(0, bytes);
+    for (let i = 0; i < 3; i++) r[i] = r[i]! + held[i]!;
+    this.lastTicket = this.lastTicket >= Number.MAX_SAFE_INTEGER ? 1 : this.lastTicket + 1;
+    this.tickets.set(this.lastTicket, held);
+    return this.lastTicket;
   }
 
-  /** Ends a reservation (call exactly once per successful `reserve`, with the same amounts). */
-  release(tokens: number, connections: number, bytes: number): void {
+  /**
+   * A shard part of the write holding `ticket` was decided in this turn: `tokens` / `connections`
+   * / `bytes` of its reservation end (what applied is in the shard's report of the same turn,
+   * what was rejected will never apply). Capped at what the ticket still holds; an ended or
+   * unknown ticket (a part applied after its coordinator gave up) settles nothing.
+   */
+  settle(ticket: number, tokens: number, connections: number, bytes: number): void {
+    const held = this.tickets.get(ticket);
+    if (held === undefined) return;
+    this.take(held, 0, tokens);
+    this.take(held, 1, connections);
+    this.take(held, 2, bytes);
+  }
+
+  /** Ends a reservation: whatever its parts did not settle stops counting (call once per ticket). */
+  release(ticket: number): void {
+    const held = this.tickets.get(ticket);
+    if (held === undefined) return;
+    this.tickets.delete(ticket);
+    for (let i = 0; i < 3; i++) this.take(held, i, Infinity);
+  }
+
+  private take(held: Float64Array, i: number, amount: number): void {
+    const n = Math.min(held[i]!, Math.max(0, amount));
+    if (!(n > 0)) return;
+    held[i] = held[i]! - n;
+    this.reserved[i] = Math.max(0, this.reserved[i]! - n);
+  }
+
+  /** Reservations not yet settled or released: tokens, connections, bytes. */
+  inFlight(): { readonly tokens: number; readonly connections: number; readonly bytes: number; readonly writes: number } {
     const r = this.reserved;
-    r[0] = Math.max(0, r[0]! - Math.max(0, tokens));
-    r[1] = Math.max(0, r[1]! - Math.max(0, connections));
-    r[2] = Math.max(0, r[2]! - Math.max(0, bytes));
+    return { tokens: r[0]!, connections: r[1]!, bytes: r[2]!, writes: this.tickets.size };
   }
 
   /** Like `admit`, but answers instead of throwing. */

@@ -80,6 +80,15 @@ export class ShardGuard {
     return this.hub.quotas.fits(tokens, connections, (tokens + connections) * RECORD_BYTES_ESTIMATE);
   }
 
+  /**
+   * A part of the write holding quota reservation `ticket` was decided here in this turn (see
+   * `QuotaGate.settle`): `tokens` token items, `connections` connection entries, applied or
+   * rejected. Call it in the turn that applied them, where the shard reports its figures.
+   */
+  settle(ticket: number, tokens: number, connections: number): void {
+    this.hub.quotas.settle(ticket, tokens, connections, (tokens + connections) * RECORD_BYTES_ESTIMATE);
+  }
+
   /** Reports the store's exact figures after a write (O(1); call it wherever the shard publishes its figures). */
   report(store: UsageSource): void {
     this.hub.quotas.report(this.shard, store.size, store.connectionCount, store.byteSize());

@@ -92,22 +92,48 @@ describe("quotas through gRPC", () => {
     await restore();
   });
 
-  it("tokens through IngestTokens: the stream stops at the message that would pass the quota, nothing of it applied", async () => {
+  it("tokens through IngestTokens: pipelined messages fill the quota exactly; the stream stops at the first message past it, nothing of it applied", async () => {
     const used = await usage("tokens");
-    await setQuotas({ maxTokens: used + 10 });
+    await setQuotas({ maxTokens: used + 12 });
     const fresh = () => packTokens([0, 0, 0, 0].map((id) => ({ id })));
     const before = await call(t.admin.getStats.bind(t.admin), {});
-    const err = await failure(ingest(t, [fresh(), fresh(), fresh(), fresh()]));
+    // Up to the pipeline's depth of messages are in flight at once: a message applied by its
+    // shards but not yet answered counts once, so all three that fit are accepted.
+    const err = await failure(ingest(t, [fresh(), fresh(), fresh(), fresh(), fresh()]));
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
-    expect(decodeStatusDetails(err.metadata).quotaFailure?.violations.map((v) => v.subject)).toEqual(["quota:tokens"]);
-    // Whole messages only, never past the limit. (Which message is refused depends on the pipeline:
-    // a write in flight counts twice between its shards' reports and its release, so the gate may
-    // refuse one message early; it never admits past the limit.)
+    const d = decodeStatusDetails(err.metadata);
+    expect(d.quotaFailure?.violations.map((v) => v.subject)).toEqual(["quota:tokens"]);
+    expect(d.errorInfo?.metadata).toMatchObject({ quota: "tokens", usage: String(used + 12), limit: String(used + 12) });
     const applied = (await call(t.admin.getStats.bind(t.admin), {})).tokens - before.tokens;
-    expect(applied % 4).toBe(0);
-    expect(applied).toBeLessThanOrEqual(8);
-    expect(err.details).toMatch(new RegExp(`stream records from ${applied} were not applied; the ${applied} records before them were`));
+    expect(applied).toBe(12);
+    expect(err.details).toContain("quota tokens exhausted: usage " + String(used + 12) + " of limit " + String(used + 12));
+    expect(err.details).toContain("stream records from 12 were not applied; the 12 records before them were");
+    expect(await usage("tokens")).toBe(used + 12);
     await reads();
+    await restore();
+  });
+
+  it("tokens through concurrent CreateTokens calls: exactly the quota is accepted, every other call is refused naming quota, usage and limit", async () => {
+    const used = await usage("tokens");
+    await setQuotas({ maxTokens: used + 8 });
+    const before = await call(t.admin.getStats.bind(t.admin), {});
+    const calls = Array.from({ length: 7 }, () => create(t, [{ id: 0 }, { id: 0 }]).then((r) => r, (e: unknown) => e));
+    const results = await Promise.all(calls);
+    const accepted = results.filter((r): r is { accepted: number; ids: number[] } => typeof r === "object" && r !== null && "accepted" in r);
+    expect(accepted.map((r) => r.accepted)).toEqual([2, 2, 2, 2]);
+    for (const r of results) {
+      if (accepted.some((a) => a === r)) continue;
+      const e = r as ServiceError;
+      expect(e.code, e.details).toBe(status.RESOURCE_EXHAUSTED);
+      const meta = decodeStatusDetails(e.metadata).errorInfo?.metadata ?? {};
+      expect(meta["quota"]).toBe("tokens");
+      expect(meta["limit"]).toBe(String(used + 8));
+      // usage counts the calls admitted before this one (applied or still in flight): all 8 places
+      expect(meta["usage"]).toBe(String(used + 8));
+    }
+    expect((await call(t.admin.getStats.bind(t.admin), {})).tokens - before.tokens).toBe(8);
+    await call(t.tokens.deleteTokens.bind(t.tokens), { ids: accepted.flatMap((r) => r.ids), partial: false });
+    await restore();
   });
 
   it("connections: entries count mirrors on the target's shard; a batch past max_connections is refused whole", async () => {

@@ -20,25 +20,34 @@ function refusal(f: () => void): QuotaExceededError {
 }
 
 describe("QuotaGate", () => {
-  it("reservations count against the limit until released: concurrent writes cannot both take the last slots", () => {
+  it("reservations count against the limit until settled or released: concurrent writes cannot both take the last slots", () => {
     const gate = new QuotaGate(2, quotas({ maxTokens: 100, maxConnections: 10 }));
     gate.report(0, 60, 0, 0);
-    gate.reserve(30, 0, 0);
+    const a = gate.reserve(30, 0, 0);
     expect(gate.fits(10, 0, 0)).toBe(true);
-    expect(refusal(() => gate.reserve(11, 0, 0)).quota).toBe("tokens");
+    expect(refusal(() => gate.reserve(11, 0, 0))).toMatchObject({ quota: "tokens", usage: 90, limit: 100 });
     // the refused reservation holds nothing
-    gate.reserve(10, 0, 0);
+    const b = gate.reserve(10, 0, 0);
     expect(gate.fits(1, 0, 0)).toBe(false);
-    // the first write applied and reported; its release frees the double count
-    gate.report(1, 30, 0, 0);
-    gate.release(30, 0, 0);
-    gate.release(10, 0, 0);
+    // a's part on shard 1 applied 20 of its 30 and reported in the same turn: they count once
+    gate.report(1, 20, 0, 0);
+    gate.settle(a, 20, 0, 0);
+    expect(gate.usageOf("tokens")).toBe(80);
+    expect(gate.inFlight()).toMatchObject({ tokens: 20, writes: 2 });
+    expect(gate.fits(1, 0, 0)).toBe(false);
+    // a ends: the 10 it never applied are free again
+    gate.release(a);
     expect(gate.fits(10, 0, 0)).toBe(true);
     expect(gate.fits(11, 0, 0)).toBe(false);
+    gate.release(b);
+    expect(gate.fits(20, 0, 0)).toBe(true);
+    expect(gate.fits(21, 0, 0)).toBe(false);
     expect(gate.snapshot().find((u) => u.quota === "tokens")?.refused).toBe(1);
-    // releasing more than was reserved never makes room that is not there
-    gate.release(1000, 1000, 1000);
-    expect(gate.fits(11, 0, 0)).toBe(false);
+    // settling or releasing an ended ticket (a part that applied after its write gave up) frees nothing
+    gate.settle(a, 1000, 1000, 1000);
+    gate.release(b);
+    expect(gate.fits(21, 0, 0)).toBe(false);
+    expect(gate.inFlight()).toEqual({ tokens: 0, connections: 0, bytes: 0, writes: 0 });
   });
 
   it("property: a reservation refused or released leaves admission as it was", () => {
@@ -48,13 +57,77 @@ describe("QuotaGate", () => {
         gate.report(0, used, 0, 0);
         const before = gate.fits(probe, 0, 0);
         try {
-          gate.reserve(reserve, 0, 0);
-          gate.release(reserve, 0, 0);
+          gate.release(gate.reserve(reserve, 0, 0));
         } catch (err) {
           if (!(err instanceof QuotaExceededError)) throw err;
         }
         return gate.fits(probe, 0, 0) === before;
       }),
+    );
+  });
+
+  it("model: overlapping writes on several shards are admitted exactly (usage + unsettled reservations + request ≤ limit)", () => {
+    // A write reserves n items over shards; each part applies some of its items (the shard reports
+    // its new count and settles the part in one turn); the write then ends. Steps interleave freely.
+    type Step = { kind: "write"; n: number; shards: number[] } | { kind: "apply"; write: number; applied: number } | { kind: "end"; write: number } | { kind: "delete"; shard: number; n: number };
+    const S = 3;
+    const limit = 40;
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({ kind: fc.constant("write" as const), n: fc.integer({ min: 1, max: 12 }), shards: fc.array(fc.integer({ min: 0, max: S - 1 }), { minLength: 1, maxLength: 3 }) }),
+      fc.record({ kind: fc.constant("apply" as const), write: fc.nat(30), applied: fc.nat(12) }),
+      fc.record({ kind: fc.constant("end" as const), write: fc.nat(30) }),
+      fc.record({ kind: fc.constant("delete" as const), shard: fc.integer({ min: 0, max: S - 1 }), n: fc.nat(5) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
+        const gate = new QuotaGate(S, quotas({ maxTokens: limit }));
+        const stored = [0, 0, 0];
+        // per write: ticket, its parts still to apply (shard, items), open
+        const writes: { ticket: number; parts: { shard: number; items: number }[]; open: boolean }[] = [];
+        const pending = () => writes.reduce((sum, w) => sum + (w.open ? w.parts.reduce((s, p) => s + p.items, 0) : 0), 0);
+        for (const st of steps) {
+          const used = stored[0]! + stored[1]! + stored[2]!;
+          if (st.kind === "write") {
+            const expected = used + pending() + st.n <= limit;
+            let ticket = 0;
+            try {
+              ticket = gate.reserve(st.n, 0, 0);
+            } catch (err) {
+              if (!(err instanceof QuotaExceededError)) throw err;
+              expect(err).toMatchObject({ usage: used + pending(), limit });
+            }
+            expect(ticket !== 0).toBe(expected);
+            if (ticket === 0) continue;
+            const parts = st.shards.map((shard) => ({ shard, items: 0 }));
+            for (let i = 0; i < st.n; i++) parts[i % parts.length]!.items++;
+            writes.push({ ticket, parts: parts.filter((p) => p.items > 0), open: true });
+          } else if (st.kind === "apply") {
+            // (A part never applies after its write ended: the shard drops a message past its
+            // deadline, and a coordinator ends a write only once its asks settled or expired.)
+            const w = writes[st.write];
+            if (w === undefined || !w.open) continue;
+            const part = w.parts.shift();
+            if (part === undefined) continue;
+            const applied = Math.min(part.items, st.applied);
+            stored[part.shard]! += applied;
+            gate.report(part.shard, stored[part.shard]!, 0, 0);
+            gate.settle(w.ticket, part.items, 0, 0);
+          } else if (st.kind === "end") {
+            const w = writes[st.write];
+            if (w === undefined || !w.open) continue;
+            w.open = false;
+            gate.release(w.ticket);
+          } else {
+            stored[st.shard] = Math.max(0, stored[st.shard]! - st.n);
+            gate.report(st.shard, stored[st.shard]!, 0, 0);
+          }
+          expect(gate.usageOf("tokens")).toBe(stored[0]! + stored[1]! + stored[2]!);
+          expect(gate.inFlight().tokens).toBe(pending());
+          // never past the limit through admitted writes
+          expect(gate.usageOf("tokens") + gate.inFlight().tokens).toBeLessThanOrEqual(limit);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 
