@@ -3,25 +3,44 @@
  * CreateTokens batches over gRPC loopback into an embedded node (16 shards), run with
  *   off      everything off: no WAL (volatile shard logs), no metrics hooks, tracing off, the
  *            guardian not enforcing (values still checked against the default limits)
+ *   off_aa   exactly `off` again: the A/A control, so the noise floor is visible next to the figures
  *   bare     WAL + guardian on, metrics hooks and tracing off (what observability alone costs)
  *   on       WAL + guardian + metrics hooks + tracing at 1 % head sampling, exported over OTLP/HTTP
- *            (protobuf, batched) to a receiver in this process that reads and discards the bodies
+ *            (protobuf, batched) to a receiver in the same process that reads and discards the bodies
  *   tail     as `on` plus the tail-sampling processor
- * in alternating rounds (off, bare, on, tail, off, …), best round of each, and
+ *
+ * Method (so that rounds are comparable and the figures honest on a shared 2-core machine):
+ * - every round of every variant runs in a fresh child process with a fresh node and a fresh data
+ *   directory: no store, heap, JIT feedback or process-wide state (AsyncLocalStorage hooks, OTel
+ *   globals) carries over from one measurement to the next (the old single-process bench lost
+ *   ~10 % per round to that);
+ * - rounds are interleaved and the order rotates each round (a Latin square over the variants), so
+ *   a slow stretch of the machine hits every variant alike;
+ * - each child warms up, then ingests closed-loop for the round's seconds and reports tokens/s and
+ *   CPU time per token (process.cpuUsage, client + node + LMDB threads: the steadier figure when
+ *   others load the machine);
+ * - an overhead is the median over rounds of the paired per-round loss (variant vs `off` of the same
+ *   round), with medians and bests per variant, CPU-based figures and every round in the details;
+ * - `obs.overhead_aa` is the same figure for `off_aa` vs `off`: what noise alone shows.
+ *
  *   obs.overhead            % of `off` throughput lost with `on` (WAL + metrics + tracing + guardian)
  *   obs.overhead_tail       % lost with `tail`
  *   obs.overhead_telemetry  % of `bare` throughput lost with `on` (metrics + tracing alone)
- *   obs.ingest_*            tokens/s of each variant
+ *   obs.overhead_aa         % "lost" by `off_aa` against `off` (the noise floor; ideally ≈ 0)
+ *   obs.ingest_*            tokens/s of each variant (median; best and per-round in details)
  *   obs.scrape_at_load_ms   /metrics scrape time (p50, p99 in details) while `on` ingests (a
- *                           separate run, every 100 ms)
+ *                           separate child, every 100 ms)
  * With the WAL on, a call is acked after the durable commit.
  *
  *   npm run bench -- obs.overhead [seconds per round] [rounds]
+ *   node --import tsx bench/obs.overhead.ts --child <variant> <seconds> [scrape]   (one round, e.g. under --cpu-prof)
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { credentials } from "@grpc/grpc-js";
 import { loadServeConfig } from "../src/cli/serve.ts";
 import { TokenServiceClient, type CreateTokensRequest } from "../src/gen/neurograph/v1/token_service.ts";
@@ -29,15 +48,23 @@ import { startNode, type NodeHandle } from "../src/node/index.ts";
 import { createLogger } from "../src/telemetry/index.ts";
 import { emit, gc, machine } from "./lib/report.ts";
 
-const [secondsArg = "3", roundsArg = "3"] = process.argv.slice(2);
-const SECONDS = Number(secondsArg);
-const ROUNDS = Number(roundsArg);
 const PER_CALL = 2000;
 const IN_FLIGHT = 8;
-const info = machine();
+const WARMUP_CALLS = 60;
 
-type Variant = "off" | "bare" | "on" | "tail";
-const VARIANTS: readonly Variant[] = ["off", "bare", "on", "tail"];
+type Variant = "off" | "off_aa" | "bare" | "on" | "tail";
+const VARIANTS: readonly Variant[] = ["off", "off_aa", "bare", "on", "tail"];
+const RESULT_PREFIX = "obs.overhead.round ";
+
+interface RoundResult {
+  readonly variant: Variant;
+  readonly tokensPerSecond: number;
+  /** CPU microseconds (user + system, whole process) per token ingested. */
+  readonly cpuUsPerToken: number;
+  readonly calls: number;
+  readonly scrapes: readonly number[];
+  readonly exported: { readonly requests: number; readonly bytes: number };
+}
 
 /** Packed records with id 0 (the node allocates ids), positions spread over L1. */
 function records(n: number, seed: number): Buffer {
@@ -74,28 +101,33 @@ async function otlpSink(): Promise<{ endpoint: string; stats: { requests: number
 
 async function withNode<T>(variant: Variant, endpoint: string, fn: (node: NodeHandle) => Promise<T>): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), "ng-bench-obs-"));
+  const off = variant === "off" || variant === "off_aa";
   const flags = ["--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "silent", "--shards", "16"];
-  if (variant === "off") flags.push("--no-wal");
-  if (variant === "off" || variant === "bare") flags.push("--tracing", "off");
+  if (off) flags.push("--no-wal");
+  if (off || variant === "bare") flags.push("--tracing", "off");
   else flags.push("--tracing", "on", "--trace-sample-rate", "0.01", ...(variant === "tail" ? ["--trace-tail"] : []));
   const config = loadServeConfig(flags, {});
   const env = { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" };
+  const started = performance.now();
   const node = await startNode(config, {
     logger: createLogger({ level: "silent" }),
     metricsHooks: variant === "on" || variant === "tail",
     tracing: { env },
-    guardian: { enforce: variant !== "off" },
+    guardian: { enforce: !off },
   });
+  const ran = performance.now();
   try {
     return await fn(node);
   } finally {
+    const stopping = performance.now();
     await node.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    process.stderr.write(`obs.overhead ${variant}: start ${Math.round(ran - started)} ms, run ${Math.round(stopping - ran)} ms, stop ${Math.round(performance.now() - stopping)} ms\n`);
   }
 }
 
-/** Closed-loop ingest for `seconds`: tokens/s, and scrape times if asked. */
-async function ingest(node: NodeHandle, seconds: number, scrape: boolean): Promise<{ tokensPerSecond: number; calls: number; scrapes: number[] }> {
+/** Closed-loop ingest for `seconds`: tokens/s, CPU per token, and scrape times if asked. */
+async function ingest(node: NodeHandle, seconds: number, scrape: boolean): Promise<Omit<RoundResult, "variant" | "exported">> {
   const client = new TokenServiceClient(node.grpcAddress, credentials.createInsecure(), { "grpc.max_send_message_length": 64 * 2 ** 20 });
   const batches = Array.from({ length: 16 }, (_, i) => records(PER_CALL, i));
   const send = (i: number): Promise<void> =>
@@ -104,12 +136,15 @@ async function ingest(node: NodeHandle, seconds: number, scrape: boolean): Promi
       client.createTokens(req, (err) => (err === null ? resolve() : reject(err)));
     });
   try {
-    // Warm-up: the JIT sees the path before the timed part.
-    for (let i = 0; i < 40; i++) await send(i);
+    // Warm-up, with the timed part's concurrency: the JIT sees the path before it is timed.
+    await Promise.all(Array.from({ length: IN_FLIGHT }, async (_, w) => {
+      for (let i = w; i < WARMUP_CALLS; i += IN_FLIGHT) await send(i);
+    }));
     gc();
     let calls = 0;
     let running = true;
     const scrapes: number[] = [];
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const end = t0 + seconds * 1000;
     const worker = async (w: number): Promise<void> => {
@@ -129,12 +164,42 @@ async function ingest(node: NodeHandle, seconds: number, scrape: boolean): Promi
     const scraping = scrape ? scraper() : Promise.resolve();
     await Promise.all(Array.from({ length: IN_FLIGHT }, (_, w) => worker(w)));
     const elapsed = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
     running = false;
     await scraping;
-    return { tokensPerSecond: (calls * PER_CALL) / elapsed, calls, scrapes };
+    const tokens = calls * PER_CALL;
+    return { tokensPerSecond: tokens / elapsed, cpuUsPerToken: (cpu.user + cpu.system) / tokens, calls, scrapes };
   } finally {
     client.close();
   }
+}
+
+/** One round of one variant in this (fresh) process; the result goes to stdout for the parent. */
+async function childRound(variant: Variant, seconds: number, scrape: boolean): Promise<void> {
+  const sink = await otlpSink();
+  try {
+    const r = await withNode(variant, sink.endpoint, (node) => ingest(node, seconds, scrape));
+    const result: RoundResult = { variant, ...r, exported: { ...sink.stats } };
+    process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
+  } finally {
+    await sink.close();
+  }
+}
+
+const self = fileURLToPath(import.meta.url);
+
+function runChild(variant: Variant, seconds: number, scrape: boolean): RoundResult {
+  const args = ["--expose-gc", "--import", "tsx", self, "--child", variant, String(seconds), ...(scrape ? ["scrape"] : [])];
+  const r = spawnSync(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  const line = r.stdout.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
+  if (r.status !== 0 || line === undefined) throw new Error(`obs.overhead: the ${variant} round failed (exit ${r.status ?? r.signal})`);
+  return JSON.parse(line.slice(RESULT_PREFIX.length)) as RoundResult;
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -142,31 +207,81 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 }
 
-const sink = await otlpSink();
-const best: Record<Variant, number> = { off: 0, bare: 0, on: 0, tail: 0 };
-const all: Record<Variant, number[]> = { off: [], bare: [], on: [], tail: [] };
-const scrapes: number[] = [];
-try {
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const v of VARIANTS) {
-      const result = await withNode(v, sink.endpoint, (node) => ingest(node, SECONDS, false));
-      all[v].push(Math.round(result.tokensPerSecond));
-      best[v] = Math.max(best[v], result.tokensPerSecond);
-      process.stderr.write(`obs.overhead round ${r + 1} ${v}: ${Math.round(result.tokensPerSecond)} tokens/s (${result.calls} calls)\n`);
+const round1 = (v: number): number => Math.round(v * 10) / 10;
+
+function parent(seconds: number, rounds: number): void {
+  const info = machine();
+  const byVariant = new Map<Variant, RoundResult[]>(VARIANTS.map((v) => [v, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < VARIANTS.length; k++) {
+      const v = VARIANTS[(r + k) % VARIANTS.length]!;
+      const res = runChild(v, seconds, false);
+      byVariant.get(v)!.push(res);
+      process.stderr.write(`obs.overhead round ${r + 1} ${v}: ${Math.round(res.tokensPerSecond)} tokens/s, ${res.cpuUsPerToken.toFixed(3)} µs CPU/token (${res.calls} calls)\n`);
     }
   }
-  // Scrapes while `on` ingests: a separate run, so scraping does not weigh on the figures above.
-  scrapes.push(...(await withNode("on", sink.endpoint, (node) => ingest(node, SECONDS, true))).scrapes);
-} finally {
-  await sink.close();
+  const scrapeRun = runChild("on", seconds, true);
+
+  const of = (v: Variant): RoundResult[] => byVariant.get(v)!;
+  const tps = (v: Variant): number[] => of(v).map((x) => Math.round(x.tokensPerSecond));
+  const cpu = (v: Variant): number[] => of(v).map((x) => Number(x.cpuUsPerToken.toFixed(4)));
+  /** Paired per-round losses in % of `base`: round i of `v` against round i of `base`. */
+  const paired = (v: Variant, base: Variant): number[] => of(v).map((x, i) => round1((100 * (of(base)[i]!.tokensPerSecond - x.tokensPerSecond)) / of(base)[i]!.tokensPerSecond));
+  const overhead = (v: Variant, base: Variant): { value: number; details: Record<string, unknown> } => {
+    const perRound = paired(v, base);
+    const medV = median(tps(v));
+    const medB = median(tps(base));
+    const bestV = Math.max(...tps(v));
+    const bestB = Math.max(...tps(base));
+    const cpuV = median(cpu(v));
+    const cpuB = median(cpu(base));
+    return {
+      value: median(perRound),
+      details: {
+        method: `median of per-round paired losses (${v} vs ${base} of the same round)`,
+        perRound,
+        fromMedians: round1((100 * (medB - medV)) / medB),
+        fromBests: round1((100 * (bestB - bestV)) / bestB),
+        // Throughput lost if the node were purely CPU-bound: 1 − cpu(base)/cpu(variant).
+        fromCpu: round1(100 * (1 - cpuB / cpuV)),
+        cpuUsPerToken: { [v]: cpuV, [base]: cpuB },
+      },
+    };
+  };
+
+  const common = { perCall: PER_CALL, inFlight: IN_FLIGHT, secondsPerRound: seconds, rounds, shards: 16, process: "fresh child process + node + data dir per round", ...info };
+  const describe: Record<Variant, string> = {
+    off: "no WAL, guardian not enforcing, metrics hooks off, tracing off",
+    off_aa: "identical to off (A/A control)",
+    bare: "WAL + guardian, metrics hooks off, tracing off",
+    on: "WAL + guardian + metrics + tracing 1 % (OTLP/HTTP protobuf)",
+    tail: "WAL + guardian + metrics + tracing 1 % + tail sampling",
+  };
+  for (const v of VARIANTS) {
+    emit(`obs.ingest_${v}`, median(tps(v)), "tokens/s", {
+      variant: describe[v], statistic: "median", best: Math.max(...tps(v)), roundTokensPerSecond: tps(v),
+      cpuUsPerToken: median(cpu(v)), roundCpuUsPerToken: cpu(v), ...common,
+    });
+  }
+  const on = overhead("on", "off");
+  const tail = overhead("tail", "off");
+  const telemetry = overhead("on", "bare");
+  const aa = overhead("off_aa", "off");
+  const exported = of("on").reduce((a, x) => ({ requests: a.requests + x.exported.requests, bytes: a.bytes + x.exported.bytes }), { requests: 0, bytes: 0 });
+  emit("obs.overhead", on.value, "%", { budget: 10, reference: "original claims 22 %", noiseFloorAA: aa.value, ...on.details, exported, ...common });
+  emit("obs.overhead_tail", tail.value, "%", { budget: 10, noiseFloorAA: aa.value, ...tail.details, ...common });
+  emit("obs.overhead_telemetry", telemetry.value, "%", { note: "metrics hooks + tracing 1 % alone: on vs bare (both with WAL and guardian)", ...telemetry.details, ...common });
+  emit("obs.overhead_aa", aa.value, "%", { note: "A/A control: off_aa is the same configuration as off; shows the noise floor", ...aa.details, ...common });
+  const scrapes = scrapeRun.scrapes;
+  emit("obs.scrape_at_load_ms", percentile(scrapes, 0.5), "ms", { p99_ms: percentile(scrapes, 0.99), scrapes: scrapes.length, via: "loopback fetch every 100 ms while `on` ingests (own child process)" });
 }
 
-const common = { perCall: PER_CALL, inFlight: IN_FLIGHT, secondsPerRound: SECONDS, shards: 16, ...info };
-emit("obs.ingest_off", best.off, "tokens/s", { variant: "no WAL, guardian not enforcing, metrics hooks off, tracing off", roundTokensPerSecond: all.off, ...common });
-emit("obs.ingest_bare", best.bare, "tokens/s", { variant: "WAL + guardian, metrics hooks off, tracing off", roundTokensPerSecond: all.bare, ...common });
-emit("obs.ingest_on", best.on, "tokens/s", { variant: "WAL + guardian + metrics + tracing 1 % (OTLP/HTTP protobuf)", roundTokensPerSecond: all.on, ...common });
-emit("obs.ingest_tail", best.tail, "tokens/s", { variant: "WAL + guardian + metrics + tracing 1 % + tail sampling", roundTokensPerSecond: all.tail, ...common });
-emit("obs.overhead", (100 * (best.off - best.on)) / best.off, "%", { budget: 10, reference: "original claims 22 %", exported: sink.stats, ...common });
-emit("obs.overhead_tail", (100 * (best.off - best.tail)) / best.off, "%", { budget: 10, ...common });
-emit("obs.overhead_telemetry", (100 * (best.bare - best.on)) / best.bare, "%", { note: "metrics hooks + tracing 1 % alone: on vs bare (both with WAL and guardian)", ...common });
-emit("obs.scrape_at_load_ms", percentile(scrapes, 0.5), "ms", { p99_ms: percentile(scrapes, 0.99), scrapes: scrapes.length, via: "loopback fetch while `on` ingests" });
+const argv = process.argv.slice(2);
+if (argv[0] === "--child") {
+  const variant = VARIANTS.find((v) => v === argv[1]);
+  if (variant === undefined) throw new Error(`obs.overhead --child: variant must be one of ${VARIANTS.join(", ")}`);
+  await childRound(variant, Number(argv[2] ?? "3"), argv[3] === "scrape");
+} else {
+  const [secondsArg = "2", roundsArg = "4"] = argv;
+  parent(Number(secondsArg), Number(roundsArg));
+}

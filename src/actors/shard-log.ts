@@ -62,7 +62,11 @@ export interface StreamedSnapshotData {
 }
 
 export interface RecoveryHandler {
-  /** Called at most once, first, with the newest valid snapshot. */
+  /**
+   * Called first, with the newest valid snapshot. Called again only when a streamed snapshot
+   * turned out damaged half-way (its token chunks are verified as they are read) and repair moved
+   * it aside: with an older snapshot, or an empty one. Each call replaces all that was loaded.
+   */
   loadSnapshot(snapshot: ShardSnapshotData): void;
   /**
    * Optional: the same, with the token records in pieces, so a store can load them without an

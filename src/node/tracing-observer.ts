@@ -18,7 +18,7 @@
  */
 import { ROOT_CONTEXT, context, trace, type Context } from "@opentelemetry/api";
 import type { ActorSystemObserver, Headers, ReceiveEvent } from "../runtime/index.ts";
-import { extractHeaders, injectHeaders, startSpan, traceHeaders, type Span } from "../telemetry/index.ts";
+import { activeTraceHeaders, extractHeaders, injectHeaders, startSpan, type Span } from "../telemetry/index.ts";
 import { endFailed, statusCodeOf } from "./tracing-interceptor.ts";
 
 interface TurnSpan {
@@ -67,7 +67,7 @@ export function tracingObserver(): ActorSystemObserver {
     },
 
     outboundHeaders(): Headers | undefined {
-      return traceHeaders();
+      return activeTraceHeaders();
     },
   };
 }

@@ -23,7 +23,7 @@ export {
   type SpanOptions, type TraceIds, type Attributes, type Context, type Span,
 } from "./spans.ts";
 export {
-  injectHeaders, extractHeaders, traceHeaders, injectGrpcMetadata, extractGrpcMetadata, injectNatsHeaders, extractNatsHeaders,
+  injectHeaders, extractHeaders, traceHeaders, activeTraceHeaders, injectGrpcMetadata, extractGrpcMetadata, injectNatsHeaders, extractNatsHeaders,
   type GrpcMetadataLike, type NatsHeadersLike, type HeaderRecord,
 } from "./propagation.ts";
 export { createLogger, componentLogger, parseLogLevel, LOG_LEVELS, type Logger, type LoggerOptions, type LogLevel } from "./logger.ts";
@@ -33,6 +33,7 @@ export {
   type BlackBoxAttributeValue,
 } from "./black-box.ts";
 export { installFatalHandlers, type FatalHandlerOptions, type FatalOrigin } from "./fatal.ts";
+export { SampledContextManager, needsAsyncPropagation } from "./context-manager.ts";
 export {
   captureTraceContext, startWalCommitSpan, withFieldStepSpan, withNatsIngestSpan, MAX_COMMIT_LINKS,
 } from "./trace-hooks.ts";

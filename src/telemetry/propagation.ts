@@ -64,9 +64,33 @@ export function injectHeaders(headers: HeaderRecord, ctx?: Context): void {
  */
 export function traceHeaders(ctx?: Context): HeaderRecord | undefined {
   if (!tracingState.active) return undefined;
+  const from = ctx ?? context.active();
+  // Most actor turns run in the root context: nothing to write, no record to allocate.
+  if (from === ROOT_CONTEXT) return undefined;
   const headers: HeaderRecord = {};
-  propagation.inject(ctx ?? context.active(), headers, recordSetter);
+  propagation.inject(from, headers, recordSetter);
   return Object.keys(headers).length === 0 ? undefined : headers;
+}
+
+let lastContext: Context | undefined;
+let lastHeaders: Readonly<HeaderRecord> | undefined;
+
+/**
+ * `traceHeaders()` of the active context as a frozen record, reused while the active context
+ * stays the same object: the many sends of one request (a gRPC call fanning out to every shard)
+ * share one record instead of formatting a `traceparent` each. For envelopes that never change
+ * their headers (actor messages).
+ */
+export function activeTraceHeaders(): Readonly<HeaderRecord> | undefined {
+  if (!tracingState.active) return undefined;
+  const ctx = context.active();
+  if (ctx === ROOT_CONTEXT) return undefined;
+  if (ctx !== lastContext) {
+    const headers = traceHeaders(ctx);
+    lastHeaders = headers === undefined ? undefined : Object.freeze(headers);
+    lastContext = ctx;
+  }
+  return lastHeaders;
 }
 
 /** The context described by an envelope's headers (root context when they carry none). */

@@ -13,6 +13,7 @@ import { context, diag, DiagLogLevel, propagation, trace, type Attributes, type 
 import type { Sampler, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { Logger } from "pino";
 import { FailedPreconditionError, ValidationError, type FieldViolation } from "../core/errors.ts";
+import { SampledContextManager } from "./context-manager.ts";
 import { TRACER_NAME, tracingState } from "./tracing-state.ts";
 
 export interface TracingOptions {
@@ -230,6 +231,7 @@ export async function startTracing(options: TracingOptions): Promise<TracingHand
     : [options.exporter];
   const attach = options.wrapExporter ?? ((e: SpanExporter) => new base.BatchSpanProcessor(e));
   const processors: SpanProcessor[] = [...(options.spanProcessors ?? []), ...exporters.map(attach)];
+  const contextManager = new SampledContextManager();
 
   const version = options.serviceVersion ?? "unknown";
   const sdk = new NodeSDK({
@@ -239,7 +241,10 @@ export async function startTracing(options: TracingOptions): Promise<TracingHand
     ),
     autoDetectResources: true,
     ...(options.sampler === undefined ? {} : { sampler: options.sampler }),
-    spanProcessors: processors,
+    // The tracker first: it counts open sampled spans so the context manager can switch its
+    // AsyncLocalStorage (and Node's promise hooks) off while none is open.
+    spanProcessors: [contextManager.tracker, ...processors],
+    contextManager,
     textMapPropagator: new core.CompositePropagator({
       propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()],
     }),

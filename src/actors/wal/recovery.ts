@@ -11,7 +11,8 @@ import { LogScan, mutationItemCount, type ScanProblem } from "../../core/wal/ind
 import type { RecoveryHandler, RecoveryReport } from "../shard-log.ts";
 import type { ShardDatabases, WalEnvironment } from "./environment.ts";
 import { LOG_PART, QuarantineWriter, type QuarantinedEntry } from "./quarantine.ts";
-import { listSnapshots, openSnapshot } from "./snapshot-store.ts";
+import { type OpenedSnapshot, SnapshotDamagedError, openSnapshot } from "./snapshot-open.ts";
+import { listSnapshots } from "./snapshot-store.ts";
 import type { WalShardState } from "./state.ts";
 import { removeKeys } from "./removal.ts";
 
@@ -60,52 +61,49 @@ export async function recoverShard(
   };
   let repaired = false;
 
-  // 1. The newest snapshot that verifies completely.
+  // 1. The newest snapshot that verifies completely, loaded as it is verified (snapshot-open.ts).
   const stored = listSnapshots(dbs);
   let base = 0;
   let baseAt = 0;
-  let chosen: ReturnType<typeof openSnapshot> | undefined;
+  let snapshotTokens = 0;
+  let snapshotConnections = 0;
+  /** The handler holds part of a snapshot that turned out damaged while it was loaded. */
+  let partlyLoaded = false;
   const movedAside = new Set<number>();
   for (const snap of stored) {
     if (!snap.hasManifest) continue;
-    const load = openSnapshot(dbs, shard, snap.lsn);
-    if (load.ok) {
-      chosen = load;
-      base = snap.lsn;
-      baseAt = load.snapshot.manifest.createdAtMs;
-      break;
-    }
+    const open = openSnapshot(dbs, shard, snap.lsn);
+    let detail: string | undefined;
+    if (open.ok) {
+      detail = loadInto(handler, open.snapshot, shard, snap.lsn, dbs.log);
+      if (detail === undefined) {
+        base = snap.lsn;
+        baseAt = open.snapshot.manifest.createdAtMs;
+        snapshotTokens = open.snapshot.manifest.tokenBytes / 64;
+        snapshotConnections = open.snapshot.connections.length / 64;
+        partlyLoaded = false;
+        break;
+      }
+      partlyLoaded = true;
+    } else detail = open.detail;
     if (!options.repair || reload) {
-      throw dataLoss(shard, `the snapshot at LSN ${snap.lsn} is unreadable (${load.detail})`, "the newest readable state before it", env.quarantineRoot);
+      throw dataLoss(shard, `the snapshot at LSN ${snap.lsn} is unreadable (${detail})`, "the newest readable state before it", env.quarantineRoot);
     }
     const entries = snap.parts.map((part): QuarantinedEntry => ({ lsn: snap.lsn, part, value: copy(dbs.snap.getBinaryFast([snap.lsn, part])) }));
     quarantineWriter().write(`snapshot-${snap.lsn}`, entries);
     await removeKeys(env, dbs.snap, snap.parts.map((p) => [snap.lsn, p]));
     movedAside.add(snap.lsn);
-    warn(`shard ${shard}: repair moved the unreadable snapshot at LSN ${snap.lsn} aside (${load.detail})`, { lsn: snap.lsn });
+    warn(`shard ${shard}: repair moved the unreadable snapshot at LSN ${snap.lsn} aside (${detail})`, { lsn: snap.lsn });
     repaired = true;
   }
+  // No snapshot loaded after one failed half-way: the handler starts again from nothing.
+  if (partlyLoaded) callHandler(shard, 0, () => handler.loadSnapshot({ lsn: 0, tokens: new Uint8Array(0), connections: new Uint8Array(0), constitution: undefined }));
   // Leftovers: older snapshots (crash before cleanup) and incomplete ones (crash while writing).
   if (!reload) {
     const stale = stored.filter((s) => s.lsn !== base && !movedAside.has(s.lsn));
     for (const s of stale) await removeKeys(env, dbs.snap, s.parts.map((p) => [s.lsn, p]));
   }
   const snapshotMs = performance.now() - started;
-  let snapshotTokens = 0;
-  let snapshotConnections = 0;
-  if (chosen?.ok === true) {
-    const c = chosen.snapshot;
-    snapshotTokens = c.manifest.tokenBytes / 64;
-    snapshotConnections = c.connections.length / 64;
-    // Room for what the replay adds, up to the snapshot's size (growth would double the store anyway).
-    const headroomTokens = Math.min(snapshotTokens, Math.ceil(tailBytes(dbs.log, base, c.manifest.tokenBytes) / 64));
-    const { connections, constitution } = c;
-    callHandler(shard, base, () =>
-      handler.loadStreamedSnapshot !== undefined
-        ? handler.loadStreamedSnapshot({ lsn: base, tokenCount: snapshotTokens, tokenPieces: c.tokenPieces(), connections, constitution, headroomTokens })
-        : handler.loadSnapshot({ lsn: base, tokens: c.assembleTokens(), connections, constitution, headroomTokens }),
-    );
-  }
 
   // 2. Log records at or below the snapshot were meant to be pruned; finish that.
   if (!reload) await removeKeys(env, dbs.log, [...dbs.log.getKeys({ end: base + 1 })]);
@@ -231,6 +229,32 @@ function tailBytes(log: ShardDatabases["log"], base: number, limit: number): num
     if (bytes >= limit) break;
   }
   return bytes;
+}
+
+/**
+ * Hands an opened snapshot to the handler (streamed when it can take pieces); returns undefined
+ * when it loaded, or what is damaged when a token chunk failed verification on the way (the
+ * handler then holds part of it). Any other failure of the handler is an InternalError.
+ */
+function loadInto(handler: RecoveryHandler, c: OpenedSnapshot, shard: number, lsn: number, log: ShardDatabases["log"]): string | undefined {
+  const snapshotTokens = c.manifest.tokenBytes / 64;
+  // Room for what the replay adds, up to the snapshot's size (growth would double the store anyway).
+  const headroomTokens = Math.min(snapshotTokens, Math.ceil(tailBytes(log, lsn, c.manifest.tokenBytes) / 64));
+  const { connections, constitution } = c;
+  try {
+    if (handler.loadStreamedSnapshot !== undefined) {
+      handler.loadStreamedSnapshot({ lsn, tokenCount: snapshotTokens, tokenPieces: c.tokenPieces(), connections, constitution, headroomTokens });
+    } else {
+      handler.loadSnapshot({ lsn, tokens: c.assembleTokens(), connections, constitution, headroomTokens });
+    }
+    return undefined;
+  } catch (err) {
+    // The pieces' own error, whether the handler let it through or wrapped it.
+    const damage = err instanceof SnapshotDamagedError ? err : err instanceof Error && err.cause instanceof SnapshotDamagedError ? err.cause : undefined;
+    if (damage !== undefined) return damage.message;
+    const e = toNeuroGraphError(err);
+    throw new InternalError(`shard ${shard}: loading the snapshot at LSN ${lsn} during recovery failed: ${e.message}`, { cause: err });
+  }
 }
 
 function callHandler(shard: number, lsn: number, fn: () => void): void {

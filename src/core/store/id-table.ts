@@ -118,6 +118,47 @@ export class IdTable {
     e[p] = slot + 1;
   }
 
+  /**
+   * Bulk insert of slots from..to-1 (their ids in `ids`), for batches whose ids are not yet known
+   * to be new: returns −1 when every id was absent, else the first slot whose id is already in the
+   * table (stored before `from` or earlier in the batch), after taking the batch's entries out
+   * again (the table is then bit for bit as before). One tight pass, `home` inlined.
+   */
+  insertSlots(ids: Uint32Array, from: number, to: number): number {
+    const e = this.entries;
+    const mask = this.mask;
+    const groupShift = this.groupShift;
+    const divShift = this.divShift;
+    const divisor = this.divisor;
+    for (let s = from; s < to; s++) {
+      const id = ids[s]!;
+      const q = divShift >= 0 ? id >>> divShift : Math.floor(id / divisor);
+      const hi = q >>> 4;
+      let p = ((Math.imul(hi, 0x9e3779b9) >>> groupShift) << 4) | ((q ^ (Math.imul(hi, 0x85ebca6b) >>> 28)) & 15);
+      for (;;) {
+        const v = e[p]!;
+        if (v === 0) break;
+        if (ids[v - 1] === id) {
+          this.takeOut(ids, from, s);
+          return s;
+        }
+        p = (p + 1) & mask;
+      }
+      e[p] = s + 1;
+    }
+    return -1;
+  }
+
+  /** Undoes `insertSlots` of slots from..to-1: each entry filled an empty position, so clearing them in reverse restores the table. */
+  private takeOut(ids: Uint32Array, from: number, to: number): void {
+    const e = this.entries;
+    for (let s = to - 1; s >= from; s--) {
+      let p = this.home(ids[s]!);
+      while (e[p] !== s + 1) p = (p + 1) & this.mask;
+      e[p] = 0;
+    }
+  }
+
   /** Points the entry of `id` (present) at `slot`. */
   moveSlot(id: number, ids: Uint32Array, from: number, to: number): void {
     const e = this.entries;

@@ -11,6 +11,7 @@ import { validateTokenRecords } from "../token/validate.ts";
 import type { RecordViews } from "../token/views.ts";
 import { recordViews } from "../token/views.ts";
 import type { EdgeSet } from "./edges.ts";
+import { insertExplicitIds } from "./bulk-insert.ts";
 import { BatchIdSet } from "./hash.ts";
 import { IdTable } from "./id-table.ts";
 import { KeyBuffer } from "./key-buffer.ts";
@@ -38,6 +39,10 @@ export function insertTokens(st: TokenStoreState, records: Uint8Array, opts: Ins
   const strict = opts.strict ?? true;
   const allocate = opts.allocateIds ?? true;
   const skip = opts.skip;
+  if (opts.validate === undefined && skip === undefined && n > 0) {
+    const bulk = insertExplicitIds(st, records, n);
+    if (bulk !== undefined) return bulk;
+  }
   const accepted = new Uint8Array(n);
   const ids = new Uint32Array(n);
   // Value checks run inside the insert loop (one pass over the records); the violations of a record

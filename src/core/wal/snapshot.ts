@@ -62,14 +62,30 @@ export function planSnapshotChunks(content: SnapshotContent, chunkBytes = DEFAUL
   return plan;
 }
 
-/** Encodes one chunk as a sealed record; returns the record and its CRC (listed in the manifest). */
+/** Field of a chunk that only pads: readers skip it (unknown to older ones, ignored by all). */
+const CHUNK_PADDING_FIELD = 5;
+
+/**
+ * Encodes one chunk as a sealed record; returns the record and its CRC (listed in the manifest).
+ * A padding field (2 to 9 bytes) before the data puts the data at an 8-aligned offset of the
+ * record, so a reader whose record buffer is 8-aligned (LMDB's read buffer is) can view the token
+ * records in place as typed arrays instead of copying each chunk to align it. Readers of every
+ * version skip the field, so chunks with and without it read alike.
+ */
 export function encodeSnapshotChunk(lsn: number, shard: number, chunk: ChunkPlan, alloc: Allocator = zeroedAllocator): { record: Uint8Array; crc: number } {
-  const size = varintFieldSize(chunk.section) + varintFieldSize(chunk.index) + varintFieldSize(chunk.offset) + bytesFieldSize(chunk.data.length);
-  const buf = beginRecord(lsn, RecordType.SnapshotChunk, shard, size, alloc);
+  const head = varintFieldSize(chunk.section) + varintFieldSize(chunk.index) + varintFieldSize(chunk.offset);
+  const dataField = bytesFieldSize(chunk.data.length);
+  const dataHeader = dataField - chunk.data.length;
+  // Padding field = tag + length byte + `fill` zero bytes, fill in 0..7.
+  const fill = (8 - ((RECORD_HEADER_SIZE + head + 2 + dataHeader) % 8)) % 8;
+  const buf = beginRecord(lsn, RecordType.SnapshotChunk, shard, head + 2 + fill + dataField, alloc);
   let pos = RECORD_HEADER_SIZE;
   pos = writeVarintField(buf, pos, 1, chunk.section);
   pos = writeVarintField(buf, pos, 2, chunk.index);
   pos = writeVarintField(buf, pos, 3, chunk.offset);
+  pos = writeLengthDelimitedHeader(buf, pos, CHUNK_PADDING_FIELD, fill);
+  buf.fill(0, pos, pos + fill);
+  pos += fill;
   writeBytesField(buf, pos, 4, chunk.data);
   const crc = sealRecord(buf);
   return { record: buf, crc };

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DataLossError } from "../../../src/core/errors.ts";
 import type { QuarantineReport } from "../../../src/actors/wal/index.ts";
 import { WalHarness, range, tempDataDir, tokens } from "../../support/wal-harness.ts";
-import { ModelShard } from "../../support/wal-model.ts";
+import { ModelShard, streamedModel } from "../../support/wal-model.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -137,6 +137,46 @@ describe("WAL corruption handling (real LMDB)", () => {
     expect(repaired.reports[0]).toMatchObject({ lastLsn: 5, repaired: true });
     expect(repaired.models[0]!.digest()).toBe(digests[4]);
     expect(quarantineReports(dir)[0]!.files[0]!.entries.map((e) => e.lsn)).toEqual([7, 8]);
+  });
+
+  it("finds a token chunk damaged while it streams into the store; repair loads the older snapshot instead", async () => {
+    const dir = dataDir();
+    let h = await openH(dir, { snapshotChunkBytes: 4096 });
+    for (let k = 1; k <= 3; k++) await h.append(0, { kind: "tokens.insert", records: bigInsert(k) }).durable;
+    await h.wal.logs[0]!.snapshot(h.models[0]!.snapshotData());
+    const older = h.models[0]!.digest();
+    await h.close();
+    // Keep the snapshot at LSN 3: the next one replaces it (as if a crash came before its cleanup).
+    const raw = open({ path: join(dir, "wal"), maxDbs: 8 });
+    const snap = raw.openDB<Uint8Array, number[]>({ name: "snap.0", encoding: "binary" });
+    const kept = [...snap.getRange({})].map(({ key, value }) => [key, Uint8Array.from(value)] as const);
+    await raw.close();
+    h = await openH(dir, { snapshotChunkBytes: 4096 });
+    for (let k = 4; k <= 5; k++) await h.append(0, { kind: "tokens.insert", records: bigInsert(k) }).durable;
+    await h.wal.logs[0]!.snapshot(h.models[0]!.snapshotData());
+    await h.wal.env.committer.whenIdle();
+    await h.append(0, { kind: "tokens.insert", records: bigInsert(6) }).durable;
+    await h.close();
+    const back = open({ path: join(dir, "wal"), maxDbs: 8 });
+    const snapBack = back.openDB<Uint8Array, number[]>({ name: "snap.0", encoding: "binary" });
+    for (const [key, value] of kept) snapBack.putSync([...key], value);
+    await back.close();
+    // Chunk 1 of the snapshot at LSN 5: a token chunk after an intact one, so the store has taken
+    // records from it before the damage shows.
+    await rewrite(dir, "snap.0", [5, 2], (v) => {
+      v[60]! ^= 1;
+      return v;
+    });
+    const err = await refusal(dir);
+    expect(err.message).toMatch(/^shard 0: the snapshot at LSN 5 is unreadable \(chunk 1 is damaged: CRC32C mismatch.*\)\. .*`neurograph serve --repair`/);
+    // A store that takes the records streamed, as shard actors do.
+    const repaired = await WalHarness.open(dir, { repair: true }, streamedModel);
+    cleanups.push(() => repaired.close());
+    expect(repaired.reports[0]).toMatchObject({ snapshotLsn: 3, lastLsn: 3, repaired: true });
+    // The damaged snapshot was taken in part (its chunk 0), then the older one replaced it.
+    expect(repaired.models[0]!.streamedSnapshots).toBe(1);
+    expect(repaired.models[0]!.digest()).toBe(older);
+    expect(quarantineReports(dir)[0]!.files.map((f) => f.file)).toEqual(["snapshot-5.bin", "log-from-4.bin"]);
   });
 
   it("refuses an unreadable snapshot; repair falls back and moves it and the log after it aside", async () => {

@@ -97,6 +97,11 @@ export interface WalSnapshotChunk {
   index: number;
   /** Byte offset of `data` within its section. */
   offset: number;
+  /**
+   * Writers put a field 5 (bytes, all zero, 0-7 of them) before `data` so that the data starts
+   * at an 8-aligned offset of the record (docs/wal.md §4). It carries nothing and is deliberately
+   * not declared: every reader skips it as an unknown field, so chunks with and without it read alike.
+   */
   data: Buffer;
 }
 
