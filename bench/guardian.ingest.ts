@@ -14,7 +14,7 @@ import { GuardianHub, ShardGuard } from "../src/actors/guardian/index.ts";
 import { DEFAULT_TOKEN_LIMITS } from "../src/core/limits.ts";
 import { ShardStore } from "../src/core/store/index.ts";
 import { TOKEN_RECORD_SIZE } from "../src/core/token/index.ts";
-import { setIds, tokenRecords } from "./lib/core-data.ts";
+import { tokenRecords } from "./lib/core-data.ts";
 import { emit, gc, machine } from "./lib/report.ts";
 import { startVolatileCore, type VolatileCore } from "./lib/volatile-core.ts";
 
@@ -116,26 +116,28 @@ const endToEnd = (): void => emit("guardian.overhead_end_to_end", median(pairLos
 // per side: the figure is a property of the code, not of what the collector or the neighbours did.
 const VALIDATION_REPS = Number(process.env.GUARDIAN_VALIDATION_REPS ?? 40);
 const nowForStore = Math.floor(Date.now() / 1000);
-const explicit = Uint8Array.from(template);
-setIds(explicit, 1);
-const allIds = new Uint32Array(BATCH);
-for (let i = 0; i < BATCH; i++) allIds[i] = i + 1;
+// Ids allocated by the store, as in a node's ingest: both sides take the store's general insert
+// path (explicit ids without validation would take the bulk path of snapshot loads instead).
+const work = new Uint8Array(template.byteLength);
 const warm = new ShardStore({ initialCapacity: BATCH });
 const hubForStore = new GuardianHub({ shardCount: 1 });
 const guardForStore = new ShardGuard(hubForStore, 0);
 const storeBatch = (validate: boolean): number => {
+  work.set(template); // ids back to 0 (the store wrote the allocated ones into the records)
   const t0 = process.cpuUsage();
+  let ids: Uint32Array;
   if (validate) {
     guardForStore.admit(BATCH, 0);
-    const r = warm.insertRecords(explicit, { strict: true, allocateIds: false, validate: { limits: DEFAULT_TOKEN_LIMITS, nowSeconds: nowForStore } });
+    const r = warm.insertRecords(work, { strict: true, allocateIds: true, validate: { limits: DEFAULT_TOKEN_LIMITS, nowSeconds: nowForStore } });
     guardForStore.recordBatch("token", BATCH, r.violations, BATCH - r.applied, false);
     guardForStore.report(warm);
+    ids = r.ids;
   } else {
-    warm.insertRecords(explicit, { strict: true, allocateIds: false });
+    ids = warm.insertRecords(work, { strict: true, allocateIds: true }).ids;
   }
   const d = process.cpuUsage(t0);
   if (warm.size !== BATCH) throw new Error(`expected ${BATCH} tokens in the warm store, found ${warm.size}`);
-  warm.deleteIds(allIds);
+  warm.deleteIds(ids);
   return (d.user + d.system) / 1e6;
 };
 const plainS: number[] = [];

@@ -27,7 +27,9 @@ const template = tokenRecords(BATCH, 1);
 const batches: Uint8Array[] = [];
 for (let off = 0; off < TOKENS; off += BATCH) {
   const b = Uint8Array.from(template.subarray(0, Math.min(BATCH, TOKENS - off) * TOKEN_RECORD_SIZE));
-  setIds(b, off + 1);
+  // Ids 0, allocated by the store as in a node's ingest: both sides take the general insert path
+  // (explicit ids without validation would take the bulk path of snapshot loads).
+  setIds(b, 0, 0);
   batches.push(b);
 }
 
@@ -36,6 +38,7 @@ const guard = new ShardGuard(hub, 0);
 
 function ingest(on: boolean): number {
   const store = new ShardStore({ initialCapacity: TOKENS });
+  for (const b of batches) setIds(b, 0, 0); // the previous round wrote its allocated ids back
   const t0 = process.hrtime.bigint();
   for (const b of batches) {
     const n = b.byteLength / TOKEN_RECORD_SIZE;

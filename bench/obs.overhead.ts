@@ -16,7 +16,8 @@
  *   ~10 % per round to that);
  * - rounds are interleaved and the order rotates each round (a Latin square over the variants), so
  *   a slow stretch of the machine hits every variant alike;
- * - each child warms up, then ingests closed-loop for the round's seconds and reports tokens/s and
+ * - each child warms up (OBS_WARMUP_SECONDS, default 2 s: the JIT and what a traced node starts
+ *   lazily), then ingests closed-loop for the round's seconds and reports tokens/s and
  *   CPU time per token (process.cpuUsage, client + node + LMDB threads: the steadier figure when
  *   others load the machine);
  * - an overhead is the median over rounds of the paired per-round loss (variant vs `off` of the same
@@ -50,7 +51,12 @@ import { emit, gc, machine } from "./lib/report.ts";
 
 const PER_CALL = 2000;
 const IN_FLIGHT = 8;
-const WARMUP_CALLS = 60;
+/**
+ * Warm-up per child before the timed part (OBS_WARMUP_SECONDS): long enough for the JIT and for
+ * what a traced node starts lazily (the SDK's processors and exporter, the first export), so a
+ * round measures the steady state rather than start-up.
+ */
+const WARMUP_SECONDS = Number(process.env.OBS_WARMUP_SECONDS ?? 2);
 
 type Variant = "off" | "off_aa" | "bare" | "on" | "tail";
 const VARIANTS: readonly Variant[] = ["off", "off_aa", "bare", "on", "tail"];
@@ -137,8 +143,9 @@ async function ingest(node: NodeHandle, seconds: number, scrape: boolean): Promi
     });
   try {
     // Warm-up, with the timed part's concurrency: the JIT sees the path before it is timed.
+    const warmEnd = performance.now() + WARMUP_SECONDS * 1000;
     await Promise.all(Array.from({ length: IN_FLIGHT }, async (_, w) => {
-      for (let i = w; i < WARMUP_CALLS; i += IN_FLIGHT) await send(i);
+      for (let i = w; performance.now() < warmEnd; i += IN_FLIGHT) await send(i);
     }));
     gc();
     let calls = 0;
