@@ -60,6 +60,9 @@ try {
   const calls = Math.round(rate * (seconds + WARMUP_SECONDS));
   emit("grpc.unary_p99", r.p99!, "ms", {
     offered: rate,
+    // An overloaded server sheds calls (HTTP/2 ENHANCE_YOUR_CALM, then GOAWAY): latencies then
+    // include fast failures and the figure is not a pass.
+    ...(r.errors! > 0 ? { valid: false, note: `${r.errors} calls failed (see stderr): the offered load is beyond what the server takes` } : {}),
     throughput: r.throughput,
     p50: r.p50,
     p999: r.p999,

@@ -24,11 +24,14 @@ const warmup = Number(warmupArg);
 const maxId = Number(maxIdArg);
 
 const session = connect(`http://${address}`);
-session.on("error", (err: Error) => {
-  process.stderr.write(`grpc-unary-h2-client: session error: ${err.message}\n`);
-  process.exit(1);
+// An overloaded server may end the session (GOAWAY, e.g. ENHANCE_YOUR_CALM once too many streams
+// pile up): the requests after that count as errors and the run still reports.
+session.on("error", (err: Error) => process.stderr.write(`grpc-unary-h2-client: session error: ${err.message}\n`));
+session.on("goaway", (code: number) => process.stderr.write(`grpc-unary-h2-client: server sent GOAWAY (HTTP/2 code ${code})\n`));
+await new Promise<void>((resolve, reject) => {
+  session.once("connect", () => resolve());
+  session.once("error", reject);
 });
-await new Promise<void>((resolve) => session.once("connect", () => resolve()));
 
 const headers = {
   [constants.HTTP2_HEADER_METHOD]: "POST",
@@ -53,7 +56,13 @@ const result = await runOpenLoop({
   warmupSeconds: warmup,
   label: "grpc-unary-h2-client",
   send: (_i, done) => {
-    const stream: ClientHttp2Stream = session.request(headers);
+    if (session.closed || session.destroyed) return done("session closed by the server");
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.request(headers);
+    } catch (err) {
+      return done(err instanceof Error ? err.message : String(err));
+    }
     let bytes = 0;
     let status: string | undefined;
     let error: string | undefined;
