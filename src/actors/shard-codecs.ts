@@ -5,9 +5,7 @@
  * each way); decoding checks lengths and enum ranges and rejects what does not fit with a
  * `ValidationError` (the transport turns it into INVALID_ARGUMENT for the sender).
  */
-import { ValidationError, type FieldViolation } from "../core/errors.ts";
 import type { Direction, Expansion } from "../core/graph/expansion.ts";
-import type { Violation } from "../gen/neurograph/v1/common.ts";
 import {
   ShardAbortReply,
   ShardAbortRequest,
@@ -25,60 +23,21 @@ import {
   ShardSpatialRequest,
   ShardWriteReply,
   ShardWriteRequest,
-  type ShardKeyColumns,
   type ShardOpMessage,
 } from "../gen/neurograph/v1/shard.ts";
 import type { MessageCodec } from "../runtime/index.ts";
+import { shardLearnCodec } from "./shard-learn-codec.ts";
 import type {
   ConnectionsReply,
   GetReply,
-  KeyColumns,
   PrepareReply,
-  ShardMessage,
   ShardOp,
   SpatialReply,
   TypeFilter,
   WriteReply,
 } from "./shard-protocol.ts";
+import { EMPTY, bytesOf, codec, f32, f64, i16, invalid, keyColumnsOut, keysIn, records, u32, u8, violationsIn, violationsOut } from "./shard-wire.ts";
 
-type Msg<K extends ShardMessage["type"]> = Extract<ShardMessage, { type: K }>;
-
-const EMPTY = Buffer.alloc(0);
-
-function invalid(field: string, description: string): ValidationError {
-  return ValidationError.of("shard message", [{ field, rule: "shard_wire", description }]);
-}
-
-/** A Buffer view of a typed array (no copy). */
-function bytesOf(a: ArrayBufferView | undefined): Buffer {
-  return a === undefined ? EMPTY : Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-}
-
-/**
- * `b` as a typed array of `size`-byte values: a view when aligned (the generated decoder already
- * copied the field out of the message), an aligned copy otherwise.
- */
-function column<T>(b: Uint8Array, size: number, make: (buf: ArrayBufferLike, offset: number, length: number) => T, field: string): T {
-  if (b.byteLength % size !== 0) throw invalid(field, `${b.byteLength} bytes is not a whole number of ${size}-byte values`);
-  if (b.byteOffset % size === 0) return make(b.buffer, b.byteOffset, b.byteLength / size);
-  const copy = new Uint8Array(b.byteLength);
-  copy.set(b);
-  return make(copy.buffer, 0, b.byteLength / size);
-}
-
-function u8(b: Uint8Array): Uint8Array {
-  return b;
-}
-
-const u32 = (b: Uint8Array, field: string): Uint32Array => column(b, 4, (x, o, n) => new Uint32Array(x, o, n), field);
-const i16 = (b: Uint8Array, field: string): Int16Array => column(b, 2, (x, o, n) => new Int16Array(x, o, n), field);
-const f32 = (b: Uint8Array, field: string): Float32Array => column(b, 4, (x, o, n) => new Float32Array(x, o, n), field);
-const f64 = (b: Uint8Array, field: string): Float64Array => column(b, 8, (x, o, n) => new Float64Array(x, o, n), field);
-
-function records(b: Uint8Array, field: string): Uint8Array {
-  if (b.byteLength % 64 !== 0) throw invalid(field, `${b.byteLength} bytes is not a whole number of 64-byte records`);
-  return b;
-}
 
 function direction(d: number): Direction {
   if (d !== 0 && d !== 1 && d !== 2) throw invalid("direction", `direction must be 0, 1 or 2, got ${d}`);
@@ -89,22 +48,6 @@ function typeFilter(types: Uint8Array, has: boolean): TypeFilter {
   if (!has) return null;
   if (types.byteLength !== 32) throw invalid("types", `a type set is 32 bytes, got ${types.byteLength}`);
   return types;
-}
-
-// ---- violations ---------------------------------------------------------------------------------
-
-function violationsOut(vs: readonly FieldViolation[]): Violation[] {
-  return vs.map((v) => ({ index: v.index, field: v.field, value: v.value ?? "", rule: v.rule, description: v.description }));
-}
-
-function violationsIn(vs: readonly Violation[]): FieldViolation[] {
-  return vs.map((v) => ({
-    ...(v.index === undefined ? {} : { index: v.index }),
-    field: v.field,
-    ...(v.value === "" ? {} : { value: v.value }),
-    rule: v.rule,
-    description: v.description,
-  }));
 }
 
 // ---- operations ---------------------------------------------------------------------------------
@@ -132,14 +75,6 @@ function opOut(op: ShardOp): ShardOpMessage {
   }
 }
 
-function keysIn<T extends Uint8Array | Int16Array>(m: { sources: Uint8Array; targets: Uint8Array; types: Uint8Array }, types: (b: Uint8Array) => T): KeyColumns<T> {
-  const keys = { sources: u32(m.sources, "sources"), targets: u32(m.targets, "targets"), types: types(m.types) };
-  if (keys.targets.length !== keys.sources.length || keys.types.length !== keys.sources.length) {
-    throw invalid("keys", `key columns differ in length (${keys.sources.length}, ${keys.targets.length}, ${keys.types.length})`);
-  }
-  return keys;
-}
-
 function opIn(m: ShardOpMessage | undefined): ShardOp {
   if (m === undefined) throw invalid("op", "the operation is missing");
   switch (m.kind) {
@@ -158,10 +93,6 @@ function opIn(m: ShardOpMessage | undefined): ShardOp {
     default:
       throw invalid("op.kind", `unknown operation kind ${String(m.kind)}`);
   }
-}
-
-function keyColumnsOut(k: KeyColumns | undefined): ShardKeyColumns | undefined {
-  return k === undefined ? undefined : { sources: bytesOf(k.sources), targets: bytesOf(k.targets), types: bytesOf(k.types) };
 }
 
 // ---- replies ------------------------------------------------------------------------------------
@@ -193,22 +124,6 @@ function writeReplyIn(b: Uint8Array): WriteReply {
 }
 
 // ---- the codecs ---------------------------------------------------------------------------------
-
-function codec<K extends ShardMessage["type"], R>(
-  typeName: K,
-  encode: (m: Msg<K>) => Uint8Array,
-  decode: (b: Uint8Array) => Msg<K>,
-  encodeReply: (r: R) => Uint8Array,
-  decodeReply: (b: Uint8Array) => R,
-): MessageCodec {
-  return {
-    typeName,
-    encode: (m) => encode(m as Msg<K>),
-    decode,
-    encodeReply: (r) => encodeReply(r as R),
-    decodeReply,
-  };
-}
 
 /** Codecs of every ask of the shard protocol; register them on each node of a cluster. */
 export function shardCodecs(): MessageCodec[] {
@@ -336,5 +251,6 @@ export function shardCodecs(): MessageCodec[] {
         return { ids: u32(m.ids, "ids"), distances: f64(m.distances, "distances"), more: m.more, ...(m.hasRecords ? { records: records(m.records, "records") } : {}) };
       },
     ),
+    shardLearnCodec(),
   ];
 }

@@ -71,6 +71,53 @@ describe("shard protocol codecs", () => {
     expect(plain(back)).toEqual(plain(reply));
   });
 
+  it("round-trip every learning operation and its replies (cluster-mode learning)", () => {
+    const learningKeys = keys.map((k) => ({ sources: Uint32Array.from(k.map((x) => x[0])), targets: Uint32Array.from(k.map((x) => x[1])), types: Int16Array.from(k.map((x) => x[2])) }));
+    const op = fc.oneof(
+      fc.tuple(learningKeys, fc.boolean()).map(([k, strict]) => ({ kind: "activate" as const, keys: k, strict })),
+      fc.tuple(learningKeys, fc.boolean(), fc.boolean()).map(([k, strict, granted]) => ({
+        kind: "feedback" as const,
+        keys: k,
+        success: Uint8Array.from(k.sources, (_, i) => i % 2),
+        strict,
+        granted,
+      })),
+      fc.tuple(learningKeys, fc.boolean()).map(([k, feedback]) => ({ kind: "check" as const, keys: k, feedback })),
+      fc.constant({ kind: "sweep" as const }),
+      fc
+        .record({ weakHypothesisConfidence: fc.double({ min: 0, max: 1, noNaN: true }), inactiveTokenAgeSeconds: fc.nat(), nowSeconds: fc.nat(), maxConnections: fc.nat(), maxTokens: fc.nat() })
+        .map((policy) => ({ kind: "cleanup-plan" as const, policy })),
+      fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 5 }).map((p) => ({ kind: "pairs" as const, sources: Uint32Array.from(p.map((x) => x[0])), targets: Uint32Array.from(p.map((x) => x[1])) })),
+    );
+    fc.assert(
+      fc.property(op, (o) => {
+        const m = { type: "shard.learn", op: o } as ShardMessage;
+        expect(plain(roundTrip(m))).toEqual(plain(m));
+      }),
+    );
+    const replies = [
+      { applied: 0, accepted: new Uint8Array(0), violations: [], edges: 0, promoted: 2, deleted: 1, decayed: 7, unlinkAtTarget: { sources: Uint32Array.of(4), targets: Uint32Array.of(5), types: Uint8Array.of(6) } },
+      {
+        applied: 1,
+        accepted: Uint8Array.of(1, 0),
+        violations: [{ index: 1, field: "type", value: "3", rule: "immutable", description: "cannot learn on this type" }],
+        edges: 1,
+        promoted: 0,
+        deleted: 0,
+        decayed: 0,
+        tokens: Uint32Array.of(8, 9),
+        refreshAtTarget: new Uint8Array(32).fill(7),
+      },
+      { applied: 0, accepted: new Uint8Array(0), violations: [], edges: 0, promoted: 0, deleted: 0, decayed: 0, plan: { connections: { count: 1, sources: Uint32Array.of(1), targets: Uint32Array.of(2), types: Uint8Array.of(10) }, tokens: Uint32Array.of(3, 4) } },
+      { applied: 0, accepted: new Uint8Array(0), violations: [], edges: 0, promoted: 0, deleted: 0, decayed: 0, invalid: Uint8Array.of(0, 1, 1) },
+    ];
+    for (const r of replies) expect(plain(registry.decodeReply("shard.learn", registry.encodeReply("shard.learn", r)))).toEqual(plain(r));
+    const bad = (m: ShardMessage): unknown => registry.decode(m.type, registry.encode(m.type, m));
+    const two = { sources: Uint32Array.of(1, 2), targets: Uint32Array.of(3, 4), types: Int16Array.of(-1, 2) };
+    expect(() => bad({ type: "shard.learn", op: { kind: "feedback", keys: two, success: Uint8Array.of(1), strict: true, granted: false } })).toThrow(ValidationError);
+    expect(() => bad({ type: "shard.learn", op: { kind: "pairs", sources: Uint32Array.of(1, 2), targets: Uint32Array.of(3) } })).toThrow(ValidationError);
+  });
+
   it("reject malformed bodies as INVALID_ARGUMENT", () => {
     const bad = (m: ShardMessage): unknown => registry.decode(m.type, registry.encode(m.type, m));
     expect(() => bad({ type: "shard.get", ids: Uint8Array.of(1, 2, 3) as unknown as Uint32Array })).toThrow(ValidationError);

@@ -67,6 +67,66 @@ export function shardOpKindToJSON(object: ShardOpKind): string {
   }
 }
 
+/** `shard.learn`: governed learning and maintenance on a shard (see shard-protocol.ts `LearnOp`). */
+export enum ShardLearnKind {
+  SHARD_LEARN_KIND_UNSPECIFIED = 0,
+  SHARD_LEARN_KIND_ACTIVATE = 1,
+  SHARD_LEARN_KIND_FEEDBACK = 2,
+  SHARD_LEARN_KIND_CHECK = 3,
+  SHARD_LEARN_KIND_SWEEP = 4,
+  SHARD_LEARN_KIND_CLEANUP_PLAN = 5,
+  SHARD_LEARN_KIND_PAIRS = 6,
+}
+
+export function shardLearnKindFromJSON(object: any): ShardLearnKind {
+  switch (object) {
+    case 0:
+    case "SHARD_LEARN_KIND_UNSPECIFIED":
+      return ShardLearnKind.SHARD_LEARN_KIND_UNSPECIFIED;
+    case 1:
+    case "SHARD_LEARN_KIND_ACTIVATE":
+      return ShardLearnKind.SHARD_LEARN_KIND_ACTIVATE;
+    case 2:
+    case "SHARD_LEARN_KIND_FEEDBACK":
+      return ShardLearnKind.SHARD_LEARN_KIND_FEEDBACK;
+    case 3:
+    case "SHARD_LEARN_KIND_CHECK":
+      return ShardLearnKind.SHARD_LEARN_KIND_CHECK;
+    case 4:
+    case "SHARD_LEARN_KIND_SWEEP":
+      return ShardLearnKind.SHARD_LEARN_KIND_SWEEP;
+    case 5:
+    case "SHARD_LEARN_KIND_CLEANUP_PLAN":
+      return ShardLearnKind.SHARD_LEARN_KIND_CLEANUP_PLAN;
+    case 6:
+    case "SHARD_LEARN_KIND_PAIRS":
+      return ShardLearnKind.SHARD_LEARN_KIND_PAIRS;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum ShardLearnKind");
+  }
+}
+
+export function shardLearnKindToJSON(object: ShardLearnKind): string {
+  switch (object) {
+    case ShardLearnKind.SHARD_LEARN_KIND_UNSPECIFIED:
+      return "SHARD_LEARN_KIND_UNSPECIFIED";
+    case ShardLearnKind.SHARD_LEARN_KIND_ACTIVATE:
+      return "SHARD_LEARN_KIND_ACTIVATE";
+    case ShardLearnKind.SHARD_LEARN_KIND_FEEDBACK:
+      return "SHARD_LEARN_KIND_FEEDBACK";
+    case ShardLearnKind.SHARD_LEARN_KIND_CHECK:
+      return "SHARD_LEARN_KIND_CHECK";
+    case ShardLearnKind.SHARD_LEARN_KIND_SWEEP:
+      return "SHARD_LEARN_KIND_SWEEP";
+    case ShardLearnKind.SHARD_LEARN_KIND_CLEANUP_PLAN:
+      return "SHARD_LEARN_KIND_CLEANUP_PLAN";
+    case ShardLearnKind.SHARD_LEARN_KIND_PAIRS:
+      return "SHARD_LEARN_KIND_PAIRS";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum ShardLearnKind");
+  }
+}
+
 export interface ShardOpMessage {
   kind: ShardOpKind;
   /** insert, update: 64-byte token records; connect: 64-byte connection records. */
@@ -212,6 +272,58 @@ export interface ShardSpatialReply {
   more: boolean;
   records: Buffer;
   hasRecords: boolean;
+}
+
+export interface ShardCleanupPolicy {
+  weakHypothesisConfidence: number;
+  inactiveTokenAgeSeconds: number;
+  nowSeconds: number;
+  maxConnections: number;
+  maxTokens: number;
+}
+
+export interface ShardLearnRequest {
+  kind: ShardLearnKind;
+  /** u32 (activate, feedback, check: the keys; pairs: proposed sources and targets) */
+  sources: Buffer;
+  targets: Buffer;
+  /** i16 per key (activate, feedback, check; -1: every type) */
+  types: Buffer;
+  /** u8 per key (feedback) */
+  success: Buffer;
+  strict: boolean;
+  granted: boolean;
+  /** check: for feedback (true) or activation (false) */
+  feedback: boolean;
+  policy: ShardCleanupPolicy | undefined;
+}
+
+export interface ShardCleanupPlan {
+  /** u8 types */
+  connections:
+    | ShardKeyColumns
+    | undefined;
+  /** u32 */
+  tokens: Buffer;
+}
+
+export interface ShardLearnReply {
+  applied: number;
+  accepted: Buffer;
+  violations: Violation[];
+  edges: number;
+  promoted: number;
+  deleted: number;
+  decayed: number;
+  /** u32 */
+  tokens: Buffer;
+  hasTokens: boolean;
+  unlinkAtTarget: ShardKeyColumns | undefined;
+  refreshAtTarget: Buffer;
+  hasRefreshAtTarget: boolean;
+  plan: ShardCleanupPlan | undefined;
+  invalid: Buffer;
+  hasInvalid: boolean;
 }
 
 function createBaseShardOpMessage(): ShardOpMessage {
@@ -2317,6 +2429,790 @@ export const ShardSpatialReply: MessageFns<ShardSpatialReply> = {
     message.more = object.more ?? false;
     message.records = object.records ?? Buffer.alloc(0);
     message.hasRecords = object.hasRecords ?? false;
+    return message;
+  },
+};
+
+function createBaseShardCleanupPolicy(): ShardCleanupPolicy {
+  return { weakHypothesisConfidence: 0, inactiveTokenAgeSeconds: 0, nowSeconds: 0, maxConnections: 0, maxTokens: 0 };
+}
+
+export const ShardCleanupPolicy: MessageFns<ShardCleanupPolicy> = {
+  encode(message: ShardCleanupPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.weakHypothesisConfidence !== 0) {
+      writer.uint32(9).double(message.weakHypothesisConfidence);
+    }
+    if (message.inactiveTokenAgeSeconds !== 0) {
+      writer.uint32(17).double(message.inactiveTokenAgeSeconds);
+    }
+    if (message.nowSeconds !== 0) {
+      writer.uint32(25).double(message.nowSeconds);
+    }
+    if (message.maxConnections !== 0) {
+      writer.uint32(32).uint32(message.maxConnections);
+    }
+    if (message.maxTokens !== 0) {
+      writer.uint32(40).uint32(message.maxTokens);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShardCleanupPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShardCleanupPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.weakHypothesisConfidence = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.inactiveTokenAgeSeconds = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.nowSeconds = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxConnections = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxTokens = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShardCleanupPolicy {
+    return {
+      weakHypothesisConfidence: isSet(object.weakHypothesisConfidence)
+        ? globalThis.Number(object.weakHypothesisConfidence)
+        : isSet(object.weak_hypothesis_confidence)
+        ? globalThis.Number(object.weak_hypothesis_confidence)
+        : 0,
+      inactiveTokenAgeSeconds: isSet(object.inactiveTokenAgeSeconds)
+        ? globalThis.Number(object.inactiveTokenAgeSeconds)
+        : isSet(object.inactive_token_age_seconds)
+        ? globalThis.Number(object.inactive_token_age_seconds)
+        : 0,
+      nowSeconds: isSet(object.nowSeconds)
+        ? globalThis.Number(object.nowSeconds)
+        : isSet(object.now_seconds)
+        ? globalThis.Number(object.now_seconds)
+        : 0,
+      maxConnections: isSet(object.maxConnections)
+        ? globalThis.Number(object.maxConnections)
+        : isSet(object.max_connections)
+        ? globalThis.Number(object.max_connections)
+        : 0,
+      maxTokens: isSet(object.maxTokens)
+        ? globalThis.Number(object.maxTokens)
+        : isSet(object.max_tokens)
+        ? globalThis.Number(object.max_tokens)
+        : 0,
+    };
+  },
+
+  toJSON(message: ShardCleanupPolicy): unknown {
+    const obj: any = {};
+    if (message.weakHypothesisConfidence !== 0) {
+      obj.weakHypothesisConfidence = floatToJson(message.weakHypothesisConfidence);
+    }
+    if (message.inactiveTokenAgeSeconds !== 0) {
+      obj.inactiveTokenAgeSeconds = floatToJson(message.inactiveTokenAgeSeconds);
+    }
+    if (message.nowSeconds !== 0) {
+      obj.nowSeconds = floatToJson(message.nowSeconds);
+    }
+    if (message.maxConnections !== 0) {
+      obj.maxConnections = Math.round(message.maxConnections);
+    }
+    if (message.maxTokens !== 0) {
+      obj.maxTokens = Math.round(message.maxTokens);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShardCleanupPolicy>, I>>(base?: I): ShardCleanupPolicy {
+    return ShardCleanupPolicy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShardCleanupPolicy>, I>>(object: I): ShardCleanupPolicy {
+    const message = createBaseShardCleanupPolicy();
+    message.weakHypothesisConfidence = object.weakHypothesisConfidence ?? 0;
+    message.inactiveTokenAgeSeconds = object.inactiveTokenAgeSeconds ?? 0;
+    message.nowSeconds = object.nowSeconds ?? 0;
+    message.maxConnections = object.maxConnections ?? 0;
+    message.maxTokens = object.maxTokens ?? 0;
+    return message;
+  },
+};
+
+function createBaseShardLearnRequest(): ShardLearnRequest {
+  return {
+    kind: 0,
+    sources: Buffer.alloc(0),
+    targets: Buffer.alloc(0),
+    types: Buffer.alloc(0),
+    success: Buffer.alloc(0),
+    strict: false,
+    granted: false,
+    feedback: false,
+    policy: undefined,
+  };
+}
+
+export const ShardLearnRequest: MessageFns<ShardLearnRequest> = {
+  encode(message: ShardLearnRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.sources.length !== 0) {
+      writer.uint32(18).bytes(message.sources);
+    }
+    if (message.targets.length !== 0) {
+      writer.uint32(26).bytes(message.targets);
+    }
+    if (message.types.length !== 0) {
+      writer.uint32(34).bytes(message.types);
+    }
+    if (message.success.length !== 0) {
+      writer.uint32(42).bytes(message.success);
+    }
+    if (message.strict !== false) {
+      writer.uint32(48).bool(message.strict);
+    }
+    if (message.granted !== false) {
+      writer.uint32(56).bool(message.granted);
+    }
+    if (message.feedback !== false) {
+      writer.uint32(64).bool(message.feedback);
+    }
+    if (message.policy !== undefined) {
+      ShardCleanupPolicy.encode(message.policy, writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShardLearnRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShardLearnRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sources = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.targets = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.types = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.success = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.strict = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.granted = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.feedback = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.policy = ShardCleanupPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShardLearnRequest {
+    return {
+      kind: isSet(object.kind) ? shardLearnKindFromJSON(object.kind) : 0,
+      sources: isSet(object.sources) ? Buffer.from(bytesFromBase64(object.sources)) : Buffer.alloc(0),
+      targets: isSet(object.targets) ? Buffer.from(bytesFromBase64(object.targets)) : Buffer.alloc(0),
+      types: isSet(object.types) ? Buffer.from(bytesFromBase64(object.types)) : Buffer.alloc(0),
+      success: isSet(object.success) ? Buffer.from(bytesFromBase64(object.success)) : Buffer.alloc(0),
+      strict: isSet(object.strict) ? globalThis.Boolean(object.strict) : false,
+      granted: isSet(object.granted) ? globalThis.Boolean(object.granted) : false,
+      feedback: isSet(object.feedback) ? globalThis.Boolean(object.feedback) : false,
+      policy: isSet(object.policy) ? ShardCleanupPolicy.fromJSON(object.policy) : undefined,
+    };
+  },
+
+  toJSON(message: ShardLearnRequest): unknown {
+    const obj: any = {};
+    if (message.kind !== 0) {
+      obj.kind = shardLearnKindToJSON(message.kind);
+    }
+    if (message.sources.length !== 0) {
+      obj.sources = base64FromBytes(message.sources);
+    }
+    if (message.targets.length !== 0) {
+      obj.targets = base64FromBytes(message.targets);
+    }
+    if (message.types.length !== 0) {
+      obj.types = base64FromBytes(message.types);
+    }
+    if (message.success.length !== 0) {
+      obj.success = base64FromBytes(message.success);
+    }
+    if (message.strict !== false) {
+      obj.strict = message.strict;
+    }
+    if (message.granted !== false) {
+      obj.granted = message.granted;
+    }
+    if (message.feedback !== false) {
+      obj.feedback = message.feedback;
+    }
+    if (message.policy !== undefined) {
+      obj.policy = ShardCleanupPolicy.toJSON(message.policy);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShardLearnRequest>, I>>(base?: I): ShardLearnRequest {
+    return ShardLearnRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShardLearnRequest>, I>>(object: I): ShardLearnRequest {
+    const message = createBaseShardLearnRequest();
+    message.kind = object.kind ?? 0;
+    message.sources = object.sources ?? Buffer.alloc(0);
+    message.targets = object.targets ?? Buffer.alloc(0);
+    message.types = object.types ?? Buffer.alloc(0);
+    message.success = object.success ?? Buffer.alloc(0);
+    message.strict = object.strict ?? false;
+    message.granted = object.granted ?? false;
+    message.feedback = object.feedback ?? false;
+    message.policy = (object.policy !== undefined && object.policy !== null)
+      ? ShardCleanupPolicy.fromPartial(object.policy)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseShardCleanupPlan(): ShardCleanupPlan {
+  return { connections: undefined, tokens: Buffer.alloc(0) };
+}
+
+export const ShardCleanupPlan: MessageFns<ShardCleanupPlan> = {
+  encode(message: ShardCleanupPlan, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.connections !== undefined) {
+      ShardKeyColumns.encode(message.connections, writer.uint32(10).fork()).join();
+    }
+    if (message.tokens.length !== 0) {
+      writer.uint32(18).bytes(message.tokens);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShardCleanupPlan {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShardCleanupPlan();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.connections = ShardKeyColumns.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tokens = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShardCleanupPlan {
+    return {
+      connections: isSet(object.connections) ? ShardKeyColumns.fromJSON(object.connections) : undefined,
+      tokens: isSet(object.tokens) ? Buffer.from(bytesFromBase64(object.tokens)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ShardCleanupPlan): unknown {
+    const obj: any = {};
+    if (message.connections !== undefined) {
+      obj.connections = ShardKeyColumns.toJSON(message.connections);
+    }
+    if (message.tokens.length !== 0) {
+      obj.tokens = base64FromBytes(message.tokens);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShardCleanupPlan>, I>>(base?: I): ShardCleanupPlan {
+    return ShardCleanupPlan.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShardCleanupPlan>, I>>(object: I): ShardCleanupPlan {
+    const message = createBaseShardCleanupPlan();
+    message.connections = (object.connections !== undefined && object.connections !== null)
+      ? ShardKeyColumns.fromPartial(object.connections)
+      : undefined;
+    message.tokens = object.tokens ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseShardLearnReply(): ShardLearnReply {
+  return {
+    applied: 0,
+    accepted: Buffer.alloc(0),
+    violations: [],
+    edges: 0,
+    promoted: 0,
+    deleted: 0,
+    decayed: 0,
+    tokens: Buffer.alloc(0),
+    hasTokens: false,
+    unlinkAtTarget: undefined,
+    refreshAtTarget: Buffer.alloc(0),
+    hasRefreshAtTarget: false,
+    plan: undefined,
+    invalid: Buffer.alloc(0),
+    hasInvalid: false,
+  };
+}
+
+export const ShardLearnReply: MessageFns<ShardLearnReply> = {
+  encode(message: ShardLearnReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.applied !== 0) {
+      writer.uint32(8).uint32(message.applied);
+    }
+    if (message.accepted.length !== 0) {
+      writer.uint32(18).bytes(message.accepted);
+    }
+    for (const v of message.violations) {
+      Violation.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.edges !== 0) {
+      writer.uint32(32).uint32(message.edges);
+    }
+    if (message.promoted !== 0) {
+      writer.uint32(40).uint32(message.promoted);
+    }
+    if (message.deleted !== 0) {
+      writer.uint32(48).uint32(message.deleted);
+    }
+    if (message.decayed !== 0) {
+      writer.uint32(56).uint32(message.decayed);
+    }
+    if (message.tokens.length !== 0) {
+      writer.uint32(66).bytes(message.tokens);
+    }
+    if (message.hasTokens !== false) {
+      writer.uint32(72).bool(message.hasTokens);
+    }
+    if (message.unlinkAtTarget !== undefined) {
+      ShardKeyColumns.encode(message.unlinkAtTarget, writer.uint32(82).fork()).join();
+    }
+    if (message.refreshAtTarget.length !== 0) {
+      writer.uint32(90).bytes(message.refreshAtTarget);
+    }
+    if (message.hasRefreshAtTarget !== false) {
+      writer.uint32(96).bool(message.hasRefreshAtTarget);
+    }
+    if (message.plan !== undefined) {
+      ShardCleanupPlan.encode(message.plan, writer.uint32(106).fork()).join();
+    }
+    if (message.invalid.length !== 0) {
+      writer.uint32(114).bytes(message.invalid);
+    }
+    if (message.hasInvalid !== false) {
+      writer.uint32(120).bool(message.hasInvalid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShardLearnReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShardLearnReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.applied = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accepted = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.violations.push(Violation.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.edges = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.promoted = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.deleted = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.decayed = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.tokens = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.hasTokens = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.unlinkAtTarget = ShardKeyColumns.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.refreshAtTarget = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.hasRefreshAtTarget = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.plan = ShardCleanupPlan.decode(reader, reader.uint32());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.invalid = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.hasInvalid = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShardLearnReply {
+    return {
+      applied: isSet(object.applied) ? globalThis.Number(object.applied) : 0,
+      accepted: isSet(object.accepted) ? Buffer.from(bytesFromBase64(object.accepted)) : Buffer.alloc(0),
+      violations: globalThis.Array.isArray(object?.violations)
+        ? object.violations.map((e: any) => Violation.fromJSON(e))
+        : [],
+      edges: isSet(object.edges) ? globalThis.Number(object.edges) : 0,
+      promoted: isSet(object.promoted) ? globalThis.Number(object.promoted) : 0,
+      deleted: isSet(object.deleted) ? globalThis.Number(object.deleted) : 0,
+      decayed: isSet(object.decayed) ? globalThis.Number(object.decayed) : 0,
+      tokens: isSet(object.tokens) ? Buffer.from(bytesFromBase64(object.tokens)) : Buffer.alloc(0),
+      hasTokens: isSet(object.hasTokens)
+        ? globalThis.Boolean(object.hasTokens)
+        : isSet(object.has_tokens)
+        ? globalThis.Boolean(object.has_tokens)
+        : false,
+      unlinkAtTarget: isSet(object.unlinkAtTarget)
+        ? ShardKeyColumns.fromJSON(object.unlinkAtTarget)
+        : isSet(object.unlink_at_target)
+        ? ShardKeyColumns.fromJSON(object.unlink_at_target)
+        : undefined,
+      refreshAtTarget: isSet(object.refreshAtTarget)
+        ? Buffer.from(bytesFromBase64(object.refreshAtTarget))
+        : isSet(object.refresh_at_target)
+        ? Buffer.from(bytesFromBase64(object.refresh_at_target))
+        : Buffer.alloc(0),
+      hasRefreshAtTarget: isSet(object.hasRefreshAtTarget)
+        ? globalThis.Boolean(object.hasRefreshAtTarget)
+        : isSet(object.has_refresh_at_target)
+        ? globalThis.Boolean(object.has_refresh_at_target)
+        : false,
+      plan: isSet(object.plan) ? ShardCleanupPlan.fromJSON(object.plan) : undefined,
+      invalid: isSet(object.invalid) ? Buffer.from(bytesFromBase64(object.invalid)) : Buffer.alloc(0),
+      hasInvalid: isSet(object.hasInvalid)
+        ? globalThis.Boolean(object.hasInvalid)
+        : isSet(object.has_invalid)
+        ? globalThis.Boolean(object.has_invalid)
+        : false,
+    };
+  },
+
+  toJSON(message: ShardLearnReply): unknown {
+    const obj: any = {};
+    if (message.applied !== 0) {
+      obj.applied = Math.round(message.applied);
+    }
+    if (message.accepted.length !== 0) {
+      obj.accepted = base64FromBytes(message.accepted);
+    }
+    if (message.violations?.length) {
+      obj.violations = message.violations.map((e) => Violation.toJSON(e));
+    }
+    if (message.edges !== 0) {
+      obj.edges = Math.round(message.edges);
+    }
+    if (message.promoted !== 0) {
+      obj.promoted = Math.round(message.promoted);
+    }
+    if (message.deleted !== 0) {
+      obj.deleted = Math.round(message.deleted);
+    }
+    if (message.decayed !== 0) {
+      obj.decayed = Math.round(message.decayed);
+    }
+    if (message.tokens.length !== 0) {
+      obj.tokens = base64FromBytes(message.tokens);
+    }
+    if (message.hasTokens !== false) {
+      obj.hasTokens = message.hasTokens;
+    }
+    if (message.unlinkAtTarget !== undefined) {
+      obj.unlinkAtTarget = ShardKeyColumns.toJSON(message.unlinkAtTarget);
+    }
+    if (message.refreshAtTarget.length !== 0) {
+      obj.refreshAtTarget = base64FromBytes(message.refreshAtTarget);
+    }
+    if (message.hasRefreshAtTarget !== false) {
+      obj.hasRefreshAtTarget = message.hasRefreshAtTarget;
+    }
+    if (message.plan !== undefined) {
+      obj.plan = ShardCleanupPlan.toJSON(message.plan);
+    }
+    if (message.invalid.length !== 0) {
+      obj.invalid = base64FromBytes(message.invalid);
+    }
+    if (message.hasInvalid !== false) {
+      obj.hasInvalid = message.hasInvalid;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShardLearnReply>, I>>(base?: I): ShardLearnReply {
+    return ShardLearnReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShardLearnReply>, I>>(object: I): ShardLearnReply {
+    const message = createBaseShardLearnReply();
+    message.applied = object.applied ?? 0;
+    message.accepted = object.accepted ?? Buffer.alloc(0);
+    message.violations = object.violations?.map((e) => Violation.fromPartial(e)) || [];
+    message.edges = object.edges ?? 0;
+    message.promoted = object.promoted ?? 0;
+    message.deleted = object.deleted ?? 0;
+    message.decayed = object.decayed ?? 0;
+    message.tokens = object.tokens ?? Buffer.alloc(0);
+    message.hasTokens = object.hasTokens ?? false;
+    message.unlinkAtTarget = (object.unlinkAtTarget !== undefined && object.unlinkAtTarget !== null)
+      ? ShardKeyColumns.fromPartial(object.unlinkAtTarget)
+      : undefined;
+    message.refreshAtTarget = object.refreshAtTarget ?? Buffer.alloc(0);
+    message.hasRefreshAtTarget = object.hasRefreshAtTarget ?? false;
+    message.plan = (object.plan !== undefined && object.plan !== null)
+      ? ShardCleanupPlan.fromPartial(object.plan)
+      : undefined;
+    message.invalid = object.invalid ?? Buffer.alloc(0);
+    message.hasInvalid = object.hasInvalid ?? false;
     return message;
   },
 };

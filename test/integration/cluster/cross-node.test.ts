@@ -1,15 +1,22 @@
 /**
+ * Work that spans shards owned by different nodes of a 2-node cluster (real nats-servers, real
+ * gRPC).
+ *
  * Strict batches that span shards owned by different nodes, sent to both nodes at once: each
  * node's coordinator runs them as transactions over NATS, so their prepares reach the shards in
  * orders no single coordinator controls. Prepared in ascending shard order, they never hold each
  * other's shards: every batch commits whole, well before its deadline, and no call fails.
+ *
+ * Governed learning on connections owned by the other node: Feedback and Activate reach the
+ * owning shard over NATS (`shard.learn`) and follow the same confidence sequence as on one node.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Metadata } from "@grpc/grpc-js";
 import { preferredOwner } from "../../../src/runtime/cluster/leases.ts";
 import { RecordFormat } from "../../../src/gen/neurograph/v1/common.ts";
 import { startNatsCluster, type NatsCluster } from "../../support/nats-server.ts";
-import { packTokens } from "../api/fixtures.ts";
+import { Direction } from "../../../src/gen/neurograph/v1/common.ts";
+import { packConnections, packTokens } from "../api/fixtures.ts";
 import { eventually } from "../nats/support.ts";
 import { call, startTestNode, type TestNode } from "../node/harness.ts";
 
@@ -60,4 +67,30 @@ describe("cluster transactions", () => {
       expect(got.missing).toEqual([]);
     }
   }, 120_000);
+});
+
+describe("cluster learning", () => {
+  it("feedback and activation on a connection owned by the other node follow the documented sequence", async () => {
+    const [a, b] = nodes as [TestNode, TestNode];
+    // Token 1 lives on shard 1, which node b serves: node a's coordinator must ask b.
+    expect(b.node.board.state(1)).toBe("serving");
+    expect(a.node.board.state(1)).not.toBe("serving");
+    await call(a.tokens.createTokens.bind(a.tokens), { tokens: { payload: { $case: "packed", value: packTokens([1, 2, 3].map((id) => ({ id: 500 + id, weight: 0.5 }))) } }, partial: false });
+    // 501 is on shard 1 (node b), 502 on shard 2 (node a).
+    await call(a.graph.connect.bind(a.graph), { connections: { payload: { $case: "packed", value: packConnections([{ source: 501, target: 502 }]) } }, partial: false });
+    const confidence = async (t: TestNode): Promise<number> => {
+      const r = await call(t.graph.getConnections.bind(t.graph), { ids: [501], direction: Direction.DIRECTION_OUT, connectionTypes: [], limit: 0, format: RecordFormat.RECORD_FORMAT_PACKED });
+      expect(r.records.length).toBe(64);
+      return new DataView(r.records.buffer, r.records.byteOffset, 64).getFloat32(28, true);
+    };
+    const seen: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const fb = await call(a.graph.feedback.bind(a.graph), { items: [{ connection: { source: 501, target: 502, type: 0x50 }, success: true }], partial: false });
+      expect(fb.applied).toBe(1);
+      seen.push(await confidence(b));
+    }
+    expect(seen).toEqual([0.625, 0.75, 0.875, 1, 1]);
+    const act = await call(a.graph.activate.bind(a.graph), { connections: [{ source: 501, target: 502 }], tokens: [], partial: false });
+    expect(act.activated).toBe(1);
+  }, 60_000);
 });
