@@ -57,7 +57,7 @@ import type { ClusterRuntime } from "./cluster-node.ts";
 import { defaultSampling, type SamplingParams } from "../core/constitution/index.ts";
 import { SAMPLING_REASONS } from "../sampling/index.ts";
 import type { ServeConfig } from "./config.ts";
-import { ensureDataDir, packageVersion, reconcileEdges, rootCause, shardDecider } from "./start-support.ts";
+import { ensureDataDir, notServingReason, packageVersion, reconcileEdges, rootCause, shardDecider } from "./start-support.ts";
 import { NodeObservability, type NodeTracingOptions } from "./node-observability.ts";
 import { TracedShardLog } from "./traced-shard-log.ts";
 import { constitutionLogOf, createGuardianHub, guardianParts, spawnGuardian, type NodeGuardianOptions } from "./guardian.ts";
@@ -240,14 +240,14 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   let clusterReady = false;
   /** Shards this node serves: all of them, or in cluster mode the ones it holds leases for. */
   const localShards = (): number[] => cluster?.owned() ?? Array.from({ length: S }, (_, s) => s);
-  const allServing = (): boolean => (cluster === undefined ? reconciled : clusterReady) && localShards().every((s) => board.state(s) === "serving");
+  /** Start-up recovery is done: the edge reconciliation (single node) or the cluster's join. */
+  const recovered = (): boolean => (cluster === undefined ? reconciled : clusterReady);
+  const allServing = (): boolean => recovered() && localShards().every((s) => board.state(s) === "serving");
   const updateHealth = (): void => {
     if (!accepting || api.address === undefined) return;
-    const usable = (cluster === undefined ? reconciled : clusterReady) && localShards().every((s) => board.state(s) === "serving" || board.state(s) === "read_only");
-    api.health.setStatus("", usable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
-    for (const name of [SERVICE_NAMES.token, SERVICE_NAMES.graph, SERVICE_NAMES.admin]) {
-      api.health.setStatus(name, usable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
-    }
+    const usable = recovered() && localShards().every((s) => board.state(s) === "serving" || board.state(s) === "read_only");
+    const status = usable ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+    for (const name of ["", SERVICE_NAMES.token, SERVICE_NAMES.graph, SERVICE_NAMES.admin]) api.health.setStatus(name, status);
   };
   board.onStateChange(updateHealth);
 
@@ -267,11 +267,7 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
         metrics,
         host: config.metricsAddr.host,
         port: config.metricsAddr.port,
-        ready: () => {
-          if (allServing()) return { ready: true };
-          const states = Array.from({ length: S }, (_, s) => board.state(s)).filter((st) => st !== "serving");
-          return { ready: false, reason: `${states.length} of ${S} shards not serving (${[...new Set(states)].join(", ")})` };
-        },
+        ready: () => (allServing() ? { ready: true } : { ready: false, reason: notServingReason(board) }),
       });
     },
     async stop() {

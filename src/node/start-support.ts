@@ -1,9 +1,10 @@
 /**
  * The pieces of node start-up that need none of its state: version, data directory, error
- * unwrapping, the shards' supervision rule and the start-up edge reconciliation.
+ * unwrapping, the shards' supervision rule, the start-up edge reconciliation and the readiness
+ * reason.
  */
 import { mkdirSync, readFileSync } from "node:fs";
-import type { GraphRouter } from "../actors/index.ts";
+import type { GraphRouter, ShardBoard } from "../actors/index.ts";
 import { ErrorCode, FailedPreconditionError, InternalError, NeuroGraphError, toNeuroGraphError } from "../core/errors.ts";
 import { defaultDecider, type Directive } from "../runtime/index.ts";
 import type { Logger, MetricsRegistry } from "../telemetry/index.ts";
@@ -60,4 +61,10 @@ export async function reconcileEdges(router: GraphRouter, metrics: MetricsRegist
 /** A damaged log does not heal by restarting: stop the shard at once and report it. */
 export function shardDecider(error: unknown): Directive {
   return error instanceof NeuroGraphError && error.code === ErrorCode.DataLoss ? "escalate" : defaultDecider(error);
+}
+
+/** Why `/readyz` answers 503: how many shards are not serving, and in which states. */
+export function notServingReason(board: ShardBoard): string {
+  const states = Array.from({ length: board.shardCount }, (_, s) => board.state(s)).filter((st) => st !== "serving");
+  return `${states.length} of ${board.shardCount} shards not serving (${[...new Set(states)].join(", ")})`;
 }
