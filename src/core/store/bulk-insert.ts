@@ -1,13 +1,14 @@
 /**
  * The bulk path of `insertTokens`: a batch of records with explicit ids, no value validation and
- * no skipped items (snapshot load, log replay, trusted bulk ingest). Two tight passes with every
- * column in a local: records → columns (coordinates as 64-bit words when aligned), then the ids
- * into the id table. About 3× the general loop, which checks options and builds a violation per
+ * no skipped items (snapshot load, log replay, trusted bulk ingest). Two tight passes: records →
+ * columns (`copyRecordsToColumns`, the codec's copy), then the ids into the id table. About 3× the general loop, which checks options and builds a violation per
  * item. Anything unusual (id 0, a foreign id, a duplicate, no room without growing) leaves the
  * store as it was and returns undefined: the general path then decides and reports exactly as
  * before, so the fast path never changes an answer.
  */
+import { copyRecordsToColumns } from "../token/batch.ts";
 import { DOMAIN_ZERO_LIMIT } from "../token/flags.ts";
+import { recordViews } from "../token/views.ts";
 import type { TokenStoreState } from "./token-writes.ts";
 import type { InsertResult } from "./types.ts";
 
@@ -39,13 +40,7 @@ export function insertExplicitIds(st: TokenStoreState, records: Uint8Array, n: n
   const cols = tt.cols;
   const alias = tt.alias;
   const ids = cols.ids;
-  const coordDoubles = alias.coordDoubles;
-  if (coordDoubles !== undefined && records.byteOffset % 8 === 0) {
-    copyCoordsF64(new Float64Array(records.buffer, records.byteOffset, n << 3), coordDoubles, n, size);
-  } else {
-    copyCoordsI32(new Int32Array(records.buffer, records.byteOffset, n << 4), new Int32Array(alias.coordWords.buffer, alias.coordWords.byteOffset, alias.coordWords.length), n, size);
-  }
-  copyTails(u32, ids, cols.flags, alias.weightBits, cols.radii, cols.strengths, cols.timestamps, n, size);
+  copyRecordsToColumns(recordViews(records), 0, n, cols, alias, size);
   if (tt.table.insertSlots(ids, size, end) >= 0) {
     tt.clearSlots(size, end);
     return undefined;
@@ -53,56 +48,4 @@ export function insertExplicitIds(st: TokenStoreState, records: Uint8Array, n: n
   cols.size = end;
   st.maxLocalId = maxId;
   return { applied: n, accepted: new Uint8Array(n).fill(1), ids: ids.slice(size, end), violations: [] };
-}
-
-function copyCoordsF64(src: Float64Array, dst: Float64Array, n: number, slot: number): void {
-  for (let i = 0, d = 0, c = slot * 6; i < n; i++, d += 8, c += 6) {
-    dst[c] = src[d]!;
-    dst[c + 1] = src[d + 1]!;
-    dst[c + 2] = src[d + 2]!;
-    dst[c + 3] = src[d + 3]!;
-    dst[c + 4] = src[d + 4]!;
-    dst[c + 5] = src[d + 5]!;
-  }
-}
-
-function copyCoordsI32(src: Int32Array, dst: Int32Array, n: number, slot: number): void {
-  for (let i = 0, w = 0, c = slot * 12; i < n; i++, w += 16, c += 12) {
-    dst[c] = src[w]!;
-    dst[c + 1] = src[w + 1]!;
-    dst[c + 2] = src[w + 2]!;
-    dst[c + 3] = src[w + 3]!;
-    dst[c + 4] = src[w + 4]!;
-    dst[c + 5] = src[w + 5]!;
-    dst[c + 6] = src[w + 6]!;
-    dst[c + 7] = src[w + 7]!;
-    dst[c + 8] = src[w + 8]!;
-    dst[c + 9] = src[w + 9]!;
-    dst[c + 10] = src[w + 10]!;
-    dst[c + 11] = src[w + 11]!;
-  }
-}
-
-/** Id, flags, weight bits, radius, strength and timestamp of each record (layout: token/batch.ts copyRecordTail). */
-function copyTails(
-  u32: Uint32Array,
-  ids: Uint32Array,
-  flags: Uint16Array,
-  weightBits: Uint32Array,
-  radii: Uint8Array,
-  strengths: Uint8Array,
-  timestamps: Uint32Array,
-  n: number,
-  slot: number,
-): void {
-  for (let i = 0, w = 0, s = slot; i < n; i++, w += 16, s++) {
-    const a = u32[w + 13]!;
-    const b = u32[w + 14]!;
-    ids[s] = u32[w + 12]!;
-    flags[s] = a;
-    weightBits[s] = (a >>> 16) | (b << 16);
-    radii[s] = b >>> 16;
-    strengths[s] = b >>> 24;
-    timestamps[s] = u32[w + 15]!;
-  }
 }

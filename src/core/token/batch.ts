@@ -92,17 +92,22 @@ export function copyRecordsToColumns(
   slot: number,
 ): void {
   const u32 = rec.u32;
-  const ids = cols.ids;
-  const weightBits = alias.weightBits;
+  // Tight loops, every column in a local and indexes stepped rather than recomputed: the store's
+  // bulk insert (snapshot load, replay) and every decode run through here.
   const coordDoubles = alias.coordDoubles;
   if (count >= F64_COPY_MIN && coordDoubles !== undefined && rec.u8.byteOffset % 8 === 0) {
     const f64 = new Float64Array(rec.u8.buffer, rec.u8.byteOffset + first * TOKEN_RECORD_SIZE, count * 8);
-    for (let i = 0; i < count; i++) copyCoordsF64(f64, i, coordDoubles, slot + i);
+    for (let i = 0, d = 0, c = slot * 6; i < count; i++, d += 8, c += 6) {
+      coordDoubles[c] = f64[d]!;
+      coordDoubles[c + 1] = f64[d + 1]!;
+      coordDoubles[c + 2] = f64[d + 2]!;
+      coordDoubles[c + 3] = f64[d + 3]!;
+      coordDoubles[c + 4] = f64[d + 4]!;
+      coordDoubles[c + 5] = f64[d + 5]!;
+    }
   } else {
     const coordWords = alias.coordWords;
-    for (let i = 0; i < count; i++) {
-      const w = (first + i) << 4;
-      const c = (slot + i) * 12;
+    for (let i = 0, w = first << 4, c = slot * 12; i < count; i++, w += 16, c += 12) {
       coordWords[c] = u32[w]!;
       coordWords[c + 1] = u32[w + 1]!;
       coordWords[c + 2] = u32[w + 2]!;
@@ -117,11 +122,17 @@ export function copyRecordsToColumns(
       coordWords[c + 11] = u32[w + 11]!;
     }
   }
-  for (let i = 0; i < count; i++) {
-    const w = (first + i) << 4;
-    const s = slot + i;
+  const { ids, flags, radii, strengths, timestamps } = cols;
+  const weightBits = alias.weightBits;
+  for (let i = 0, w = first << 4, s = slot; i < count; i++, w += 16, s++) {
+    const a = u32[w + 13]!;
+    const b = u32[w + 14]!;
     ids[s] = u32[w + 12]!;
-    copyRecordTail(u32, w, cols, weightBits, s);
+    flags[s] = a;
+    weightBits[s] = (a >>> 16) | (b << 16);
+    radii[s] = b >>> 16;
+    strengths[s] = b >>> 24;
+    timestamps[s] = u32[w + 15]!;
   }
 }
 
