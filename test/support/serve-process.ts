@@ -21,7 +21,10 @@ export interface ServeChild {
   kill(signal: NodeJS.Signals): void;
 }
 
-export function spawnServe(dataDir: string, args: readonly string[] = []): ServeChild {
+/** A node that has not served after this long is stuck: the test fails with its stderr instead of at its own timeout. */
+const SERVING_TIMEOUT_MS = 180_000;
+
+export function spawnServe(dataDir: string, args: readonly string[] = [], servingTimeoutMs = SERVING_TIMEOUT_MS): ServeChild {
   const proc = spawn(process.execPath, [BIN, "serve", "--metrics-addr", "127.0.0.1:0", "--log-level", "warn", ...args], {
     env: baseEnv(dataDir),
     stdio: ["ignore", "ignore", "pipe"],
@@ -29,12 +32,22 @@ export function spawnServe(dataDir: string, args: readonly string[] = []): Serve
   let err = "";
   const exit = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
   const serving = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`neurograph serve did not serve within ${servingTimeoutMs} ms (killed); stderr (end):\n${err.slice(-6000)}`));
+      proc.kill("SIGKILL");
+    }, servingTimeoutMs);
+    timer.unref();
     proc.stderr?.on("data", (d: Buffer) => {
       err += d.toString();
       const m = /serving gRPC on (\S+) /.exec(err);
-      if (m !== null) resolve(m[1]!);
+      if (m === null) return;
+      clearTimeout(timer);
+      resolve(m[1]!);
     });
-    void exit.then((code) => reject(new Error(`neurograph serve exited with ${code} before serving; stderr:\n${err}`)));
+    void exit.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`neurograph serve exited with ${code} before serving; stderr:\n${err}`));
+    });
   });
   serving.catch(() => undefined);
   return { proc, serving, exit, stderr: () => err, kill: (signal) => void proc.kill(signal) };

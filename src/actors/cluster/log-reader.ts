@@ -6,6 +6,7 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
 import { NeuroGraphError, UnavailableError } from "../../core/errors.ts";
+import { watchStall } from "./stall-watch.ts";
 
 export interface LogMessage {
   readonly seq: number;
@@ -30,6 +31,9 @@ export async function lastSubjectSeq(jsm: JetStreamManager, stream: string, subj
   }
 }
 
+/** Time without a message after which a replay is given up (the messages it waits for are gone). */
+export const REPLAY_STALL_MS = 20_000;
+
 /** Calls `onMessage` for every message on `subject` with `from ≤ seq ≤ to`, in order. */
 export async function readSubject(
   js: JetStreamClient,
@@ -38,24 +42,33 @@ export async function readSubject(
   from: number,
   to: number,
   onMessage: (m: LogMessage) => void,
+  stallMs = REPLAY_STALL_MS,
 ): Promise<number> {
   if (to < from) return 0;
   let read = 0;
+  let last = from - 1;
   try {
     const consumer = await js.consumers.get(stream, { filter_subjects: subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from });
     const messages = await consumer.consume({ max_messages: 256 });
+    const watch = watchStall(stallMs, () => messages.stop());
     try {
       for await (const m of messages) {
+        watch.touch();
         if (m.seq > to) break;
         onMessage({ seq: m.seq, data: m.data, headers: m.headers });
         read++;
+        last = m.seq;
         if (m.seq >= to) break;
       }
     } finally {
+      watch.clear();
       await messages.close().catch(() => undefined);
     }
+    if (watch.stalled) {
+      throw new UnavailableError(`replaying the replicated log ${subject} made no progress for ${stallMs} ms after sequence ${last} (expected up to ${to}); the messages were removed meanwhile or the stream lost its leader; retry`);
+    }
   } catch (err) {
-    if (err instanceof NeuroGraphError) throw err; // from onMessage (a damaged batch)
+    if (err instanceof NeuroGraphError) throw err; // from onMessage (a damaged batch), or stalled
     throw failed("replaying", subject, err);
   }
   return read;

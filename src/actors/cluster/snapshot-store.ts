@@ -15,6 +15,7 @@
  */
 import type { ObjectStore } from "@nats-io/obj";
 import { DataLossError, UnavailableError } from "../../core/errors.ts";
+import { watchStall } from "./stall-watch.ts";
 
 const MAGIC = "NGSNAP01";
 const HEADER = 48;
@@ -131,12 +132,12 @@ export class SnapshotStore {
     try {
       const result = await this.store.get(snapshotObjectName(shard));
       if (result === null) return undefined;
-      const bytes = await readAll(result.data);
+      const bytes = await readAll(result.data, shard);
       const failure = await result.error;
       if (failure !== null && failure !== undefined) throw failure; // resolves undefined on success in some client versions
       return { snapshot: decodeSnapshot(bytes, shard), revision: result.info.revision };
     } catch (err) {
-      if (err instanceof DataLossError) throw err;
+      if (err instanceof DataLossError || err instanceof UnavailableError) throw err;
       const detail = err instanceof Error ? err.message : String(err);
       if (/digest/i.test(detail)) throw new DataLossError(`the snapshot of shard ${shard} failed its digest check (${detail})`);
       throw this.unavailable("reading the snapshot", shard, err);
@@ -148,15 +149,27 @@ export class SnapshotStore {
   }
 }
 
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+/** Time without a chunk after which a snapshot read is given up (a newer save removed its chunks). */
+const SNAPSHOT_STALL_MS = 20_000;
+
+async function readAll(stream: ReadableStream<Uint8Array>, shard: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
+  const watch = watchStall(SNAPSHOT_STALL_MS, () => void reader.cancel().catch(() => undefined));
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      watch.touch();
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    watch.clear();
+  }
+  if (watch.stalled) {
+    throw new UnavailableError(`reading the snapshot of shard ${shard} made no progress for ${SNAPSHOT_STALL_MS} ms after ${size} bytes (a newer snapshot replaced it meanwhile, or the object store lost its leader); retry`);
   }
   const out = new Uint8Array(size);
   let at = 0;

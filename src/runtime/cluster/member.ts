@@ -8,6 +8,7 @@
  * leases expire, the survivors become preferred for its shards and take them.
  */
 import { UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../../core/errors.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { preferredOwner, type Lease, type NodeRegistry, type ShardLeases } from "./leases.ts";
 
 export interface ClusterMemberOptions {
@@ -31,7 +32,7 @@ export class ClusterMember {
   /** Takeovers still recovering (`onAcquired` running), off the loop so refreshes go on meanwhile. */
   private readonly acquiring = new Map<number, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
+  private ticking: Promise<boolean> | undefined;
   private stopped = false;
   private readonly intervalMs: number;
 
@@ -39,10 +40,14 @@ export class ClusterMember {
     this.intervalMs = o.intervalMs ?? Math.max(100, Math.floor(o.leases.leaseMs / 3));
   }
 
-  /** Registers the node and runs the first tick (resolves once the shards it took recovered). */
+  /**
+   * Registers the node and runs rounds until one completes (resolves once the shards it took
+   * recovered, or failed to). Every round is bounded by the lease time, so a KV call that is never
+   * answered makes the node retry (and log why) instead of never becoming ready.
+   */
   async start(): Promise<void> {
     await this.o.nodes.heartbeat(this.o.nodeId);
-    await this.tick();
+    while (!this.stopped && !(await this.watchedTick())) await sleep(this.intervalMs);
     this.schedule();
     await Promise.all(this.acquiring.values());
   }
@@ -57,9 +62,9 @@ export class ClusterMember {
   }
 
   /** One round now (tests, and after membership changes). */
-  tick(): Promise<void> {
+  tick(): Promise<boolean> {
     if (this.ticking === undefined) {
-      const round: Promise<void> = this.round().finally(() => {
+      const round: Promise<boolean> = this.round().finally(() => {
         if (this.ticking === round) this.ticking = undefined;
       });
       this.ticking = round;
@@ -114,20 +119,26 @@ export class ClusterMember {
    * (its compare-and-set writes fail harmlessly if they complete later), so the loop goes on
    * heartbeating and refreshing instead of letting every lease of the node expire.
    */
-  private watchedTick(): Promise<void> {
+  private watchedTick(): Promise<boolean> {
     const round = this.tick();
     const limitMs = this.o.leases.leaseMs;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         if (this.ticking === round) this.ticking = undefined;
         this.report(new UnavailableError(`a cluster membership round did not finish within ${limitMs} ms (a NATS KV call unanswered); starting the next one`));
-        resolve();
+        resolve(false);
       }, limitMs);
       timer.unref();
-      void round.finally(() => {
-        clearTimeout(timer);
-        resolve();
-      });
+      round.then(
+        (complete) => {
+          clearTimeout(timer);
+          resolve(complete);
+        },
+        () => {
+          clearTimeout(timer);
+          resolve(false);
+        },
+      );
     });
   }
 
@@ -135,7 +146,8 @@ export class ClusterMember {
     this.o.onError?.(toNeuroGraphError(err));
   }
 
-  private async round(): Promise<void> {
+  /** One round; false when it could not look at the live nodes (nothing moved). */
+  private async round(): Promise<boolean> {
     const { nodeId, leases, nodes, shardCount } = this.o;
     try {
       await nodes.heartbeat(nodeId, { shards: this.held.size });
@@ -143,7 +155,7 @@ export class ClusterMember {
       this.report(err);
     }
     for (const lease of [...this.held.values()]) {
-      if (this.stopped) return;
+      if (this.stopped) return false;
       try {
         this.held.set(lease.shard, await leases.refresh(lease));
       } catch (err) {
@@ -156,7 +168,7 @@ export class ClusterMember {
       live = await nodes.live();
     } catch (err) {
       this.report(err);
-      return;
+      return false;
     }
     if (!live.includes(nodeId)) live.push(nodeId);
     for (let shard = 0; shard < shardCount && !this.stopped; shard++) {
@@ -169,6 +181,7 @@ export class ClusterMember {
         this.report(err);
       }
     }
+    return true;
   }
 
   private async take(shard: number): Promise<void> {

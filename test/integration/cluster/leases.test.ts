@@ -96,4 +96,34 @@ describe("shard leases", () => {
     await a.member.stop();
     await c.member.stop();
   }, 90_000);
+
+  it("starts even when its first round hangs on a KV call: the round is given up after the lease time and the next one takes the shards", async () => {
+    const nc = await rawClient(cluster.url);
+    const leases = await ShardLeases.open(nc, "hang", { leaseMs: LEASE_MS, replicas: 3 });
+    const registry = await NodeRegistry.open(nc, "hang", { ttlMs: LEASE_MS, replicas: 3 });
+    let calls = 0;
+    // The real registry, except that its first listing is never answered (as a KV consumer whose
+    // messages were removed under it can be).
+    const nodes = Object.create(registry) as NodeRegistry;
+    nodes.live = () => (++calls === 1 ? new Promise<string[]>(() => undefined) : registry.live());
+    const errors: string[] = [];
+    const serving = new Set<number>();
+    const m = new ClusterMember({
+      nodeId: "solo",
+      shardCount: S,
+      leases,
+      nodes,
+      intervalMs: 300,
+      onAcquired: (l) => void serving.add(l.shard),
+      onLost: (shard) => void serving.delete(shard),
+      onError: (e) => errors.push(e.message),
+    });
+    const started = Date.now();
+    await m.start();
+    console.error(`member start with a hung first round: ${Date.now() - started} ms (lease ${LEASE_MS} ms)`);
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(errors.some((e) => /did not finish within/.test(e))).toBe(true);
+    expect([...serving].sort((x, y) => x - y)).toEqual(Array.from({ length: S }, (_, i) => i));
+    await m.stop();
+  }, 30_000);
 });

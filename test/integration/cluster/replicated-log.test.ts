@@ -6,6 +6,8 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { lastSubjectSeq, readSubject } from "../../../src/actors/cluster/log-reader.ts";
 import { ReplicatedLogs } from "../../../src/actors/cluster/log-setup.ts";
 import type { RecoveryHandler, ShardMutation, ShardSnapshotData } from "../../../src/actors/shard-log.ts";
 import { ErrorCode, type NeuroGraphError } from "../../../src/core/errors.ts";
@@ -107,5 +109,22 @@ describe("replicated shard log", () => {
     expect(got.snapshot?.tokens.byteLength).toBe(6 * 64);
     expect(report.replayedRecords).toBe(1);
     expect(got.ids).toEqual(range(1, 8));
+  });
+
+  it("gives a replay up with UNAVAILABLE when the messages it waits for never come", async () => {
+    const a = logs.open(5, { owner: "a", epoch: 1 });
+    await a.recover(collector().handler);
+    await a.append(insert(1, 2)).durable;
+    const jsm = await jetstreamManager(nc);
+    const end = await lastSubjectSeq(jsm, logs.stream, logs.subject(5));
+    const seen: number[] = [];
+    // Waiting for a sequence beyond the end: as when the tail was purged under the reader.
+    const error = await readSubject(jetstream(nc), logs.stream, logs.subject(5), 1, end + 3, (m) => seen.push(m.seq), 500).then(
+      () => undefined,
+      (e: unknown) => e as NeuroGraphError,
+    );
+    expect(error?.code).toBe(ErrorCode.Unavailable);
+    expect(error?.message).toMatch(new RegExp(`no progress for 500 ms after sequence ${end} \\(expected up to ${end + 3}\\)`));
+    expect(seen.at(-1)).toBe(end);
   });
 });
