@@ -1,12 +1,22 @@
 /**
- * wal.restart_10m: restart of a node holding 10 M tokens (16 shards) to "every shard recovered":
- * open the WAL, load each shard's newest snapshot into a store in bulk (ShardStore.fromSnapshot
- * on the packed records) and replay the log after it. The data is written first through the WAL
- * (durable ingest), then snapshotted, then a short tail is appended. Budget: ≤ 2 s.
- * Also wal.snapshot_10m: time to write the snapshots of all shards (in the background of the
- * group committer, chunk by chunk). The page cache is warm (the data was just written).
- * WAL_RESTART_TOKENS=N measures another size (default 10 M); `cpuSeconds` is the restart's CPU time.
+ * wal.restart_10m: restart of a node holding 10 M tokens (16 shards) to serving. The data is
+ * written first through the WAL (durable ingest), then snapshotted, then a short tail is
+ * appended; the page cache is warm (the data was just written). Budget: ≤ 2 s.
+ *
+ * - `wal.restart_10m`: a real node process, as an operator restarts one: `neurograph serve` from
+ *   the compiled JavaScript (what the image runs; built with `npm run build` first) on that data
+ *   directory, from spawn to its "serving gRPC" line. Includes process start and module loading.
+ * - `wal.recover_10m`: the WAL part alone, in this process: open the WAL, load each shard's newest
+ *   snapshot into a store in bulk and replay the log after it (the ingest's stores are still alive
+ *   here, so memory is not fresh).
+ * - `wal.snapshot_10m`: time to write the snapshots of all shards (in the background of the group
+ *   committer, chunk by chunk).
+ * WAL_RESTART_TOKENS=N measures another size (default 10 M); `cpuSeconds` is CPU time (all threads).
  */
+import { execFileSync, spawn } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { emit, gc, machine } from "./lib/report.ts";
 import { Pipeline } from "./lib/wal-pipeline.ts";
 
@@ -36,6 +46,7 @@ const snapshotSeconds = (performance.now() - s0) / 1000;
 await p.wal?.env.committer.whenIdle();
 await ingest(p, TAIL_BATCHES);
 const dir = p.dataDir;
+if (dir === undefined) throw new Error("the restart bench needs the WAL on (a data directory)");
 await p.close(false);
 gc();
 
@@ -48,7 +59,50 @@ const cpu = process.cpuUsage(c0);
 const restartCpuSeconds = (cpu.user + cpu.system) / 1e6;
 const tokens = again.handlers.reduce((n, h) => n + h.store.size, 0);
 if (tokens !== TOKENS + TAIL_BATCHES * BATCH) throw new Error(`recovered ${tokens} tokens, expected ${TOKENS + TAIL_BATCHES * BATCH}`);
-await again.close(true);
+await again.close(false);
+
+/** Spawns the compiled node on `dataDir`; resolves at its serving line with the wall time and its CPU so far. */
+function serveOnce(dataDir: string): Promise<{ seconds: number; cpuSeconds: number; recoveredMs: number }> {
+  const t0 = performance.now();
+  const spawnedAt = Date.now();
+  const child = spawn(process.execPath, [join(root, "dist", "cli", "main.js"), "serve", "--data-dir", dataDir, "--shards", String(SHARDS), "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-level", "info"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let err = "";
+  let served = false;
+  return new Promise((resolve, reject) => {
+    child.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+      if (served || !/serving gRPC on /.test(err)) return;
+      served = true;
+      const seconds = (performance.now() - t0) / 1000;
+      // utime + stime of the whole process (all threads), in clock ticks (100 per second on Linux).
+      const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
+      const recovered = err.split("\n").find((l) => l.includes('"every shard recovered"'));
+      const recoveredMs = recovered === undefined ? NaN : Date.parse((JSON.parse(recovered) as { time: string }).time) - spawnedAt;
+      child.kill("SIGTERM");
+      child.once("exit", () => resolve({ seconds, cpuSeconds, recoveredMs }));
+    });
+    child.once("exit", (code) => served || reject(new Error(`neurograph serve exited with ${code} before serving:\n${err}`)));
+  });
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.build.json")], { stdio: "inherit" });
+const runs: { seconds: number; cpuSeconds: number; recoveredMs: number }[] = [];
+for (let i = 0; i < 3; i++) runs.push(await serveOnce(dir));
+rmSync(dir, { recursive: true, force: true });
+const best = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
 
 emit("wal.snapshot_10m", snapshotSeconds, "s", { ...env, bytes: TOKENS * 64 });
-emit("wal.restart_10m", restartSeconds, "s", { ...env, cpuSeconds: restartCpuSeconds, tailTokens: TAIL_BATCHES * BATCH, recoveredTokens: tokens, warmPageCache: true });
+emit("wal.recover_10m", restartSeconds, "s", { ...env, cpuSeconds: restartCpuSeconds, tailTokens: TAIL_BATCHES * BATCH, recoveredTokens: tokens, warmPageCache: true });
+emit("wal.restart_10m", best.seconds, "s", {
+  ...env,
+  what: "neurograph serve (dist) spawn to its serving line, best of 3",
+  cpuSeconds: best.cpuSeconds,
+  runs: runs.map((r) => Number(r.seconds.toFixed(3))),
+  spawnToRecoveredMs: best.recoveredMs,
+  tailTokens: TAIL_BATCHES * BATCH,
+  warmPageCache: true,
+});
