@@ -5,20 +5,23 @@
 import { Command, CommanderError } from "commander";
 import { NeuroGraphError } from "../core/errors.ts";
 import { registerServeCommand } from "./serve.ts";
-import { registerClientCommands } from "./commands/index.ts";
 
-export function buildProgram(): Command {
+/**
+ * The program for `argv`. A node's start time counts (every restart waits for it), so `serve`
+ * does not load the client commands' modules (the client library, the load harness, the demo).
+ */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command("neurograph")
     .description("NeuroGraph: an actor-based runtime for a self-organising knowledge graph")
     .showHelpAfterError()
     .exitOverride();
   registerServeCommand(program);
-  registerClientCommands(program);
+  if (argv[0] !== "serve") (await import("./commands/index.ts")).registerClientCommands(program);
   return program;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return 0;
