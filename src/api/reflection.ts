@@ -71,7 +71,10 @@ function collectHandlers(service: ReflectionService, into: Map<string, Handlers[
 export function addReflection(server: Pick<Server, "addService">, definition?: PackageDefinition): void {
   let full: Map<string, Handlers[string]> | undefined;
   const real = (path: string): Handlers[string] => {
-    if (full === undefined) collectHandlers(new ReflectionService(definition ?? loadReflectionDefinition()), (full = new Map()));
+    if (full === undefined) {
+      full = new Map<string, Handlers[string]>();
+      collectHandlers(new ReflectionService(definition ?? loadReflectionDefinition()), full);
+    }
     const h = full.get(path);
     if (h === undefined) throw new Error(`reflection method ${path} is missing from @grpc/reflection`);
     return h;
