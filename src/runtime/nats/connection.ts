@@ -240,18 +240,28 @@ export async function connectNats(options: NatsConnectionOptions): Promise<NatsC
   try {
     return await connect(clientOptions);
   } catch (err) {
-    throw connectError(err, where);
+    throw connectError(err, where, clientOptions.tls !== undefined);
   }
 }
 
-/** Maps a client error at connect time to a typed error naming the servers and what to check. */
-export function connectError(err: unknown, where: string): NeuroGraphError {
+/**
+ * Maps a client error at connect time to a typed error naming the servers and what to check.
+ * `tls`: the connection used TLS, so a connection the server cut off is most likely a handshake
+ * it refused (a server that requires client certificates resets the socket without an alert).
+ */
+export function connectError(err: unknown, where: string, tls = false): NeuroGraphError {
   const detail = (err instanceof Error ? err.message : String(err)).trim();
   if (err instanceof natsErrors.AuthorizationError || /authoriz|authenticat/i.test(detail)) {
     return new NeuroGraphError(
       ErrorCode.Unauthenticated,
       `the NATS server at ${where} rejected the credentials (${detail}); check the user/password, token, nkey seed or credentials file (--nats-user, --nats-password, --nats-token, --nats-nkey-seed-file, --nats-creds)`,
       { cause: err },
+    );
+  }
+  if (tls && /ECONNRESET|EPIPE|socket hang up|connection (was )?closed/i.test(detail)) {
+    return new UnavailableError(
+      `TLS with the NATS server at ${where} failed: the server closed the connection during the handshake (${detail}); if it requires client certificates, give one it trusts (--nats-tls-cert, --nats-tls-key), and check the CA (--nats-tls-ca)`,
+      { cause: err, retryable: false },
     );
   }
   if (/tls|certificate|ssl|handshake/i.test(detail)) {

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nkeys } from "@nats-io/transport-node";
 import { afterAll, describe, expect, it } from "vitest";
-import { ValidationError } from "../../../src/core/errors.ts";
+import { UnavailableError, ValidationError } from "../../../src/core/errors.ts";
 import { loadConfig, natsConfigSchema, natsSettings, nodeConfigSchema } from "../../../src/runtime/index.ts";
-import { natsClientOptions } from "../../../src/runtime/nats/index.ts";
+import { connectError, natsClientOptions } from "../../../src/runtime/nats/index.ts";
 
 const schema = { ...nodeConfigSchema, ...natsConfigSchema };
 const dir = mkdtempSync(join(tmpdir(), "ng-nats-config-"));
@@ -90,5 +90,18 @@ describe("NATS connection options", () => {
       expect(err, field).toBeInstanceOf(ValidationError);
       expect((err as ValidationError).violations.map((v) => v.field), field).toContain(field);
     }
+  });
+});
+
+describe("NATS connect errors", () => {
+  it("name TLS and the client certificate when a TLS server cuts the handshake off, and say where otherwise", () => {
+    const cut = connectError(new Error("read ECONNRESET"), "tls://127.0.0.1:4443", true);
+    expect(cut).toBeInstanceOf(UnavailableError);
+    expect(cut.message).toMatch(/^TLS with the NATS server at tls:\/\/127\.0\.0\.1:4443 failed: the server closed the connection during the handshake \(read ECONNRESET\)/);
+    expect(cut.message).toContain("--nats-tls-cert");
+    expect(cut.retryable).toBe(false);
+    const plain = connectError(new Error("read ECONNRESET"), "nats://127.0.0.1:4222", false);
+    expect(plain.message).toMatch(/^cannot connect to NATS at nats:\/\/127\.0\.0\.1:4222 \(read ECONNRESET\); check that nats-server is running/);
+    expect(plain.retryable).toBe(true);
   });
 });
