@@ -3,7 +3,7 @@
  * stop) on top of the delivery half in `turn-loop.ts`, plus what the actor's context does on its
  * behalf (children, deferred replies, `pipeToSelf`).
  */
-import { CancelledError, InternalError, UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../core/errors.ts";
+import { InternalError, UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../core/errors.ts";
 import type { ActorAddress } from "./address.ts";
 import type { ActorFactory, Outcome, SpawnOptions } from "./actor.ts";
 import type { ActorCellBase, CellHost } from "./cell-host.ts";
@@ -194,7 +194,8 @@ export class ActorCell<M extends Message> extends TurnLoop<M> implements Context
   /**
    * Stops the actor. By default after the current turn, rejecting queued asks with
    * `UnavailableError`; `drain` processes what is queued first (refusing new messages);
-   * `force` does not wait for the current turn (its ask is rejected with `CancelledError`).
+   * `force` does not wait for the current turn (its ask is rejected with `UnavailableError` saying
+   * the operation may have completed: the server went away, the caller did not cancel).
    */
   stop(reason: StopReason = "requested", options: { drain?: boolean; force?: boolean } = {}): Promise<void> {
     if (this.phase === "stopped") return this.stoppedSignal.promise;
@@ -233,7 +234,7 @@ export class ActorCell<M extends Message> extends TurnLoop<M> implements Context
     if (current !== undefined) {
       this.current = undefined;
       current.reject(
-        new CancelledError(`actor ${this.path} was stopped while processing "${current.typeName}"; the operation may or may not have completed`),
+        new UnavailableError(`actor ${this.path} was stopped while processing "${current.typeName}"; the operation may or may not have completed: retry only if it is idempotent`),
       );
     }
     this.host.unregister(this);

@@ -43,7 +43,7 @@ export interface ActorRef<M extends Message> extends ActorRefBase {
   /**
    * Request/reply. Rejects with `OverloadedError` (mailbox full), `DeadlineExceededError` (no reply
    * in time; a late reply is discarded), the error the actor failed with (as a `NeuroGraphError`),
-   * or `UnavailableError`/`CancelledError` when the actor stops first.
+   * or `UnavailableError` when the actor stops first (saying so when the operation may have run).
    */
   ask<T extends M>(message: T, options?: AskOptions): Promise<ReplyFor<M, T["type"]>>;
 }

@@ -58,7 +58,7 @@ export interface MailboxStats {
 export interface ShutdownOptions {
   /** How long to wait for mailboxes to drain before stopping actors anyway (default 10 s). */
   readonly timeoutMs?: number;
-  /** Stop at once: in-flight asks get `CancelledError`, queued ones `UnavailableError`. */
+  /** Stop at once: in-flight and queued asks get `UnavailableError` (in-flight ones may have completed). */
   readonly force?: boolean;
 }
 
