@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import type { Server } from "@grpc/grpc-js";
 import { loadSync, type PackageDefinition } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
+import { InternalError } from "../core/errors.ts";
 
 /** The `proto/` directory of this package (the wire contract). */
 export const PROTO_ROOT = fileURLToPath(new URL("../../proto/", import.meta.url));
@@ -76,7 +77,7 @@ export function addReflection(server: Pick<Server, "addService">, definition?: P
       collectHandlers(new ReflectionService(definition ?? loadReflectionDefinition()), full);
     }
     const h = full.get(path);
-    if (h === undefined) throw new Error(`reflection method ${path} is missing from @grpc/reflection`);
+    if (h === undefined) throw new InternalError(`reflection method ${path} is missing from @grpc/reflection; check its version`);
     return h;
   };
   // A service over no packages registers the same two services cheaply; its handlers are replaced.

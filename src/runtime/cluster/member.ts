@@ -7,8 +7,8 @@
  * accepting, flush, snapshot; then release). A node that dies stops refreshing: its node key and
  * leases expire, the survivors become preferred for its shards and take them.
  */
-import { UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../../core/errors.ts";
 import { setTimeout as sleep } from "node:timers/promises";
+import { UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../../core/errors.ts";
 import { preferredOwner, type Lease, type NodeRegistry, type ShardLeases } from "./leases.ts";
 
 export interface ClusterMemberOptions {
@@ -129,16 +129,12 @@ export class ClusterMember {
         resolve(false);
       }, limitMs);
       timer.unref();
-      round.then(
-        (complete) => {
+      void round
+        .catch(() => false)
+        .then((complete) => {
           clearTimeout(timer);
           resolve(complete);
-        },
-        () => {
-          clearTimeout(timer);
-          resolve(false);
-        },
-      );
+        });
     });
   }
 
