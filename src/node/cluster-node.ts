@@ -10,7 +10,9 @@
  * that moment gets UNAVAILABLE (NATS "no responders"), which clients retry.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
+import { JetStreamConstitutionLog } from "../actors/cluster/constitution-stream.ts";
 import { ReplicatedLogs } from "../actors/cluster/log-setup.ts";
+import type { ConstitutionLog } from "../actors/guardian/constitution-log.ts";
 import { GraphShardActor, type GraphShardEnv, type ShardBoard, type ShardLog } from "../actors/index.ts";
 import { shardCodecs } from "../actors/shard-codecs.ts";
 import { toNeuroGraphError } from "../core/errors.ts";
@@ -46,6 +48,8 @@ export interface ClusterRuntime {
   shards(options: ClusterShardsOptions): Component;
   /** Shards this node serves now. */
   owned(): number[];
+  /** The constitution log every node of the cluster shares (a JetStream stream). */
+  constitutionLog(): Promise<ConstitutionLog>;
   /** Resolves after the first placement round. */
   readonly ready: Promise<void>;
 }
@@ -85,12 +89,15 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
     failReady = reject;
   });
   ready.catch(() => undefined);
+  let replicas: Promise<number> | undefined;
+  const replicasOf = (): Promise<number> => (replicas ??= settings.replicas !== undefined ? Promise.resolve(settings.replicas) : jetstreamManager(transport.connection).then((jsm) => defaultReplicas(transport.connection, jsm)));
 
   return {
     transport,
     codecs,
     ready,
     owned: () => [...local.keys()].sort((a, b) => a - b),
+    constitutionLog: async () => JetStreamConstitutionLog.open({ connection: transport.connection, cluster: nats.cluster, replicas: await replicasOf(), logger }),
     shards(o) {
       const { system, board } = o;
       const stopLocal = async (shard: number, force: boolean): Promise<void> => {
@@ -110,7 +117,7 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
         name: "cluster-shards",
         async start() {
           const conn = transport.connection;
-          const replicas = settings.replicas ?? (await defaultReplicas(conn, await jetstreamManager(conn)));
+          const replicas = await replicasOf();
           const logs = await ReplicatedLogs.open({ connection: conn, cluster: nats.cluster, replicas, logger: o.logger });
           const leases = await ShardLeases.open(conn, nats.cluster, { leaseMs: settings.leaseMs, replicas });
           const nodes = await NodeRegistry.open(conn, nats.cluster, { ttlMs: settings.leaseMs, replicas });

@@ -280,7 +280,9 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const guardianComponent: Component = {
     name: "guardian",
     async start() {
-      const log = constitutionLogOf(guardianOptions.constitutionLog, guardianLog);
+      // Cluster mode: one constitution for every node, kept in JetStream.
+      const shared = guardianOptions.constitutionLog === undefined ? await cluster?.constitutionLog() : undefined;
+      const log = shared ?? constitutionLogOf(guardianOptions.constitutionLog, guardianLog);
       await spawnGuardian(system, nodeId, hub, log, guardian.learning, guardianOptions, logger);
     },
     async stop(ctx) {
