@@ -27,6 +27,8 @@ export interface ClusterSettings {
   readonly nats: NatsSettings;
   readonly shardCount: number;
   readonly leaseMs: number;
+  /** This node's local copy of the shards' logs and snapshots (`<dataDir>/cluster-cache`); none when undefined. */
+  readonly cacheDir?: string;
   /** JetStream replicas of the log stream, snapshot store and KV buckets (default min(3, servers)). */
   readonly replicas?: number;
 }
@@ -80,6 +82,7 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
   const codecs = new CodecRegistry().register(...shardCodecs());
   const local = new Map<number, Local>();
   let member: ClusterMember | undefined;
+  let logs: ReplicatedLogs | undefined;
   let stopWatching: (() => void) | undefined;
   const movedTimers = new Set<NodeJS.Timeout>();
   let markReady!: () => void;
@@ -118,7 +121,8 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
         async start() {
           const conn = transport.connection;
           const replicas = await replicasOf();
-          const logs = await ReplicatedLogs.open({ connection: conn, cluster: nats.cluster, replicas, logger: o.logger });
+          const opened = await ReplicatedLogs.open({ connection: conn, cluster: nats.cluster, replicas, logger: o.logger, ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }) });
+          logs = opened;
           const leases = await ShardLeases.open(conn, nats.cluster, { leaseMs: settings.leaseMs, replicas });
           const nodes = await NodeRegistry.open(conn, nats.cluster, { ttlMs: settings.leaseMs, replicas });
           // A request forwarded to a shard's old owner can be lost (NATS drops what it was
@@ -140,7 +144,7 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
             leases,
             nodes,
             onAcquired: async (lease) => {
-              const log = logs.open(lease.shard, {
+              const log = opened.open(lease.shard, {
                 owner: nats.nodeId,
                 epoch: lease.epoch,
                 mayWrite: () => member?.lease(lease.shard)?.epoch === lease.epoch,
@@ -185,6 +189,7 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
           for (const t of movedTimers) clearTimeout(t);
           movedTimers.clear();
           await Promise.all([...local.keys()].map((s) => stopLocal(s, true)));
+          await logs?.close();
         },
       };
     },
