@@ -17,7 +17,7 @@ import { EDGE_SOURCE_OFFSET, EDGE_TARGET_OFFSET, u32Column } from "./record-colu
 import { RoundRobin } from "./router-batches.ts";
 import { connect, disconnect, getConnections } from "./router-edges.ts";
 import { activate, findPath, traverse, type GraphLimits } from "./router-graph.ts";
-import { openShards, reconcileEdges, type EdgeRepairReport } from "./router-repair.ts";
+import { openShards, reconcileEdges, reconcileShardEdges, type EdgeRepairReport } from "./router-repair.ts";
 import { kNearest, neighbors, range } from "./router-spatial.ts";
 import { createTokens, deleteTokens, getTokens, updateTokens } from "./router-tokens.ts";
 import type {
@@ -200,6 +200,11 @@ export class GraphRouter implements Fanout {
   /** Recovery: makes both sides of every cross-shard connection agree (run before serving). */
   reconcileEdges(timeoutMs = Math.max(60_000, this.askTimeoutMs)): Promise<EdgeRepairReport> {
     return reconcileEdges(this, timeoutMs);
+  }
+
+  /** Cluster mode: reconciles the cross-shard connections of one shard just taken over. */
+  reconcileShardEdges(shard: number, timeoutMs = Math.max(30_000, this.askTimeoutMs)): Promise<EdgeRepairReport> {
+    return reconcileShardEdges(this, shard, timeoutMs);
   }
 
   /** Recovery is complete: the shards serve the calls their recovery gate held. */

@@ -159,7 +159,7 @@ export class GraphShardActor extends Actor<ShardMessage> {
       case "shard.edge-audit":
         return this.answer(ctx, () => ownedRecordsTo(this.store, m.targetShard, this.env.shardCount));
       case "shard.mirror-repair":
-        return this.answer(ctx, () => this.repairMirrors(m.owned));
+        return this.answer(ctx, () => this.repairMirrors(m.owned, m.fromShard));
       case "shard.unlink-dangling":
         this.journal.ensureWritable(m.keys.sources.length * 9);
         return this.answer(ctx, () => {
@@ -322,8 +322,8 @@ export class GraphShardActor extends Actor<ShardMessage> {
   }
 
   /** Edge reconciliation at start (`router-repair.ts`): applies and logs what the mirrors need. */
-  private repairMirrors(owned: Uint8Array): MirrorRepairReply {
-    const plan = planMirrorRepair(this.store, owned);
+  private repairMirrors(owned: Uint8Array, fromShard: number | undefined): MirrorRepairReply {
+    const plan = planMirrorRepair(this.store, owned, fromShard === undefined ? undefined : { fromShard, shardCount: this.env.shardCount });
     let bytes = 0;
     for (const m of plan.mutations) bytes += m.kind === "connections.upsert" ? m.records.byteLength : m.kind === "connections.remove" ? m.sources.length * 9 : 0;
     if (bytes > 0) this.journal.ensureWritable(bytes);

@@ -79,6 +79,46 @@ export async function reconcileEdges(f: Fanout, timeoutMs: number): Promise<Edge
   return { checked, mirrorsAdded, mirrorsUpdated, mirrorsRemoved, ownersRemoved };
 }
 
+/**
+ * Cluster mode: reconciles the cross-shard edges of one shard just taken over, with the shards
+ * wherever they are served: its mirrors against every other shard's owned connections into it,
+ * and its owned connections against their mirrors on every other shard. The other shards serve
+ * meanwhile; a shard that is not served anywhere at the moment fails the pass (UNAVAILABLE) and
+ * the caller tries again later.
+ */
+export async function reconcileShardEdges(f: Fanout, shard: number, timeoutMs: number): Promise<EdgeRepairReport> {
+  const S = f.shardCount;
+  let checked = 0;
+  let mirrorsAdded = 0;
+  let mirrorsUpdated = 0;
+  let mirrorsRemoved = 0;
+  let ownersRemoved = 0;
+  const count = (r: MirrorRepairReply): void => {
+    mirrorsAdded += r.mirrorsAdded;
+    mirrorsUpdated += r.mirrorsUpdated;
+    mirrorsRemoved += r.mirrorsRemoved;
+  };
+  if (S < 2) return { checked, mirrorsAdded, mirrorsUpdated, mirrorsRemoved, ownersRemoved };
+  // As a target: every other shard's owned connections into it.
+  const owners: Promise<Uint8Array>[] = [];
+  for (let s = 0; s < S; s++) if (s !== shard) owners.push(f.ref(s).ask({ type: "shard.edge-audit", targetShard: shard }, { timeoutMs }));
+  const owned = concat(await Promise.all(owners));
+  checked += owned.byteLength >>> 6;
+  const mine: MirrorRepairReply = await f.ref(shard).ask({ type: "shard.mirror-repair", owned }, { timeoutMs });
+  count(mine);
+  ownersRemoved += await unlinkAtOwners(f, mine.dangling, timeoutMs);
+  // As an owner: its connections into each other shard against their mirrors there.
+  for (let target = 0; target < S; target++) {
+    if (target === shard) continue;
+    const out = await f.ref(shard).ask({ type: "shard.edge-audit", targetShard: target }, { timeoutMs });
+    checked += out.byteLength >>> 6;
+    const r: MirrorRepairReply = await f.ref(target).ask({ type: "shard.mirror-repair", owned: out, fromShard: shard }, { timeoutMs });
+    count(r);
+    ownersRemoved += await unlinkAtOwners(f, r.dangling, timeoutMs);
+  }
+  return { checked, mirrorsAdded, mirrorsUpdated, mirrorsRemoved, ownersRemoved };
+}
+
 /** Opens every shard's recovery gate: the calls that waited are served. */
 export function openShards(f: Fanout): void {
   for (let s = 0; s < f.shardCount; s++) f.ref(s).tell({ type: "shard.open" });

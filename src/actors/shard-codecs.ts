@@ -12,15 +12,20 @@ import {
   ShardCommitRequest,
   ShardConnectionsReply,
   ShardConnectionsRequest,
+  ShardEdgeAuditReply,
+  ShardEdgeAuditRequest,
   ShardExpandReply,
   ShardExpandRequest,
   ShardGetReply,
   ShardGetRequest,
+  ShardMirrorRepairReply,
+  ShardMirrorRepairRequest,
   ShardOpKind,
   ShardPrepareReply,
   ShardPrepareRequest,
   ShardSpatialReply,
   ShardSpatialRequest,
+  ShardUnlinkDanglingRequest,
   ShardWriteReply,
   ShardWriteRequest,
   type ShardOpMessage,
@@ -30,6 +35,7 @@ import { shardLearnCodec } from "./shard-learn-codec.ts";
 import type {
   ConnectionsReply,
   GetReply,
+  MirrorRepairReply,
   PrepareReply,
   ShardOp,
   SpatialReply,
@@ -252,5 +258,38 @@ export function shardCodecs(): MessageCodec[] {
       },
     ),
     shardLearnCodec(),
+    // Edge reconciliation of a shard taken over in cluster mode (router-repair.ts).
+    codec<"shard.edge-audit", Uint8Array>(
+      "shard.edge-audit",
+      (m) => ShardEdgeAuditRequest.encode({ targetShard: m.targetShard }).finish(),
+      (b) => ({ type: "shard.edge-audit", targetShard: ShardEdgeAuditRequest.decode(b).targetShard }),
+      (r) => ShardEdgeAuditReply.encode({ records: bytesOf(r) }).finish(),
+      (b) => records(ShardEdgeAuditReply.decode(b).records, "records"),
+    ),
+    codec<"shard.mirror-repair", MirrorRepairReply>(
+      "shard.mirror-repair",
+      (m) => ShardMirrorRepairRequest.encode({ owned: bytesOf(m.owned), hasFromShard: m.fromShard !== undefined, fromShard: m.fromShard ?? 0 }).finish(),
+      (b) => {
+        const m = ShardMirrorRepairRequest.decode(b);
+        return { type: "shard.mirror-repair", owned: records(m.owned, "owned"), ...(m.hasFromShard ? { fromShard: m.fromShard } : {}) };
+      },
+      (r) => ShardMirrorRepairReply.encode({ mirrorsAdded: r.mirrorsAdded, mirrorsUpdated: r.mirrorsUpdated, mirrorsRemoved: r.mirrorsRemoved, dangling: keyColumnsOut(r.dangling) }).finish(),
+      (b) => {
+        const m = ShardMirrorRepairReply.decode(b);
+        const dangling = m.dangling === undefined ? { sources: new Uint32Array(0), targets: new Uint32Array(0), types: new Uint8Array(0) } : keysIn(m.dangling, u8);
+        return { mirrorsAdded: m.mirrorsAdded, mirrorsUpdated: m.mirrorsUpdated, mirrorsRemoved: m.mirrorsRemoved, dangling };
+      },
+    ),
+    codec<"shard.unlink-dangling", WriteReply>(
+      "shard.unlink-dangling",
+      (m) => ShardUnlinkDanglingRequest.encode({ keys: keyColumnsOut(m.keys) }).finish(),
+      (b) => {
+        const m = ShardUnlinkDanglingRequest.decode(b);
+        if (m.keys === undefined) throw invalid("keys", "missing");
+        return { type: "shard.unlink-dangling", keys: keysIn(m.keys, u8) };
+      },
+      writeReplyOut,
+      writeReplyIn,
+    ),
   ];
 }

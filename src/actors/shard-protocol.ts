@@ -235,9 +235,10 @@ export type ShardMessage =
   | Ask<{ readonly type: "shard.edge-audit"; readonly targetShard: number }, Uint8Array>
   /**
    * Makes the mirrors here equal to `owned` (every other shard's owned connections into this
-   * shard), logging the changes; replies once they are durable.
+   * shard, or with `fromShard` those of that one shard only), logging the changes; replies once
+   * they are durable.
    */
-  | Ask<{ readonly type: "shard.mirror-repair"; readonly owned: Uint8Array }, MirrorRepairReply>
+  | Ask<{ readonly type: "shard.mirror-repair"; readonly owned: Uint8Array; readonly fromShard?: number }, MirrorRepairReply>
   /** Edge reconciliation: unlinks owned connections whose target token is gone (never waits for the gate). */
   | Ask<{ readonly type: "shard.unlink-dangling"; readonly keys: KeyColumns }, WriteReply>
   /** Recovery is complete (edge reconciliation done): serve the calls that waited. */

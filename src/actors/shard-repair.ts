@@ -67,10 +67,11 @@ function keysOf(sources: Uint32Array, targets: Uint32Array, types: Uint8Array, p
 
 /**
  * What makes this shard's mirrors equal to `owned` (every owned connection, on every other shard,
- * whose target lives here). Changes nothing: the caller applies `mutations` with `applyMutation`
- * (as replay will) and logs them.
+ * whose target lives here; with `only`, those of the one shard `only.fromShard`, and only mirrors
+ * whose source lives there are checked). Changes nothing: the caller applies `mutations` with
+ * `applyMutation` (as replay will) and logs them.
  */
-export function planMirrorRepair(store: ShardStore, owned: Uint8Array): MirrorRepair {
+export function planMirrorRepair(store: ShardStore, owned: Uint8Array, only?: { readonly fromShard: number; readonly shardCount: number }): MirrorRepair {
   const n = owned.byteLength / CONNECTION_RECORD_SIZE;
   const dv = new DataView(owned.buffer, owned.byteOffset, owned.byteLength);
   const sources = new Uint32Array(n);
@@ -111,7 +112,7 @@ export function planMirrorRepair(store: ShardStore, owned: Uint8Array): MirrorRe
   const orphan = new Uint8Array(cols.size);
   let removed = 0;
   for (let e = 0; e < cols.size; e++) {
-    if (seen[e] === 0 && store.isConnectionLive(e) && store.isMirror(e)) {
+    if (seen[e] === 0 && store.isConnectionLive(e) && store.isMirror(e) && (only === undefined || cols.sources[e]! % only.shardCount === only.fromShard)) {
       orphan[e] = 1;
       removed++;
     }

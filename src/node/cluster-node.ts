@@ -41,6 +41,12 @@ export interface ClusterShardsOptions {
   readonly mailboxCapacity: number;
   readonly decide: (error: unknown) => Directive;
   readonly logger: Logger;
+  /**
+   * A shard taken over recovered; it holds client calls (its recovery gate) until `open()` is
+   * called, so its cross-shard connections can be reconciled first. `still()` says whether this
+   * ownership lasts. Without it the shard serves at once.
+   */
+  readonly onServing?: (shard: number, still: () => boolean, open: () => void) => void;
 }
 
 export interface ClusterRuntime {
@@ -154,7 +160,9 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
                 },
               });
               board.setState(lease.shard, "starting", `taking over (epoch ${lease.epoch})`);
-              const ref = system.spawn(shardAddress(lease.shard), () => new GraphShardActor(withSnapshots(o.env(lease.shard, log))), {
+              // Shared by every incarnation of the shard actor during this ownership.
+              const recovery = { open: o.onServing === undefined };
+              const ref = system.spawn(shardAddress(lease.shard), () => new GraphShardActor({ ...withSnapshots(o.env(lease.shard, log)), recovery }), {
                 mailboxCapacity: o.mailboxCapacity,
                 supervision: { decide: o.decide },
               });
@@ -166,6 +174,19 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
                 throw err;
               }
               o.logger.info({ shard: lease.shard, epoch: lease.epoch }, "serving shard");
+              o.onServing?.(
+                lease.shard,
+                () => local.get(lease.shard)?.lease.epoch === lease.epoch,
+                () => {
+                  if (recovery.open) return;
+                  recovery.open = true;
+                  try {
+                    ref.tell({ type: "shard.open" });
+                  } catch {
+                    // Stopped meanwhile: nothing to open.
+                  }
+                },
+              );
             },
             onHandoff: async (lease) => {
               await stopLocal(lease.shard, false);

@@ -58,7 +58,7 @@ import type { ClusterRuntime } from "./cluster-node.ts";
 import { defaultSampling, type SamplingParams } from "../core/constitution/index.ts";
 import { SAMPLING_REASONS } from "../sampling/index.ts";
 import type { ServeConfig } from "./config.ts";
-import { ensureDataDir, notServingReason, packageVersion, reconcileEdges, rootCause, shardDecider } from "./start-support.ts";
+import { ensureDataDir, notServingReason, packageVersion, reconcileEdges, reconcileTakenShard, rootCause, shardDecider } from "./start-support.ts";
 import { NodeObservability, type NodeTracingOptions } from "./node-observability.ts";
 import { TracedShardLog } from "./traced-shard-log.ts";
 import { constitutionLogOf, createGuardianHub, guardianParts, spawnGuardian, type NodeGuardianOptions } from "./guardian.ts";
@@ -309,7 +309,20 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   // Cluster mode: guardian, then the shards this node holds leases for. Single node: shard logs,
   // guardian (its log comes from the same provider), shards.
   if (cluster !== undefined) node.add(guardianComponent);
-  if (cluster !== undefined) node.add(cluster.shards({ system, board, env: shardEnv, mailboxCapacity: config.mailboxCapacity, decide: shardDecider, logger }));
+  if (cluster !== undefined) {
+    node.add(
+      cluster.shards({
+        system,
+        board,
+        env: shardEnv,
+        mailboxCapacity: config.mailboxCapacity,
+        decide: shardDecider,
+        logger,
+        // Its cross-shard connections may be torn by the crash that moved it: reconcile them first.
+        onServing: (shard, still, open) => void reconcileTakenShard(router, shard, metrics, logger, still, open),
+      }),
+    );
+  }
   else node.add({
     name: "shard-logs",
     async start() {

@@ -4,7 +4,7 @@
  * reason.
  */
 import { mkdirSync, readFileSync } from "node:fs";
-import type { GraphRouter, ShardBoard } from "../actors/index.ts";
+import type { EdgeRepairReport, GraphRouter, ShardBoard } from "../actors/index.ts";
 import { ErrorCode, FailedPreconditionError, InternalError, NeuroGraphError, toNeuroGraphError } from "../core/errors.ts";
 import { defaultDecider, type Directive } from "../runtime/index.ts";
 import type { Logger, MetricsRegistry } from "../telemetry/index.ts";
@@ -44,18 +44,54 @@ export function rootCause(error: NeuroGraphError): NeuroGraphError {
 export async function reconcileEdges(router: GraphRouter, metrics: MetricsRegistry, logger: Logger): Promise<void> {
   try {
     const started = performance.now();
-    const r = await router.reconcileEdges();
-    metrics.walEdgeRepaired("mirror_added", r.mirrorsAdded);
-    metrics.walEdgeRepaired("mirror_updated", r.mirrorsUpdated);
-    metrics.walEdgeRepaired("mirror_removed", r.mirrorsRemoved);
-    metrics.walEdgeRepaired("owner_removed", r.ownersRemoved);
-    const repaired = r.mirrorsAdded + r.mirrorsUpdated + r.mirrorsRemoved + r.ownersRemoved;
-    const line = { ...r, repaired, durationMs: Math.round(performance.now() - started) };
-    if (repaired > 0) logger.warn(line, "repaired cross-shard connections left on one side by a crash");
-    else logger.debug(line, "cross-shard connections agree on both sides");
+    reportEdgeRepair(await router.reconcileEdges(), started, metrics, logger, {});
   } catch (err) {
     logger.error({ err: toNeuroGraphError(err) }, "reconciling cross-shard connections failed; connections torn by a crash stay one-sided until the next start");
   }
+}
+
+function reportEdgeRepair(r: EdgeRepairReport, started: number, metrics: MetricsRegistry, logger: Logger, context: Record<string, unknown>): void {
+  metrics.walEdgeRepaired("mirror_added", r.mirrorsAdded);
+  metrics.walEdgeRepaired("mirror_updated", r.mirrorsUpdated);
+  metrics.walEdgeRepaired("mirror_removed", r.mirrorsRemoved);
+  metrics.walEdgeRepaired("owner_removed", r.ownersRemoved);
+  const repaired = r.mirrorsAdded + r.mirrorsUpdated + r.mirrorsRemoved + r.ownersRemoved;
+  const line = { ...context, ...r, repaired, durationMs: Math.round(performance.now() - started) };
+  if (repaired > 0) logger.warn(line, "repaired cross-shard connections left on one side by a crash");
+  else logger.debug(line, "cross-shard connections agree on both sides");
+}
+
+/** The reconciliation a taken-over shard waits for before serving: each ask bounded by this. */
+const GATED_REPAIR_ASK_MS = 5_000;
+/** Later attempts, while the shard serves (another shard was not served during the first). */
+const SHARD_REPAIR_RETRIES = 5;
+
+/**
+ * Cluster mode: a shard taken over reconciles its cross-shard connections with the other shards
+ * wherever they are served, while it still holds its client calls, so no write can interleave
+ * with the pass (writes between other shards never touch its edges); then it serves (`open`).
+ * When some shard is not served at the moment (a cluster starting or rebalancing), the shard
+ * serves anyway and the pass is retried with backoff while it serves; a connection written
+ * during such a retry can race it. Gives up with an error line after a few tries.
+ */
+export async function reconcileTakenShard(router: GraphRouter, shard: number, metrics: MetricsRegistry, logger: Logger, still: () => boolean, open: () => void): Promise<void> {
+  for (let attempt = 0; still(); attempt++) {
+    const started = performance.now();
+    try {
+      reportEdgeRepair(await router.reconcileShardEdges(shard, GATED_REPAIR_ASK_MS), started, metrics, logger, { shard, attempt });
+      open();
+      return;
+    } catch (err) {
+      open();
+      if (attempt >= SHARD_REPAIR_RETRIES) {
+        logger.error({ shard, err: toNeuroGraphError(err) }, "reconciling the cross-shard connections of a shard taken over failed; connections torn by a crash stay one-sided until it is taken over again");
+        return;
+      }
+      logger.debug({ shard, attempt, err: toNeuroGraphError(err) }, "reconciling the cross-shard connections of a shard taken over failed; retrying");
+      await new Promise((r) => setTimeout(r, 1000 * 2 ** attempt).unref());
+    }
+  }
+  open();
 }
 
 /** A damaged log does not heal by restarting: stop the shard at once and report it. */

@@ -58,6 +58,21 @@ describe("shard protocol codecs", () => {
     for (const m of msgs) expect(plain(roundTrip(m))).toEqual(plain(m));
   });
 
+  it("round-trip the edge reconciliation asks and replies (cluster-mode takeover)", () => {
+    const msgs: ShardMessage[] = [
+      { type: "shard.edge-audit", targetShard: 3 },
+      { type: "shard.mirror-repair", owned: new Uint8Array(128).fill(7) },
+      { type: "shard.mirror-repair", owned: new Uint8Array(64).fill(1), fromShard: 0 },
+      { type: "shard.unlink-dangling", keys: { sources: Uint32Array.of(1, 2), targets: Uint32Array.of(3, 4), types: Uint8Array.of(5, 6) } },
+    ] as ShardMessage[];
+    for (const m of msgs) expect(plain(roundTrip(m))).toEqual(plain(m));
+    const repair = { mirrorsAdded: 1, mirrorsUpdated: 2, mirrorsRemoved: 3, dangling: { sources: Uint32Array.of(9), targets: Uint32Array.of(8), types: Uint8Array.of(7) } };
+    expect(plain(registry.decodeReply("shard.mirror-repair", registry.encodeReply("shard.mirror-repair", repair)))).toEqual(plain(repair));
+    const audit = new Uint8Array(192).fill(3);
+    expect(plain(registry.decodeReply("shard.edge-audit", registry.encodeReply("shard.edge-audit", audit)))).toEqual(plain(audit));
+    expect(() => registry.decode("shard.mirror-repair", Uint8Array.of(10, 3, 1, 2, 3))).toThrow(ValidationError);
+  });
+
   it("round-trip write replies with ids and unlink keys", () => {
     const reply = {
       applied: 2,

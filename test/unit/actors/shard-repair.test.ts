@@ -120,7 +120,54 @@ function reconcile(stores: ShardStore[]): number {
   return repaired;
 }
 
+/** Unlinks dangling keys at their owners. */
+function unlinkDangling(stores: ShardStore[], dangling: { sources: Uint32Array; targets: Uint32Array; types: Uint8Array }): void {
+  for (let x = 0; x < S; x++) {
+    const pick = Array.from(dangling.sources.keys()).filter((i) => dangling.sources[i]! % S === x);
+    if (pick.length === 0) continue;
+    const keys = { sources: Uint32Array.from(pick, (i) => dangling.sources[i]!), targets: Uint32Array.from(pick, (i) => dangling.targets[i]!), types: Uint8Array.from(pick, (i) => dangling.types[i]!) };
+    executeOp(stores[x]!, { kind: "unlink", keys }, { strict: false, keep: null }, LIMITS);
+  }
+}
+
+/** What `reconcileShardEdges` does for shard `x` taken over in cluster mode. */
+function reconcileTaken(stores: ShardStore[], x: number): void {
+  const into = stores.filter((_, s) => s !== x).map((store) => ownedRecordsTo(store, x, S));
+  const owned = new Uint8Array(into.reduce((n, p) => n + p.byteLength, 0));
+  into.reduce((at, p) => (owned.set(p, at), at + p.byteLength), 0);
+  const mine = planMirrorRepair(stores[x]!, owned);
+  for (const m of mine.mutations) applyMutation(stores[x]!, m);
+  unlinkDangling(stores, mine.reply.dangling);
+  for (let t = 0; t < S; t++) {
+    if (t === x) continue;
+    const r = planMirrorRepair(stores[t]!, ownedRecordsTo(stores[x]!, t, S), { fromShard: x, shardCount: S });
+    for (const m of r.mutations) applyMutation(stores[t]!, m);
+    unlinkDangling(stores, r.reply.dangling);
+  }
+}
+
 describe("edge reconciliation (shard side)", () => {
+  it("cluster mode: the pass of one shard taken over touches only edges with an end on it; one pass per shard reconciles everything", () => {
+    const key = (k: string): [number, number] => {
+      const [a, b] = k.split(">");
+      return [Number(a), Number(b!.split(":")[0])];
+    };
+    fc.assert(
+      fc.property(edgesArb, fc.array(tearArb, { maxLength: 8 }), fc.nat({ max: S - 1 }), (edges, tears, x) => {
+        const stores = build(edges);
+        for (const t of tears) tear(stores, edges, t);
+        const untouched = (list: ShardStore[]) =>
+          list.map((store) => [...sideOf(store, true), ...sideOf(store, false)].filter(([k]) => key(k).every((id) => id % S !== x)).sort());
+        const before = untouched(stores);
+        reconcileTaken(stores, x);
+        expect(untouched(stores)).toEqual(before);
+        for (let s = 0; s < S; s++) if (s !== x) reconcileTaken(stores, s);
+        expect(reconcile(stores)).toBe(0);
+      }),
+      { numRuns: 300, seed: 20261122 },
+    );
+  });
+
   it("makes both sides of every cross-shard connection agree, owner first", () => {
     fc.assert(
       fc.property(edgesArb, fc.array(tearArb, { maxLength: 8 }), (edges, tears) => {

@@ -326,6 +326,38 @@ export interface ShardLearnReply {
   hasInvalid: boolean;
 }
 
+/** `shard.edge-audit`: the owned connections whose target lives on `target_shard`. */
+export interface ShardEdgeAuditRequest {
+  targetShard: number;
+}
+
+/** Packed connection records, 64 bytes each. */
+export interface ShardEdgeAuditReply {
+  records: Buffer;
+}
+
+/**
+ * `shard.mirror-repair`: make the mirrors here equal to `owned`; with `has_from_shard`, only the
+ * mirrors whose source lives on `from_shard` (the owned list then comes from that shard alone).
+ */
+export interface ShardMirrorRepairRequest {
+  owned: Buffer;
+  hasFromShard: boolean;
+  fromShard: number;
+}
+
+export interface ShardMirrorRepairReply {
+  mirrorsAdded: number;
+  mirrorsUpdated: number;
+  mirrorsRemoved: number;
+  dangling: ShardKeyColumns | undefined;
+}
+
+/** `shard.unlink-dangling` (reply: ShardWriteReply). */
+export interface ShardUnlinkDanglingRequest {
+  keys: ShardKeyColumns | undefined;
+}
+
 function createBaseShardOpMessage(): ShardOpMessage {
   return {
     kind: 0,
@@ -3213,6 +3245,455 @@ export const ShardLearnReply: MessageFns<ShardLearnReply> = {
       : undefined;
     message.invalid = object.invalid ?? Buffer.alloc(0);
     message.hasInvalid = object.hasInvalid ?? false;
+    return message;
+  },
+};
+
+function createBaseShardEdgeAuditRequest(): ShardEdgeAuditRequest {
+  return { targetShard: 0 };
+}
+
+export const ShardEdgeAuditRequest: MessageFns<ShardEdgeAuditRequest> = {
+  encode(message: ShardEdgeAuditRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.targetShard !== 0) {
+      writer.uint32(8).uint32(message.targetShard);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShardEdgeAuditRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShardEdgeAuditRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.targetShard = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShardEdgeAuditRequest {
+    return {
+      targetShard: isSet(object.targetShard)
+        ? globalThis.Number(object.targetShard)
+        : isSet(object.target_shard)
+        ? globalThis.Number(object.target_shard)
+        : 0,
+    };
+  },
+
+  toJSON(message: ShardEdgeAuditRequest): unknown {
+    const obj: any = {};
+    if (message.targetShard !== 0) {
+      obj.targetShard = Math.round(message.targetShard);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShardEdgeAuditRequest>, I>>(base?: I): ShardEdgeAuditRequest {
+    return ShardEdgeAuditRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShardEdgeAuditRequest>, I>>(object: I): ShardEdgeAuditRequest {
+    const message = createBaseShardEdgeAuditRequest();
+    message.targetShard = object.targetShard ?? 0;
+    return message;
+  },
+};
+
+function createBaseShardEdgeAuditReply(): ShardEdgeAuditReply {
+  return { records: Buffer.alloc(0) };
+}
+
+export const ShardEdgeAuditReply: MessageFns<ShardEdgeAuditReply> = {
+  encode(message: ShardEdgeAuditReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.records.length !== 0) {
+      writer.uint32(10).bytes(message.records);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShardEdgeAuditReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShardEdgeAuditReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.records = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShardEdgeAuditReply {
+    return { records: isSet(object.records) ? Buffer.from(bytesFromBase64(object.records)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: ShardEdgeAuditReply): unknown {
+    const obj: any = {};
+    if (message.records.length !== 0) {
+      obj.records = base64FromBytes(message.records);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShardEdgeAuditReply>, I>>(base?: I): ShardEdgeAuditReply {
+    return ShardEdgeAuditReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShardEdgeAuditReply>, I>>(object: I): ShardEdgeAuditReply {
+    const message = createBaseShardEdgeAuditReply();
+    message.records = object.records ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseShardMirrorRepairRequest(): ShardMirrorRepairRequest {
+  return { owned: Buffer.alloc(0), hasFromShard: false, fromShard: 0 };
+}
+
+export const ShardMirrorRepairRequest: MessageFns<ShardMirrorRepairRequest> = {
+  encode(message: ShardMirrorRepairRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.owned.length !== 0) {
+      writer.uint32(10).bytes(message.owned);
+    }
+    if (message.hasFromShard !== false) {
+      writer.uint32(16).bool(message.hasFromShard);
+    }
+    if (message.fromShard !== 0) {
+      writer.uint32(24).uint32(message.fromShard);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShardMirrorRepairRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShardMirrorRepairRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.owned = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.hasFromShard = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.fromShard = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShardMirrorRepairRequest {
+    return {
+      owned: isSet(object.owned) ? Buffer.from(bytesFromBase64(object.owned)) : Buffer.alloc(0),
+      hasFromShard: isSet(object.hasFromShard)
+        ? globalThis.Boolean(object.hasFromShard)
+        : isSet(object.has_from_shard)
+        ? globalThis.Boolean(object.has_from_shard)
+        : false,
+      fromShard: isSet(object.fromShard)
+        ? globalThis.Number(object.fromShard)
+        : isSet(object.from_shard)
+        ? globalThis.Number(object.from_shard)
+        : 0,
+    };
+  },
+
+  toJSON(message: ShardMirrorRepairRequest): unknown {
+    const obj: any = {};
+    if (message.owned.length !== 0) {
+      obj.owned = base64FromBytes(message.owned);
+    }
+    if (message.hasFromShard !== false) {
+      obj.hasFromShard = message.hasFromShard;
+    }
+    if (message.fromShard !== 0) {
+      obj.fromShard = Math.round(message.fromShard);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShardMirrorRepairRequest>, I>>(base?: I): ShardMirrorRepairRequest {
+    return ShardMirrorRepairRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShardMirrorRepairRequest>, I>>(object: I): ShardMirrorRepairRequest {
+    const message = createBaseShardMirrorRepairRequest();
+    message.owned = object.owned ?? Buffer.alloc(0);
+    message.hasFromShard = object.hasFromShard ?? false;
+    message.fromShard = object.fromShard ?? 0;
+    return message;
+  },
+};
+
+function createBaseShardMirrorRepairReply(): ShardMirrorRepairReply {
+  return { mirrorsAdded: 0, mirrorsUpdated: 0, mirrorsRemoved: 0, dangling: undefined };
+}
+
+export const ShardMirrorRepairReply: MessageFns<ShardMirrorRepairReply> = {
+  encode(message: ShardMirrorRepairReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mirrorsAdded !== 0) {
+      writer.uint32(8).uint32(message.mirrorsAdded);
+    }
+    if (message.mirrorsUpdated !== 0) {
+      writer.uint32(16).uint32(message.mirrorsUpdated);
+    }
+    if (message.mirrorsRemoved !== 0) {
+      writer.uint32(24).uint32(message.mirrorsRemoved);
+    }
+    if (message.dangling !== undefined) {
+      ShardKeyColumns.encode(message.dangling, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShardMirrorRepairReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShardMirrorRepairReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.mirrorsAdded = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.mirrorsUpdated = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mirrorsRemoved = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.dangling = ShardKeyColumns.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShardMirrorRepairReply {
+    return {
+      mirrorsAdded: isSet(object.mirrorsAdded)
+        ? globalThis.Number(object.mirrorsAdded)
+        : isSet(object.mirrors_added)
+        ? globalThis.Number(object.mirrors_added)
+        : 0,
+      mirrorsUpdated: isSet(object.mirrorsUpdated)
+        ? globalThis.Number(object.mirrorsUpdated)
+        : isSet(object.mirrors_updated)
+        ? globalThis.Number(object.mirrors_updated)
+        : 0,
+      mirrorsRemoved: isSet(object.mirrorsRemoved)
+        ? globalThis.Number(object.mirrorsRemoved)
+        : isSet(object.mirrors_removed)
+        ? globalThis.Number(object.mirrors_removed)
+        : 0,
+      dangling: isSet(object.dangling) ? ShardKeyColumns.fromJSON(object.dangling) : undefined,
+    };
+  },
+
+  toJSON(message: ShardMirrorRepairReply): unknown {
+    const obj: any = {};
+    if (message.mirrorsAdded !== 0) {
+      obj.mirrorsAdded = Math.round(message.mirrorsAdded);
+    }
+    if (message.mirrorsUpdated !== 0) {
+      obj.mirrorsUpdated = Math.round(message.mirrorsUpdated);
+    }
+    if (message.mirrorsRemoved !== 0) {
+      obj.mirrorsRemoved = Math.round(message.mirrorsRemoved);
+    }
+    if (message.dangling !== undefined) {
+      obj.dangling = ShardKeyColumns.toJSON(message.dangling);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShardMirrorRepairReply>, I>>(base?: I): ShardMirrorRepairReply {
+    return ShardMirrorRepairReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShardMirrorRepairReply>, I>>(object: I): ShardMirrorRepairReply {
+    const message = createBaseShardMirrorRepairReply();
+    message.mirrorsAdded = object.mirrorsAdded ?? 0;
+    message.mirrorsUpdated = object.mirrorsUpdated ?? 0;
+    message.mirrorsRemoved = object.mirrorsRemoved ?? 0;
+    message.dangling = (object.dangling !== undefined && object.dangling !== null)
+      ? ShardKeyColumns.fromPartial(object.dangling)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseShardUnlinkDanglingRequest(): ShardUnlinkDanglingRequest {
+  return { keys: undefined };
+}
+
+export const ShardUnlinkDanglingRequest: MessageFns<ShardUnlinkDanglingRequest> = {
+  encode(message: ShardUnlinkDanglingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keys !== undefined) {
+      ShardKeyColumns.encode(message.keys, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShardUnlinkDanglingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShardUnlinkDanglingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keys = ShardKeyColumns.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShardUnlinkDanglingRequest {
+    return { keys: isSet(object.keys) ? ShardKeyColumns.fromJSON(object.keys) : undefined };
+  },
+
+  toJSON(message: ShardUnlinkDanglingRequest): unknown {
+    const obj: any = {};
+    if (message.keys !== undefined) {
+      obj.keys = ShardKeyColumns.toJSON(message.keys);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShardUnlinkDanglingRequest>, I>>(base?: I): ShardUnlinkDanglingRequest {
+    return ShardUnlinkDanglingRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShardUnlinkDanglingRequest>, I>>(object: I): ShardUnlinkDanglingRequest {
+    const message = createBaseShardUnlinkDanglingRequest();
+    message.keys = (object.keys !== undefined && object.keys !== null)
+      ? ShardKeyColumns.fromPartial(object.keys)
+      : undefined;
     return message;
   },
 };
