@@ -23,6 +23,10 @@ import {
   radixSortPairs,
 } from "./geometry.ts";
 
+// Imported constants read once (see integrate.ts: no live-binding accessor in hot loops).
+const STRIDE = COORDS_PER_TOKEN;
+const OFFSET = RAW_OFFSET;
+
 /** Indices into `CellGrid.header`. */
 export const GridHeader = {
   space: 0,
@@ -174,7 +178,7 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
     if (r > maxR) maxR = r;
     const st = strengths[i]!;
     if (st > maxS) maxS = st;
-    const b = i * COORDS_PER_TOKEN + off;
+    const b = i * STRIDE + off;
     const x = positions[b]!;
     const y = positions[b + 1]!;
     const z = positions[b + 2]!;
@@ -192,20 +196,20 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
   const smallMax = cellRadius(radiusHistogram, maxR, count);
   // Strictly larger than any R between two small tokens, so |Δraw| < R implies |Δcell| ≤ 1.
   const cellRaw = Math.max(MIN_CELL_RAW, smallMax * rawPerRadius + 1);
-  const x0 = ((minX + RAW_OFFSET) / cellRaw) | 0;
-  const y0 = ((minY + RAW_OFFSET) / cellRaw) | 0;
-  const z0 = ((minZ + RAW_OFFSET) / cellRaw) | 0;
-  const nx = (((maxX + RAW_OFFSET) / cellRaw) | 0) - x0 + 1;
-  const ny = (((maxY + RAW_OFFSET) / cellRaw) | 0) - y0 + 1;
-  const nz = (((maxZ + RAW_OFFSET) / cellRaw) | 0) - z0 + 1;
+  const x0 = ((minX + OFFSET) / cellRaw) | 0;
+  const y0 = ((minY + OFFSET) / cellRaw) | 0;
+  const z0 = ((minZ + OFFSET) / cellRaw) | 0;
+  const nx = (((maxX + OFFSET) / cellRaw) | 0) - x0 + 1;
+  const ny = (((maxY + OFFSET) / cellRaw) | 0) - y0 + 1;
+  const nz = (((maxZ + OFFSET) / cellRaw) | 0) - z0 + 1;
   const cells = nx * ny * nz;
   if (cells > 0x100000000) throw new InternalError(`cell grid of space ${space} has ${cells} cells; the key overflows`);
   const keys = scratch.keys;
   for (let i = 0; i < count; i++) {
-    const b = i * COORDS_PER_TOKEN + off;
-    const cx = (((positions[b]! + RAW_OFFSET) / cellRaw) | 0) - x0;
-    const cy = (((positions[b + 1]! + RAW_OFFSET) / cellRaw) | 0) - y0;
-    const cz = (((positions[b + 2]! + RAW_OFFSET) / cellRaw) | 0) - z0;
+    const b = i * STRIDE + off;
+    const cx = (((positions[b]! + OFFSET) / cellRaw) | 0) - x0;
+    const cy = (((positions[b + 1]! + OFFSET) / cellRaw) | 0) - y0;
+    const cz = (((positions[b + 2]! + OFFSET) / cellRaw) | 0) - z0;
     keys[i] = (cz * ny + cy) * nx + cx;
   }
   // Both sorts are stable over slot order, so they give the same grid.
@@ -217,7 +221,7 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
     let k = 0;
     for (let i = 0; i < count; i++) {
       if (radii[i]! <= smallMax) continue;
-      const b = i * COORDS_PER_TOKEN + off;
+      const b = i * STRIDE + off;
       grid.bigSlot[k] = i;
       grid.bigData[k * 4] = positions[b]!;
       grid.bigData[k * 4 + 1] = positions[b + 1]!;
@@ -293,7 +297,7 @@ function countingSortEntries(
   const { positions, radii, strengths } = attrs;
   for (let i = 0; i < count; i++) {
     const e = hist[keys[i]!]!++;
-    const b = i * COORDS_PER_TOKEN + off;
+    const b = i * STRIDE + off;
     entrySlot[e] = i;
     entryData[e * 4] = positions[b]!;
     entryData[e * 4 + 1] = positions[b + 1]!;
@@ -322,7 +326,7 @@ function radixSortEntries(
   const data = scratch.data;
   const slots = scratch.slots;
   for (let i = 0; i < count; i++) {
-    const b = i * COORDS_PER_TOKEN + off;
+    const b = i * STRIDE + off;
     data[i * 4] = positions[b]!;
     data[i * 4 + 1] = positions[b + 1]!;
     data[i * 4 + 2] = positions[b + 2]!;
