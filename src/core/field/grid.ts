@@ -67,6 +67,14 @@ export interface CellGrid {
    * big list, not through the cells.
    */
   readonly entryData: Int16Array;
+  /**
+   * The same x, y, z and radius as float64 columns (filled in order after the sort): the pair
+   * kernel's inner loop reads these, with no int32 overflow checks and one value per load.
+   */
+  readonly entryX: Float64Array;
+  readonly entryY: Float64Array;
+  readonly entryZ: Float64Array;
+  readonly entryR: Float64Array;
   readonly entryStrength: Uint8Array;
   /** The big list: slots, x, y, z, radius raw (4 per token) and strengths, `bigCount` of them. */
   readonly bigSlot: Int32Array;
@@ -101,6 +109,10 @@ export function allocateCellGrid(capacity: number, shared = false): CellGrid {
     cellStart: allocInt32(capacity + 1, shared),
     entrySlot: allocInt32(capacity, shared),
     entryData: allocInt16(capacity * 4, shared),
+    entryX: allocFloat64(capacity, shared),
+    entryY: allocFloat64(capacity, shared),
+    entryZ: allocFloat64(capacity, shared),
+    entryR: allocFloat64(capacity, shared),
     entryStrength: allocUint8(capacity, shared),
     bigSlot: allocInt32(BIG_TOKEN_LIMIT, shared),
     bigData: allocInt16(BIG_TOKEN_LIMIT * 4, shared),
@@ -217,6 +229,13 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
     cells <= DENSE_CELLS_PER_TOKEN * count + 1024
       ? countingSortEntries(grid, scratch, attrs, count, off, cells, smallMax)
       : radixSortEntries(grid, scratch, attrs, count, off, cells - 1, smallMax);
+  const { entryData, entryX, entryY, entryZ, entryR } = grid;
+  for (let e = 0; e < count; e++) {
+    entryX[e] = entryData[e * 4]!;
+    entryY[e] = entryData[e * 4 + 1]!;
+    entryZ[e] = entryData[e * 4 + 2]!;
+    entryR[e] = entryData[e * 4 + 3]!;
+  }
   if (smallMax < maxR) {
     let k = 0;
     for (let i = 0; i < count; i++) {
