@@ -104,9 +104,10 @@ export function allocateIntegrationScratch(): IntegrationScratch {
 
 const INV_SCALES = Float64Array.from(SPACE_SCALES, (s) => 1 / s);
 const SCALES = Float64Array.from(SPACE_SCALES);
-// Imported bindings are read once into module constants: the hot loops must not go through
-// the live-binding accessors of another module (tsx's transform turns each read into a getter
-// call, which V8 does not inline: a fifth of a step's time before this).
+// Imported bindings are read once into module constants. Loaded as ESM this changes nothing;
+// loaded as CommonJS (tsx compiles a .ts file to CJS when the importer is CJS, e.g. a script
+// outside this package) every read of an imported binding is a getter call V8 does not inline,
+// which cost a fifth of a step there.
 const STRIDE = COORDS_PER_TOKEN;
 const LOCKED = TOKEN_FLAGS.LOCKED;
 const MIN_RAW = MIN_RAW_COORD;
