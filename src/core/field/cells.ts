@@ -16,6 +16,12 @@ import {
   radixSortPairs,
 } from "./geometry.ts";
 
+// Imported bindings read once (as in integrate.ts): no live-binding accessor per token.
+const STRIDE = COORDS_PER_TOKEN;
+const OFFSET = RAW_OFFSET;
+const levelOf = hierarchyLevelOf;
+const search = lowerBound;
+
 export interface FieldGeometry {
   readonly space: number;
   /** Cell edge, raw units (integer). */
@@ -47,10 +53,10 @@ export function allocateFieldScratch(capacity: number): FieldScratch {
 }
 
 export function cellKey(positions: Int16Array, slot: number, g: FieldGeometry): number {
-  const b = slot * COORDS_PER_TOKEN + g.space * 3;
-  const cx = ((positions[b]! + RAW_OFFSET) / g.cellRaw) | 0;
-  const cy = ((positions[b + 1]! + RAW_OFFSET) / g.cellRaw) | 0;
-  const cz = ((positions[b + 2]! + RAW_OFFSET) / g.cellRaw) | 0;
+  const b = slot * STRIDE + g.space * 3;
+  const cx = ((positions[b]! + OFFSET) / g.cellRaw) | 0;
+  const cy = ((positions[b + 1]! + OFFSET) / g.cellRaw) | 0;
+  const cz = ((positions[b + 2]! + OFFSET) / g.cellRaw) | 0;
   return (cz * g.n + cy) * g.n + cx;
 }
 
@@ -75,7 +81,7 @@ export function countCells(tokens: FieldTokens, g: FieldGeometry, scratch: Field
   const keys = scratch.keys;
   let m = 0;
   for (let i = tokens.begin; i < tokens.end; i++) {
-    if (hierarchyLevelOf(tokens.flags[i]!) !== tokens.level) continue;
+    if (levelOf(tokens.flags[i]!) !== tokens.level) continue;
     keys[m] = cellKey(tokens.positions, i, g);
     scratch.slots[m] = i;
     m++;
@@ -166,7 +172,7 @@ function forNeighbours(cells: CellCounts, g: FieldGeometry, c: number, visit: (o
         const x = cx + dx;
         if (x < 0 || x >= n || (dx === 0 && dy === 0 && dz === 0)) continue;
         const k = (z * n + y) * n + x;
-        const at = lowerBound(cells.keys, 0, cells.length, k);
+        const at = search(cells.keys, 0, cells.length, k);
         if (at < cells.length && cells.keys[at] === k) visit(at);
       }
     }

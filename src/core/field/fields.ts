@@ -34,6 +34,12 @@ import {
 import { lowerBound, roundHalfAway } from "./geometry.ts";
 import type { FieldDetectionParams } from "./params.ts";
 
+// Imported bindings read once (as in integrate.ts): no live-binding accessor per token.
+const STRIDE = COORDS_PER_TOKEN;
+const levelOf = hierarchyLevelOf;
+const keyOf = cellKey;
+const search = lowerBound;
+
 /**
  * One shard's share of the fields: for every selected component (size ≥ minFieldTokens) the
  * member ids and exact integer sums of the raw coordinates (all 24) and of the squared raw
@@ -72,9 +78,9 @@ export function collectMembers(cc: CellComponents, tokens: FieldTokens, minField
   const { positions } = tokens;
   const so = g.space * 3;
   for (let i = tokens.begin; i < tokens.end; i++) {
-    if (hierarchyLevelOf(tokens.flags[i]!) !== tokens.level) continue;
-    const k = cellKey(positions, i, g);
-    const at = lowerBound(cc.cells.keys, 0, cc.cells.length, k);
+    if (levelOf(tokens.flags[i]!) !== tokens.level) continue;
+    const k = keyOf(positions, i, g);
+    const at = search(cc.cells.keys, 0, cc.cells.length, k);
     if (at >= cc.cells.length || cc.cells.keys[at] !== k) continue;
     const comp = cc.component[at]!;
     if (comp < 0) continue;
@@ -82,9 +88,9 @@ export function collectMembers(cc: CellComponents, tokens: FieldTokens, minField
     if (s < 0) continue;
     owner[i - tokens.begin] = s;
     count[s]!++;
-    const b = i * COORDS_PER_TOKEN;
-    const sb = s * COORDS_PER_TOKEN;
-    for (let c = 0; c < COORDS_PER_TOKEN; c++) sums[sb + c] = sums[sb + c]! + positions[b + c]!;
+    const b = i * STRIDE;
+    const sb = s * STRIDE;
+    for (let c = 0; c < STRIDE; c++) sums[sb + c] = sums[sb + c]! + positions[b + c]!;
     const x = positions[b + so]!;
     const y = positions[b + so + 1]!;
     const z = positions[b + so + 2]!;

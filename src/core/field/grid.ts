@@ -23,6 +23,10 @@ import {
   radixSortPairs,
 } from "./geometry.ts";
 
+// Imported constants read once (see integrate.ts: no live-binding accessor in hot loops).
+const STRIDE = COORDS_PER_TOKEN;
+const OFFSET = RAW_OFFSET;
+
 /** Indices into `CellGrid.header`. */
 export const GridHeader = {
   space: 0,
@@ -63,6 +67,14 @@ export interface CellGrid {
    * big list, not through the cells.
    */
   readonly entryData: Int16Array;
+  /**
+   * The same x, y, z and radius as float64 columns (filled in order after the sort): the pair
+   * kernel's inner loop reads these, with no int32 overflow checks and one value per load.
+   */
+  readonly entryX: Float64Array;
+  readonly entryY: Float64Array;
+  readonly entryZ: Float64Array;
+  readonly entryR: Float64Array;
   readonly entryStrength: Uint8Array;
   /** The big list: slots, x, y, z, radius raw (4 per token) and strengths, `bigCount` of them. */
   readonly bigSlot: Int32Array;
@@ -97,6 +109,10 @@ export function allocateCellGrid(capacity: number, shared = false): CellGrid {
     cellStart: allocInt32(capacity + 1, shared),
     entrySlot: allocInt32(capacity, shared),
     entryData: allocInt16(capacity * 4, shared),
+    entryX: allocFloat64(capacity, shared),
+    entryY: allocFloat64(capacity, shared),
+    entryZ: allocFloat64(capacity, shared),
+    entryR: allocFloat64(capacity, shared),
     entryStrength: allocUint8(capacity, shared),
     bigSlot: allocInt32(BIG_TOKEN_LIMIT, shared),
     bigData: allocInt16(BIG_TOKEN_LIMIT * 4, shared),
@@ -174,7 +190,7 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
     if (r > maxR) maxR = r;
     const st = strengths[i]!;
     if (st > maxS) maxS = st;
-    const b = i * COORDS_PER_TOKEN + off;
+    const b = i * STRIDE + off;
     const x = positions[b]!;
     const y = positions[b + 1]!;
     const z = positions[b + 2]!;
@@ -192,20 +208,20 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
   const smallMax = cellRadius(radiusHistogram, maxR, count);
   // Strictly larger than any R between two small tokens, so |Δraw| < R implies |Δcell| ≤ 1.
   const cellRaw = Math.max(MIN_CELL_RAW, smallMax * rawPerRadius + 1);
-  const x0 = ((minX + RAW_OFFSET) / cellRaw) | 0;
-  const y0 = ((minY + RAW_OFFSET) / cellRaw) | 0;
-  const z0 = ((minZ + RAW_OFFSET) / cellRaw) | 0;
-  const nx = (((maxX + RAW_OFFSET) / cellRaw) | 0) - x0 + 1;
-  const ny = (((maxY + RAW_OFFSET) / cellRaw) | 0) - y0 + 1;
-  const nz = (((maxZ + RAW_OFFSET) / cellRaw) | 0) - z0 + 1;
+  const x0 = ((minX + OFFSET) / cellRaw) | 0;
+  const y0 = ((minY + OFFSET) / cellRaw) | 0;
+  const z0 = ((minZ + OFFSET) / cellRaw) | 0;
+  const nx = (((maxX + OFFSET) / cellRaw) | 0) - x0 + 1;
+  const ny = (((maxY + OFFSET) / cellRaw) | 0) - y0 + 1;
+  const nz = (((maxZ + OFFSET) / cellRaw) | 0) - z0 + 1;
   const cells = nx * ny * nz;
   if (cells > 0x100000000) throw new InternalError(`cell grid of space ${space} has ${cells} cells; the key overflows`);
   const keys = scratch.keys;
   for (let i = 0; i < count; i++) {
-    const b = i * COORDS_PER_TOKEN + off;
-    const cx = (((positions[b]! + RAW_OFFSET) / cellRaw) | 0) - x0;
-    const cy = (((positions[b + 1]! + RAW_OFFSET) / cellRaw) | 0) - y0;
-    const cz = (((positions[b + 2]! + RAW_OFFSET) / cellRaw) | 0) - z0;
+    const b = i * STRIDE + off;
+    const cx = (((positions[b]! + OFFSET) / cellRaw) | 0) - x0;
+    const cy = (((positions[b + 1]! + OFFSET) / cellRaw) | 0) - y0;
+    const cz = (((positions[b + 2]! + OFFSET) / cellRaw) | 0) - z0;
     keys[i] = (cz * ny + cy) * nx + cx;
   }
   // Both sorts are stable over slot order, so they give the same grid.
@@ -213,11 +229,18 @@ export function buildCellGrid(grid: CellGrid, scratch: GridScratch, attrs: Repul
     cells <= DENSE_CELLS_PER_TOKEN * count + 1024
       ? countingSortEntries(grid, scratch, attrs, count, off, cells, smallMax)
       : radixSortEntries(grid, scratch, attrs, count, off, cells - 1, smallMax);
+  const { entryData, entryX, entryY, entryZ, entryR } = grid;
+  for (let e = 0; e < count; e++) {
+    entryX[e] = entryData[e * 4]!;
+    entryY[e] = entryData[e * 4 + 1]!;
+    entryZ[e] = entryData[e * 4 + 2]!;
+    entryR[e] = entryData[e * 4 + 3]!;
+  }
   if (smallMax < maxR) {
     let k = 0;
     for (let i = 0; i < count; i++) {
       if (radii[i]! <= smallMax) continue;
-      const b = i * COORDS_PER_TOKEN + off;
+      const b = i * STRIDE + off;
       grid.bigSlot[k] = i;
       grid.bigData[k * 4] = positions[b]!;
       grid.bigData[k * 4 + 1] = positions[b + 1]!;
@@ -293,7 +316,7 @@ function countingSortEntries(
   const { positions, radii, strengths } = attrs;
   for (let i = 0; i < count; i++) {
     const e = hist[keys[i]!]!++;
-    const b = i * COORDS_PER_TOKEN + off;
+    const b = i * STRIDE + off;
     entrySlot[e] = i;
     entryData[e * 4] = positions[b]!;
     entryData[e * 4 + 1] = positions[b + 1]!;
@@ -322,7 +345,7 @@ function radixSortEntries(
   const data = scratch.data;
   const slots = scratch.slots;
   for (let i = 0; i < count; i++) {
-    const b = i * COORDS_PER_TOKEN + off;
+    const b = i * STRIDE + off;
     data[i * 4] = positions[b]!;
     data[i * 4 + 1] = positions[b + 1]!;
     data[i * 4 + 2] = positions[b + 2]!;

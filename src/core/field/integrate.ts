@@ -63,7 +63,7 @@ export function packActivePositions(positions: Int16Array, constants: StepConsta
   const A = spaceList.length;
   const stride = A * 3;
   for (let i = begin; i < end; i++) {
-    const src = i * COORDS_PER_TOKEN;
+    const src = i * STRIDE;
     const dst = i * stride;
     for (let a = 0; a < A; a++) {
       const o = src + spaceList[a]! * 3;
@@ -104,6 +104,16 @@ export function allocateIntegrationScratch(): IntegrationScratch {
 
 const INV_SCALES = Float64Array.from(SPACE_SCALES, (s) => 1 / s);
 const SCALES = Float64Array.from(SPACE_SCALES);
+// Imported bindings are read once into module constants. Loaded as ESM this changes nothing;
+// loaded as CommonJS (tsx compiles a .ts file to CJS when the importer is CJS, e.g. a script
+// outside this package) every read of an imported binding is a getter call V8 does not inline,
+// which cost a fifth of a step there.
+const STRIDE = COORDS_PER_TOKEN;
+const LOCKED = TOKEN_FLAGS.LOCKED;
+const MIN_RAW = MIN_RAW_COORD;
+const MAX_RAW = MAX_RAW_COORD;
+const round = roundHalfAway;
+const direction = unitDirection;
 
 /**
  * Moves tokens [begin, end) from `input.positions` into `output` (stride 24). Every coordinate
@@ -131,10 +141,11 @@ export function integrateRange(
   const inv = scratch.inv;
   for (let a = 0; a < A; a++) inv[a] = INV_SCALES[spaceList[a]!]!;
   const withForces = forcesOut !== undefined;
+  // Inactive spaces and locked tokens keep their coordinates: one block copy for the range.
+  if (end > begin) output.set(positions.subarray(begin * STRIDE, end * STRIDE), begin * STRIDE);
   for (let i = begin; i < end; i++) {
-    const base = i * COORDS_PER_TOKEN;
-    for (let c = 0; c < COORDS_PER_TOKEN; c++) output[base + c] = positions[base + c]!;
-    const locked = (flags[i]! & TOKEN_FLAGS.LOCKED) !== 0;
+    const base = i * STRIDE;
+    const locked = (flags[i]! & LOCKED) !== 0;
     const e0 = offsets[i]!;
     const e1 = offsets[i + 1]!;
     const pi = i * stride;
@@ -170,7 +181,7 @@ export function integrateRange(
           fy += f * dy;
           fz += f * dz;
         } else {
-          unitDirection(ids[i]!, ids[neighbor[e]!]!, dir);
+          direction(ids[i]!, ids[neighbor[e]!]!, dir);
           const f = kc * (kc >= 0 ? -d0 : d0);
           fx += f * dir[0]!;
           fy += f * dir[1]!;
@@ -204,13 +215,13 @@ export function integrateRange(
       }
       const scale = SCALES[s]!;
       const o = base + s * 3;
-      output[o] = clampRaw(roundHalfAway(xi + mx * scale));
-      output[o + 1] = clampRaw(roundHalfAway(yi + my * scale));
-      output[o + 2] = clampRaw(roundHalfAway(zi + mz * scale));
+      output[o] = clampRaw(round(xi + mx * scale));
+      output[o + 1] = clampRaw(round(yi + my * scale));
+      output[o + 2] = clampRaw(round(zi + mz * scale));
     }
   }
 }
 
 function clampRaw(v: number): number {
-  return v < MIN_RAW_COORD ? MIN_RAW_COORD : v > MAX_RAW_COORD ? MAX_RAW_COORD : v;
+  return v < MIN_RAW ? MIN_RAW : v > MAX_RAW ? MAX_RAW : v;
 }

@@ -44,8 +44,9 @@ export function accumulateRepulsionPairs(grid: CellGrid, ids: Uint32Array, cellB
   const nx = h[GridHeader.nx]!;
   const ny = h[GridHeader.ny]!;
   const nz = h[GridHeader.nz]!;
-  const { cellKeys, cellStart, entrySlot, entryData, entryStrength, pairSums: acc } = grid;
+  const { cellKeys, cellStart, entrySlot, entryX: X, entryY: Y, entryZ: Z, entryR: RR, entryStrength, pairSums: acc } = grid;
   const { rowStart, rowEnd, cursor, dir } = scratch;
+  let coincident = scratch.coincident;
   const end = Math.min(cellEnd, cellCount);
   const rows = HALF_ROWS.length;
   cursor.fill(-1);
@@ -80,43 +81,39 @@ export function accumulateRepulsionPairs(grid: CellGrid, ids: Uint32Array, cellB
     }
     const eEnd = cellStart[c + 1]!;
     for (let i = cellStart[c]!; i < eEnd; i++) {
-      const ri = entryData[i * 4 + 3]!;
+      const ri = RR[i]!;
       if (ri < 0) continue; // big token: its pairs go through the big list
-      const xi = entryData[i * 4]!;
-      const yi = entryData[i * 4 + 1]!;
-      const zi = entryData[i * 4 + 2]!;
+      const xi = X[i]!;
+      const yi = Y[i]!;
+      const zi = Z[i]!;
       const si = entryStrength[i]!;
       let ax = 0;
       let ay = 0;
       let az = 0;
+      let coincidentCount = 0;
       // The own cell's later entries, then the forward rows.
       for (let r = -1; r < rows; r++) {
         const jBegin = r < 0 ? i + 1 : rowStart[r]!;
         const jEnd = r < 0 ? eEnd : rowEnd[r]!;
         for (let j = jBegin; j < jEnd; j++) {
-          const p = j * 4;
-          const rj = entryData[p + 3]!;
-          const dx = entryData[p]! - xi;
-          const dy = entryData[p + 1]! - yi;
-          const dz = entryData[p + 2]! - zi;
+          const rj = RR[j]!;
+          const dx = X[j]! - xi;
+          const dy = Y[j]! - yi;
+          const dz = Z[j]! - zi;
           const R = rj > ri ? rj : ri;
           const d2 = dx * dx + dy * dy + dz * dz;
           if (d2 >= R * R || rj < 0) continue;
-          let ux: number;
-          let uy: number;
-          let uz: number;
           if (d2 === 0) {
-            unitDirection(ids[entrySlot[i]!]!, ids[entrySlot[j]!]!, dir);
-            ux = Math.round(dir[0]! * PAIR_QUANTUM);
-            uy = Math.round(dir[1]! * PAIR_QUANTUM);
-            uz = Math.round(dir[2]! * PAIR_QUANTUM);
-          } else {
-            const d = Math.sqrt(d2);
-            const w = ((1 - d / R) / d) * PAIR_QUANTUM;
-            ux = Math.round(w * dx);
-            uy = Math.round(w * dy);
-            uz = Math.round(w * dz);
+            // Coincident (rare): after the loops, so the loop body makes no call.
+            if (coincidentCount === coincident.length) coincident = growCoincident(scratch, coincidentCount);
+            coincident[coincidentCount++] = j;
+            continue;
           }
+          // (1 − d/R)/d · 2²⁶ as 2²⁶/d − 2²⁶/R: one division fewer on the chain of a hit.
+          const w = PAIR_QUANTUM / Math.sqrt(d2) - PAIR_QUANTUM / R;
+          const ux = Math.round(w * dx);
+          const uy = Math.round(w * dy);
+          const uz = Math.round(w * dz);
           const sj = entryStrength[j]!;
           ax -= sj * ux;
           ay -= sj * uy;
@@ -127,12 +124,34 @@ export function accumulateRepulsionPairs(grid: CellGrid, ids: Uint32Array, cellB
           acc[q + 2] = acc[q + 2]! + si * uz;
         }
       }
+      for (let k = 0; k < coincidentCount; k++) {
+        const j = coincident[k]!;
+        unitDirection(ids[entrySlot[i]!]!, ids[entrySlot[j]!]!, dir);
+        const ux = Math.round(dir[0]! * PAIR_QUANTUM);
+        const uy = Math.round(dir[1]! * PAIR_QUANTUM);
+        const uz = Math.round(dir[2]! * PAIR_QUANTUM);
+        const sj = entryStrength[j]!;
+        ax -= sj * ux;
+        ay -= sj * uy;
+        az -= sj * uz;
+        const q = j * 3;
+        acc[q] = acc[q]! + si * ux;
+        acc[q + 1] = acc[q + 1]! + si * uy;
+        acc[q + 2] = acc[q + 2]! + si * uz;
+      }
       const o = i * 3;
       acc[o] = acc[o]! + ax;
       acc[o + 1] = acc[o + 1]! + ay;
       acc[o + 2] = acc[o + 2]! + az;
     }
   }
+}
+
+function growCoincident(scratch: RepulsionScratch, used: number): Int32Array {
+  const next = new Int32Array(Math.max(64, used * 2));
+  next.set(scratch.coincident.subarray(0, used));
+  scratch.coincident = next;
+  return next;
 }
 
 /**

@@ -35,10 +35,12 @@ export interface RepulsionScratch {
   readonly dir: Float64Array;
   /** Force accumulator of the big-token paths. */
   readonly acc: Float64Array;
+  /** Entries coincident with the current token (pair kernel; grown on demand). */
+  coincident: Int32Array;
 }
 
 export function allocateRepulsionScratch(): RepulsionScratch {
-  return { rowStart: new Int32Array(9), rowEnd: new Int32Array(9), cursor: new Int32Array(9), dir: new Float64Array(3), acc: new Float64Array(3) };
+  return { rowStart: new Int32Array(9), rowEnd: new Int32Array(9), cursor: new Int32Array(9), dir: new Float64Array(3), acc: new Float64Array(3), coincident: new Int32Array(64) };
 }
 
 /**

@@ -10,7 +10,10 @@ function attrsOf(seed: number, n: number, extent: number, maxRadius: number): { 
   const rnd = new SeededRandom(seed);
   const positions = new Int16Array(n * 24);
   for (let i = 0; i < n; i++) for (let a = 0; a < 3; a++) positions[i * 24 + 3 + a] = rnd.nextInt(2 * extent + 1) - extent;
-  return { positions, radii: Uint8Array.from({ length: n }, () => 1 + rnd.nextInt(maxRadius)), strengths: Uint8Array.from({ length: n }, () => rnd.nextInt(256)) };
+  // Strengths 0..255, but never all 0: a grid without any strength is empty by design (tested apart).
+  const strengths = Uint8Array.from({ length: n }, () => rnd.nextInt(256));
+  if (strengths.every((v) => v === 0)) strengths[0] = 1;
+  return { positions, radii: Uint8Array.from({ length: n }, () => 1 + rnd.nextInt(maxRadius)), strengths };
 }
 
 describe("cell grid", () => {

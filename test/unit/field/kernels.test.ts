@@ -173,6 +173,19 @@ describe("repulsion, gravity and the move rule: known answers", () => {
     expect(forces[0]! + forces[3]!).toBeCloseTo(0, 6);
   });
 
+  it("push a crowd of coincident tokens apart as the reference does (more than the kernel's first buffer)", () => {
+    // 150 tokens on one point plus a ring of 30 near it: every pair of the crowd is coincident.
+    const coords: [number, number, number][] = [];
+    for (let i = 0; i < 150; i++) coords.push([0.5, -0.25, 1]);
+    for (let i = 0; i < 30; i++) coords.push([0.5 + 0.3 * Math.cos(i), -0.25 + 0.3 * Math.sin(i), 1 + 0.01 * i]);
+    const n = coords.length;
+    const attrs = tokens(coords, Array.from({ length: n }, (_, i) => 60 + (i % 3) * 20), Array.from({ length: n }, (_, i) => 50 + ((i * 37) % 200)));
+    const { forces } = stepL1(attrs, { source: [], target: [] });
+    const rp = { spaces: [0], k: 1, cRep: 1, gravity: 0, dt: 0.1, temperature: 10 };
+    const ref = referenceForces(attrs, n, n, springListOf({ source: [], target: [] }), rp);
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(forces[i]! - ref[i]!)).toBeLessThan(1e-6 * (1 + Math.abs(ref[i]!)));
+  });
+
   it("pull towards the origin with gravity −g·x", () => {
     const { forces } = stepL1(tokens([[2, -4, 0]]), { source: [], target: [] }, { gravity: 0.5 });
     expect(Array.from(forces, (v) => v + 0)).toEqual([-1, 2, 0]);
