@@ -57,6 +57,13 @@ export interface WalOptions extends Partial<WalTuning> {
   readonly logger?: Logger;
   /** Address kind of the WAL actors (`<kind>/<shard>`); a second WAL in one actor system needs its own. */
   readonly actorKind?: string;
+  /**
+   * Threads that load the shards' snapshots in parallel at start (recovery-pool.ts); 0 = all on
+   * the main thread. Default: $NEUROGRAPH_RECOVERY_THREADS, else one per core.
+   */
+  readonly recoveryThreads?: number;
+  /** Snapshots with fewer tokens are loaded on the main thread (default 65 536). */
+  readonly recoveryThreadMinTokens?: number;
 }
 
 const LIMITS: Readonly<Record<keyof WalTuning, readonly [number, number]>> = {

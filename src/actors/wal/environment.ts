@@ -87,7 +87,7 @@ export class WalEnvironment {
     try {
       root = open({
         path: walDir,
-        maxDbs: 2 * shardCount + 4,
+        maxDbs: walMaxDbs(shardCount),
         // Commit = write, fsync, write meta (O_DSYNC): the commit promise then means durable.
         overlappingSync: false,
         // Our committer batches explicitly. lmdb-js's implicit per-turn batch would add an internal
@@ -148,6 +148,11 @@ export class WalEnvironment {
     })();
     return this.closing;
   }
+}
+
+/** Named databases of a WAL of `shardCount` shards: log and snapshot per shard, meta, spare. */
+export function walMaxDbs(shardCount: number): number {
+  return 2 * shardCount + 4;
 }
 
 function isWalDir(dir: string): boolean {

@@ -11,7 +11,9 @@ import type { ActorRef, ActorSystem } from "../../runtime/index.ts";
 import type { AppendTicket, RecoveryHandler, ShardLog, ShardLogStats, ShardSnapshotData } from "../shard-log.ts";
 import { WAL_KIND, WalActor, type WalMessage, type WalSnapshotResult } from "../wal.ts";
 import type { WalOptions } from "./config.ts";
-import { WalEnvironment } from "./environment.ts";
+import { WalEnvironment, walMaxDbs } from "./environment.ts";
+import { RecoveryPool, recoveryThreads } from "./recovery-pool.ts";
+import { listSnapshots, readManifest } from "./snapshot-store.ts";
 import { quarantineSessionDir } from "./quarantine.ts";
 import type { WalRecoveryReport } from "./recovery.ts";
 import { WalShardState } from "./state.ts";
@@ -125,6 +127,7 @@ export interface NodeWal {
 export function startWal(system: ActorSystem, options: WalOptions): NodeWal {
   const env = WalEnvironment.open(options);
   const session = quarantineSessionDir(env.quarantineRoot);
+  const recoveryPool = startRecoveryThreads(env, options);
   const logs: LmdbShardLog[] = [];
   const refs: ActorRef<WalMessage>[] = [];
   for (let shard = 0; shard < env.shardCount; shard++) {
@@ -138,6 +141,7 @@ export function startWal(system: ActorSystem, options: WalOptions): NodeWal {
       logger: options.logger,
       metrics: options.metrics,
       blackBox: options.blackBox,
+      recoveryPool,
     };
     const ref = system.spawn<WalMessage>(`${options.actorKind ?? WAL_KIND}/${shard}`, () => new WalActor(deps), {
       mailboxCapacity: env.tuning.maxPendingRecords + 1024,
@@ -154,10 +158,38 @@ export function startWal(system: ActorSystem, options: WalOptions): NodeWal {
     close: () =>
       (closing ??= (async () => {
         await Promise.allSettled(logs.map((l) => l.close()));
+        await recoveryPool?.close();
         // Abort background work first, so pending snapshot requests get a clear answer.
         await env.committer.close();
         await Promise.allSettled(refs.map((r) => system.stop(r)));
         await env.close();
       })()),
   };
+}
+
+/**
+ * Starts loading every shard's newest snapshot on recovery threads right away, while the node
+ * starts its other parts; each shard's recovery takes its load (recovery.ts). Undefined when
+ * there is nothing worth a thread: no threads configured, or only small snapshots.
+ */
+function startRecoveryThreads(env: WalEnvironment, options: WalOptions): RecoveryPool | undefined {
+  const threads = recoveryThreads(options.recoveryThreads);
+  if (threads === 0) return undefined;
+  const pool = new RecoveryPool(threads, options.recoveryThreadMinTokens, (err) =>
+    options.logger?.warn({ err: toNeuroGraphError(err) }, "a recovery thread failed; the shards recover on the main thread"),
+  );
+  let jobs = 0;
+  for (let shard = 0; shard < env.shardCount; shard++) {
+    const dbs = env.shard(shard);
+    const newest = listSnapshots(dbs).find((s) => s.hasManifest);
+    if (newest === undefined) continue;
+    const m = readManifest(dbs, shard, newest.lsn);
+    // A damaged manifest is the main thread's to report.
+    if ("detail" in m || !pool.wants(m.manifest.tokenBytes / 64)) continue;
+    pool.loadAhead({ walDir: env.walDir, maxDbs: walMaxDbs(env.shardCount), shardCount: env.shardCount, shard, lsn: newest.lsn });
+    jobs++;
+  }
+  if (jobs > 0) return pool;
+  void pool.close();
+  return undefined;
 }
