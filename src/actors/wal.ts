@@ -189,7 +189,15 @@ export class WalActor extends Actor<WalMessage> {
         (report) => {
           this.deps.metrics?.walReplay(report.replayedRecords, report.durationMs / 1000);
           this.deps.logger?.info(
-            { shard: state.shard, reload, snapshotLsn: report.snapshotLsn, replayed: report.replayedRecords, lastLsn: report.lastLsn, durationMs: report.durationMs },
+            {
+              shard: state.shard,
+              reload,
+              snapshotLsn: report.snapshotLsn,
+              snapshotOnThread: report.snapshotOnThread,
+              replayed: report.replayedRecords,
+              lastLsn: report.lastLsn,
+              durationMs: report.durationMs,
+            },
             "WAL recovered",
           );
           reply.resolve(report);

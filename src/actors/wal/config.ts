@@ -62,7 +62,7 @@ export interface WalOptions extends Partial<WalTuning> {
    * the main thread. Default: $NEUROGRAPH_RECOVERY_THREADS, else one per core.
    */
   readonly recoveryThreads?: number;
-  /** Snapshots with fewer tokens are loaded on the main thread (default 65 536). */
+  /** Snapshots with fewer tokens are loaded on the main thread (default: $NEUROGRAPH_RECOVERY_THREAD_MIN_TOKENS, else 65 536). */
   readonly recoveryThreadMinTokens?: number;
 }
 

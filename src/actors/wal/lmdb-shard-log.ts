@@ -11,9 +11,8 @@ import type { ActorRef, ActorSystem } from "../../runtime/index.ts";
 import type { AppendTicket, RecoveryHandler, ShardLog, ShardLogStats, ShardSnapshotData } from "../shard-log.ts";
 import { WAL_KIND, WalActor, type WalMessage, type WalSnapshotResult } from "../wal.ts";
 import type { WalOptions } from "./config.ts";
-import { WalEnvironment, walMaxDbs } from "./environment.ts";
-import { RecoveryPool, recoveryThreads } from "./recovery-pool.ts";
-import { listSnapshots, readManifest } from "./snapshot-store.ts";
+import { startRecoveryThreads, takeEarlyRecovery } from "./early-recovery.ts";
+import { WalEnvironment } from "./environment.ts";
 import { quarantineSessionDir } from "./quarantine.ts";
 import type { WalRecoveryReport } from "./recovery.ts";
 import { WalShardState } from "./state.ts";
@@ -127,7 +126,10 @@ export interface NodeWal {
 export function startWal(system: ActorSystem, options: WalOptions): NodeWal {
   const env = WalEnvironment.open(options);
   const session = quarantineSessionDir(env.quarantineRoot);
-  const recoveryPool = startRecoveryThreads(env, options);
+  const recoveryPool = takeEarlyRecovery(env.walDir) ?? startRecoveryThreads(env, options);
+  if (recoveryPool !== undefined) {
+    recoveryPool.onThreadError = (err) => options.logger?.warn({ err: toNeuroGraphError(err) }, "a recovery thread failed; the shards recover on the main thread");
+  }
   const logs: LmdbShardLog[] = [];
   const refs: ActorRef<WalMessage>[] = [];
   for (let shard = 0; shard < env.shardCount; shard++) {
@@ -167,29 +169,3 @@ export function startWal(system: ActorSystem, options: WalOptions): NodeWal {
   };
 }
 
-/**
- * Starts loading every shard's newest snapshot on recovery threads right away, while the node
- * starts its other parts; each shard's recovery takes its load (recovery.ts). Undefined when
- * there is nothing worth a thread: no threads configured, or only small snapshots.
- */
-function startRecoveryThreads(env: WalEnvironment, options: WalOptions): RecoveryPool | undefined {
-  const threads = recoveryThreads(options.recoveryThreads);
-  if (threads === 0) return undefined;
-  const pool = new RecoveryPool(threads, options.recoveryThreadMinTokens, (err) =>
-    options.logger?.warn({ err: toNeuroGraphError(err) }, "a recovery thread failed; the shards recover on the main thread"),
-  );
-  let jobs = 0;
-  for (let shard = 0; shard < env.shardCount; shard++) {
-    const dbs = env.shard(shard);
-    const newest = listSnapshots(dbs).find((s) => s.hasManifest);
-    if (newest === undefined) continue;
-    const m = readManifest(dbs, shard, newest.lsn);
-    // A damaged manifest is the main thread's to report.
-    if ("detail" in m || !pool.wants(m.manifest.tokenBytes / 64)) continue;
-    pool.loadAhead({ walDir: env.walDir, maxDbs: walMaxDbs(env.shardCount), shardCount: env.shardCount, shard, lsn: newest.lsn });
-    jobs++;
-  }
-  if (jobs > 0) return pool;
-  void pool.close();
-  return undefined;
-}

@@ -17,6 +17,8 @@ import type { TokenState } from "../../core/store/index.ts";
 export const RECOVERY_THREADS_ENV = "NEUROGRAPH_RECOVERY_THREADS";
 /** Smaller snapshots are loaded on the main thread: a worker's start and hand-off would cost more. */
 export const DEFAULT_RECOVERY_WORKER_MIN_TOKENS = 65_536;
+/** Environment variable that sets that threshold (tests use it to put small shards on threads). */
+export const RECOVERY_THREAD_MIN_TOKENS_ENV = "NEUROGRAPH_RECOVERY_THREAD_MIN_TOKENS";
 /** Idle threads stop after this long (recovery is over; a restarted shard reloads on the main thread). */
 const IDLE_STOP_MS = 2_000;
 
@@ -48,13 +50,20 @@ export type RecoveryJobResult = PreparedSnapshot | { readonly ok: false; readonl
 
 /** The number of recovery threads: `configured`, else $NEUROGRAPH_RECOVERY_THREADS, else one per core. */
 export function recoveryThreads(configured: number | undefined): number {
-  if (configured !== undefined) return Math.max(0, Math.floor(configured));
-  const env = process.env[RECOVERY_THREADS_ENV];
-  if (env !== undefined && env.trim() !== "") {
-    const n = Number(env);
-    if (Number.isInteger(n) && n >= 0) return n;
-  }
-  return availableParallelism();
+  return configured !== undefined ? Math.max(0, Math.floor(configured)) : (envCount(RECOVERY_THREADS_ENV) ?? availableParallelism());
+}
+
+/** The smallest snapshot (tokens) loaded on a thread: `configured`, else $NEUROGRAPH_RECOVERY_THREAD_MIN_TOKENS, else 65 536. */
+export function recoveryThreadMinTokens(configured: number | undefined): number {
+  return configured !== undefined ? Math.max(0, Math.floor(configured)) : (envCount(RECOVERY_THREAD_MIN_TOKENS_ENV) ?? DEFAULT_RECOVERY_WORKER_MIN_TOKENS);
+}
+
+/** A non-negative integer from the environment; anything else counts as unset. */
+function envCount(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
 interface Pending {
@@ -79,11 +88,13 @@ export class RecoveryPool {
   private broken = false;
   private closed = false;
 
+  /** Told when a thread fails (the shards then recover on the main thread). */
+  onThreadError: ((error: Error) => void) | undefined;
+
   constructor(
     readonly size: number,
     /** Below this many snapshot tokens a shard is loaded on the main thread. */
     readonly minTokens: number = DEFAULT_RECOVERY_WORKER_MIN_TOKENS,
-    private readonly onThreadError?: (error: Error) => void,
   ) {}
 
   /** Whether a snapshot of `tokenCount` tokens should go to a thread. */
