@@ -16,13 +16,13 @@ import {
   decodeConstitution,
   type Constitution,
 } from "../core/constitution/index.ts";
-import { UnavailableError, ValidationError } from "../core/errors.ts";
+import { FailedPreconditionError, UnavailableError, ValidationError } from "../core/errors.ts";
 import { Actor, REPLY_DEFERRED, type ActorContext, type ReplyDeferred, type ReplyHandle, type ReplyOf } from "../runtime/index.ts";
 import type { Logger } from "../telemetry/index.ts";
 import { checkExpectedVersion, draftChange, type ConstitutionChangeRequest, type ConstitutionDraft } from "./guardian/changes.ts";
 import { CLEANUP_BATCH_LIMIT, cleanupAllowed, cleanupPolicy } from "./guardian/cleanup.ts";
 import { CoactivationTable, type CoactivationOptions } from "./guardian/coactivation.ts";
-import { replayConstitutionLog, type ConstitutionLog } from "./guardian/constitution-log.ts";
+import { nextHistory, replayConstitutionLog, type ConstitutionLog } from "./guardian/constitution-log.ts";
 import { countRules, type ConstitutionAction } from "./guardian/events.ts";
 import { activeConstitution, type ActiveConstitution, type GuardianHub } from "./guardian/hub.ts";
 import { governHypotheses } from "./guardian/learning.ts";
@@ -65,6 +65,7 @@ export class GuardianActor extends Actor<GuardianMessage> {
   private lastCleanupMs = -Infinity;
   private readonly waitingForCleanup: ReplyHandle<CleanupOutcome>[] = [];
   private sweeping = false;
+  private unfollow: (() => void) | undefined;
 
   constructor(private readonly env: GuardianEnv) {
     super();
@@ -79,8 +80,15 @@ export class GuardianActor extends Actor<GuardianMessage> {
     let history = replayConstitutionLog(await env.log.load(), capacity);
     if (history === undefined) {
       const first = activeConstitution(env.initial ?? hub.view.current.document);
-      await this.append(first.bytes);
-      history = new ConstitutionHistory(first.bytes, capacity);
+      try {
+        await this.append(first.bytes);
+        history = new ConstitutionHistory(first.bytes, capacity);
+      } catch (err) {
+        // A shared log: another node of the cluster wrote the first document meanwhile; take its.
+        if (!(err instanceof FailedPreconditionError)) throw err;
+        history = replayConstitutionLog(await env.log.load(), capacity);
+        if (history === undefined) throw err;
+      }
     }
     this.history = history;
     const active = activeConstitution(history.current().bytes);
@@ -95,9 +103,19 @@ export class GuardianActor extends Actor<GuardianMessage> {
     });
     this.configureTimers(ctx);
     this.tick(ctx);
+    this.unfollow = env.log.follow?.((document) => {
+      try {
+        ctx.self.tell({ type: "guardian.adopt", document });
+      } catch (err) {
+        // Stopping (a restart loads the log again) or a full mailbox: the change would be missed.
+        env.logger?.error({ err }, "a constitution change made through another node could not be delivered to the guardian; restart the node to load it");
+      }
+    });
   }
 
   override postStop(): void {
+    this.unfollow?.();
+    this.unfollow = undefined;
     this.env.hub.onQuotaLevel(undefined);
     for (const h of this.waitingForCleanup.splice(0)) h.reject(new UnavailableError("the guardian stopped before the cleanup finished"));
   }
@@ -131,6 +149,9 @@ export class GuardianActor extends Actor<GuardianMessage> {
         return undefined;
       case "guardian.sweep":
         this.sweep(ctx);
+        return undefined;
+      case "guardian.adopt":
+        this.adopt(m.document, ctx);
         return undefined;
       case "guardian.sweep-finished":
         this.sweeping = false;
@@ -205,6 +226,25 @@ export class GuardianActor extends Actor<GuardianMessage> {
     return next;
   }
 
+  /** A document appended through another node: the same step as replaying it from the log. */
+  private adopt(bytes: Uint8Array, ctx: ActorContext<GuardianMessage>): void {
+    const capacity = this.env.historyCapacity ?? 100;
+    let step;
+    try {
+      step = nextHistory(this.requireHistory(), bytes, capacity, "a constitution document from the cluster's log");
+    } catch (err) {
+      this.env.logger?.error({ err }, "ignored a constitution document from another node that does not validate here; check that every node runs the same NeuroGraph version");
+      return;
+    }
+    this.history = step.history;
+    if (step.change === "same") return;
+    const next = activeConstitution(bytes);
+    const meta = next.document.metadata;
+    const action: ConstitutionAction = step.change === "rollback" ? "rollback" : step.change === "update" ? (meta?.profile !== this.env.hub.view.current.document.metadata?.profile ? "switch_profile" : "update") : "restore";
+    this.env.logger?.info({ version: next.compiled.version, action }, "adopted a constitution change made through another node");
+    this.install(next, action, meta?.author || undefined, meta?.comment || undefined, ctx);
+  }
+
   private install(next: ActiveConstitution, action: ConstitutionAction, author: string | undefined, comment: string | undefined, ctx: ActorContext<GuardianMessage>): void {
     this.env.hub.install(next, { action, ...(author === undefined ? {} : { author }), ...(comment === undefined ? {} : { comment }) });
     this.configureTimers(ctx);
@@ -214,6 +254,7 @@ export class GuardianActor extends Actor<GuardianMessage> {
     try {
       await this.env.log.append(bytes);
     } catch (err) {
+      if (err instanceof FailedPreconditionError) throw err; // a shared log moved on: nothing changed
       throw new UnavailableError(
         `the constitution change could not be made durable (${err instanceof Error ? err.message : String(err)}); nothing changed, retry later`,
         { cause: err },

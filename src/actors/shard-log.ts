@@ -105,6 +105,8 @@ export interface RecoveryReport {
   readonly durationMs: number;
   /** Non-fatal findings, e.g. a torn tail that was truncated. */
   readonly warnings: readonly string[];
+  /** Cluster mode: where the snapshot came from and how many log messages came from this node's disk / from JetStream. */
+  readonly sources?: { readonly snapshot: "cache" | "store" | "none"; readonly cachedMessages: number; readonly fetchedMessages: number };
 }
 
 export interface ShardLogStats {

@@ -10,7 +10,9 @@
  * that moment gets UNAVAILABLE (NATS "no responders"), which clients retry.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
+import { JetStreamConstitutionLog } from "../actors/cluster/constitution-stream.ts";
 import { ReplicatedLogs } from "../actors/cluster/log-setup.ts";
+import type { ConstitutionLog } from "../actors/guardian/constitution-log.ts";
 import { GraphShardActor, type GraphShardEnv, type ShardBoard, type ShardLog } from "../actors/index.ts";
 import { shardCodecs } from "../actors/shard-codecs.ts";
 import { toNeuroGraphError } from "../core/errors.ts";
@@ -25,6 +27,8 @@ export interface ClusterSettings {
   readonly nats: NatsSettings;
   readonly shardCount: number;
   readonly leaseMs: number;
+  /** This node's local copy of the shards' logs and snapshots (`<dataDir>/cluster-cache`); none when undefined. */
+  readonly cacheDir?: string;
   /** JetStream replicas of the log stream, snapshot store and KV buckets (default min(3, servers)). */
   readonly replicas?: number;
 }
@@ -46,6 +50,8 @@ export interface ClusterRuntime {
   shards(options: ClusterShardsOptions): Component;
   /** Shards this node serves now. */
   owned(): number[];
+  /** The constitution log every node of the cluster shares (a JetStream stream). */
+  constitutionLog(): Promise<ConstitutionLog>;
   /** Resolves after the first placement round. */
   readonly ready: Promise<void>;
 }
@@ -76,6 +82,7 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
   const codecs = new CodecRegistry().register(...shardCodecs());
   const local = new Map<number, Local>();
   let member: ClusterMember | undefined;
+  let logs: ReplicatedLogs | undefined;
   let stopWatching: (() => void) | undefined;
   const movedTimers = new Set<NodeJS.Timeout>();
   let markReady!: () => void;
@@ -85,12 +92,15 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
     failReady = reject;
   });
   ready.catch(() => undefined);
+  let replicas: Promise<number> | undefined;
+  const replicasOf = (): Promise<number> => (replicas ??= settings.replicas !== undefined ? Promise.resolve(settings.replicas) : jetstreamManager(transport.connection).then((jsm) => defaultReplicas(transport.connection, jsm)));
 
   return {
     transport,
     codecs,
     ready,
     owned: () => [...local.keys()].sort((a, b) => a - b),
+    constitutionLog: async () => JetStreamConstitutionLog.open({ connection: transport.connection, cluster: nats.cluster, replicas: await replicasOf(), logger }),
     shards(o) {
       const { system, board } = o;
       const stopLocal = async (shard: number, force: boolean): Promise<void> => {
@@ -110,8 +120,9 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
         name: "cluster-shards",
         async start() {
           const conn = transport.connection;
-          const replicas = settings.replicas ?? (await defaultReplicas(conn, await jetstreamManager(conn)));
-          const logs = await ReplicatedLogs.open({ connection: conn, cluster: nats.cluster, replicas, logger: o.logger });
+          const replicas = await replicasOf();
+          const opened = await ReplicatedLogs.open({ connection: conn, cluster: nats.cluster, replicas, logger: o.logger, ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }) });
+          logs = opened;
           const leases = await ShardLeases.open(conn, nats.cluster, { leaseMs: settings.leaseMs, replicas });
           const nodes = await NodeRegistry.open(conn, nats.cluster, { ttlMs: settings.leaseMs, replicas });
           // A request forwarded to a shard's old owner can be lost (NATS drops what it was
@@ -133,7 +144,7 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
             leases,
             nodes,
             onAcquired: async (lease) => {
-              const log = logs.open(lease.shard, {
+              const log = opened.open(lease.shard, {
                 owner: nats.nodeId,
                 epoch: lease.epoch,
                 mayWrite: () => member?.lease(lease.shard)?.epoch === lease.epoch,
@@ -178,6 +189,7 @@ export async function prepareCluster(settings: ClusterSettings, logger: Logger):
           for (const t of movedTimers) clearTimeout(t);
           movedTimers.clear();
           await Promise.all([...local.keys()].map((s) => stopLocal(s, true)));
+          await logs?.close();
         },
       };
     },

@@ -12,6 +12,7 @@
  *      guardian methods, health, reflection) over the coordinator (`GraphRouter`). Health says
  *      NOT_SERVING until every shard has recovered.
  */
+import { join } from "node:path";
 import { hostname } from "node:os";
 import {
   FieldEngineActor,
@@ -139,7 +140,9 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
     const { prepareCluster } = await import("./cluster-node.ts");
     const { natsSettings } = await import("../runtime/nats/index.ts");
     const nats = natsSettings(config);
-    if (nats !== undefined) cluster = await prepareCluster({ nats, shardCount: S, leaseMs: config.lease }, logger);
+    // The local copy of the shards' logs and snapshots lives beside the data (not with --no-wal: no disk).
+    const cacheDir = config.wal ? join(config.dataDir, "cluster-cache") : undefined;
+    if (nats !== undefined) cluster = await prepareCluster({ nats, shardCount: S, leaseMs: config.lease, ...(cacheDir === undefined ? {} : { cacheDir }) }, logger);
   }
   const obs = NodeObservability.create({
     mode: config.tracing,
@@ -280,7 +283,9 @@ export async function startNode(config: ServeConfig, options: StartNodeOptions =
   const guardianComponent: Component = {
     name: "guardian",
     async start() {
-      const log = constitutionLogOf(guardianOptions.constitutionLog, guardianLog);
+      // Cluster mode: one constitution for every node, kept in JetStream.
+      const shared = guardianOptions.constitutionLog === undefined ? await cluster?.constitutionLog() : undefined;
+      const log = shared ?? constitutionLogOf(guardianOptions.constitutionLog, guardianLog);
       await spawnGuardian(system, nodeId, hub, log, guardian.learning, guardianOptions, logger);
     },
     async stop(ctx) {

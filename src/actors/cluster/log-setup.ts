@@ -12,6 +12,7 @@ import { UnavailableError, type NeuroGraphError } from "../../core/errors.ts";
 import { ensureStream } from "../../runtime/cluster/jetstream-setup.ts";
 import { ClusterSubjects } from "../../runtime/nats/index.ts";
 import type { Logger } from "../../telemetry/index.ts";
+import { ClusterCache } from "./local-cache.ts";
 import { ReplicatedShardLog } from "./replicated-log.ts";
 import { SnapshotStore } from "./snapshot-store.ts";
 
@@ -27,6 +28,8 @@ export interface ReplicatedLogsOptions {
   readonly maxPartBytes?: number;
   readonly snapshotEveryRecords?: number;
   readonly snapshotEveryBytes?: number;
+  /** Where this node keeps its local copy of the logs and snapshots (LMDB); none without it. */
+  readonly cacheDir?: string;
   readonly logger?: Logger;
 }
 
@@ -57,6 +60,7 @@ export class ReplicatedLogs {
     private readonly jsm: JetStreamManager,
     readonly snapshots: SnapshotStore,
     private readonly maxPartBytes: number,
+    private readonly cache: ClusterCache | undefined,
   ) {}
 
   /** Creates (or updates) the log stream and the snapshot store. */
@@ -90,7 +94,18 @@ export class ReplicatedLogs {
     }
     // Room for headers (part, message id, expectations) below the server's limit.
     const maxPartBytes = o.maxPartBytes ?? Math.max(4096, maxPayload - 8192);
-    return new ReplicatedLogs(o, stream, subjects.root, jetstream(o.connection), jsm, new SnapshotStore(store, Math.min(maxPartBytes, 1024 * 1024)), maxPartBytes);
+    let cache: ClusterCache | undefined;
+    if (o.cacheDir !== undefined) {
+      // The stream's creation time tells a cache of this stream from one of an earlier stream of the same name.
+      const created = (await jsm.streams.info(stream)).created;
+      cache = ClusterCache.open(o.cacheDir, `${stream}@${created}`, o.logger);
+    }
+    return new ReplicatedLogs(o, stream, subjects.root, jetstream(o.connection), jsm, new SnapshotStore(store, Math.min(maxPartBytes, 1024 * 1024)), maxPartBytes, cache);
+  }
+
+  /** Closes the local cache (after every shard's log closed). */
+  async close(): Promise<void> {
+    await this.cache?.close();
   }
 
   subject(shard: number): string {
@@ -115,6 +130,7 @@ export class ReplicatedLogs {
       ...(o.snapshotEveryBytes === undefined ? {} : { snapshotEveryBytes: o.snapshotEveryBytes }),
       ...(ownership.mayWrite === undefined ? {} : { mayWrite: ownership.mayWrite }),
       ...(ownership.onFailure === undefined ? {} : { onFailure: ownership.onFailure }),
+      ...(this.cache === undefined ? {} : { cache: this.cache.shard(shard) }),
       ...(o.logger === undefined ? {} : { logger: o.logger }),
     });
   }

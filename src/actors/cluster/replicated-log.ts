@@ -28,6 +28,7 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import { UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../../core/errors.ts";
 import type { Logger } from "../../telemetry/index.ts";
 import type { AppendTicket, RecoveryHandler, RecoveryReport, ShardLog, ShardLogStats, ShardMutation, ShardSnapshotData } from "../shard-log.ts";
+import type { CachedMessage, ShardCache } from "./local-cache.ts";
 import { lastSubjectSeq, readSubject } from "./log-reader.ts";
 import { FENCE_KIND, KIND_HEADER, PART_HEADER, PartJoiner, decodeBatch, encodeBatch, encodedSize, parsePart, splitParts } from "./log-records.ts";
 import type { SnapshotPosition, SnapshotStore } from "./snapshot-store.ts";
@@ -53,6 +54,8 @@ export interface ReplicatedLogOptions {
   readonly mayWrite?: () => boolean;
   /** The log cannot go on: `fenced` (another owner appended) or `failed` (JetStream unreachable). */
   readonly onFailure?: (kind: "fenced" | "failed", error: NeuroGraphError) => void;
+  /** This node's local copy of the shard's log and snapshot (recovery reads it before JetStream). */
+  readonly cache?: ShardCache;
   readonly logger?: Logger;
 }
 
@@ -125,10 +128,10 @@ export class ReplicatedShardLog implements ShardLog {
     const started = Date.now();
     await this.flush().catch(() => undefined);
     if (this.failure !== undefined) throw this.failure;
-    const { snapshots, shard, jsm, stream, subject } = this.o;
-    const loaded = await snapshots.load(shard);
+    const { shard, jsm, stream, subject, cache } = this.o;
+    const loaded = await this.o.snapshots.loadNewest(shard, cache, this.o.logger);
     let position: SnapshotPosition = { seq: 0, skip: 0 };
-    if (loaded !== undefined) {
+    if (loaded.snapshot !== undefined) {
       const s = loaded.snapshot;
       handler.loadSnapshot({ lsn: 0, tokens: s.tokens, connections: s.connections, ...(s.constitution === undefined ? {} : { constitution: s.constitution }) });
       position = { seq: s.seq, skip: s.skip };
@@ -137,12 +140,12 @@ export class ReplicatedShardLog implements ShardLog {
     const joiner = new PartJoiner();
     let skip = position.skip;
     let replayed = 0;
-    const apply = (seq: number, data: Uint8Array, headers: { get(k: string): string } | undefined): void => {
-      if (headers?.get(KIND_HEADER) === FENCE_KIND) {
+    const apply = (seq: number, data: Uint8Array, fence: boolean, part: string | undefined): void => {
+      if (fence) {
         joiner.abandon();
         return;
       }
-      const whole = joiner.push(data, parsePart(headers?.get(PART_HEADER)));
+      const whole = joiner.push(data, parsePart(part));
       if (whole === undefined) return;
       for (const m of decodeBatch(whole, `${subject} at ${seq}`)) {
         if (skip > 0) {
@@ -154,29 +157,56 @@ export class ReplicatedShardLog implements ShardLog {
       }
       skip = 0;
     };
-    let from = position.seq + 1;
+    // What this node still has on disk first, then what JetStream holds after it.
+    let cachedEnd = position.seq;
+    const fromCache = cache === undefined ? { end: undefined, read: 0 } : await cache.read(position.seq, (m) => {
+      apply(m.seq, m.data, m.fence, m.part);
+      cachedEnd = m.seq;
+    });
+    if (fromCache.end !== undefined) cachedEnd = fromCache.end;
+    const fetched: CachedMessage[] = [];
+    let fetchedCount = 0;
+    let from = cachedEnd + 1;
     let end = await lastSubjectSeq(jsm, stream, subject);
     for (let attempt = 0; ; attempt++) {
-      await readSubject(this.o.js, stream, subject, from, end, (m) => apply(m.seq, m.data, m.headers));
+      await readSubject(this.o.js, stream, subject, from, end, (m) => {
+        const fence = m.headers?.get(KIND_HEADER) === FENCE_KIND;
+        const part = m.headers?.get(PART_HEADER) || undefined;
+        apply(m.seq, m.data, fence, part);
+        fetchedCount++;
+        if (cache !== undefined) fetched.push({ seq: m.seq, data: Uint8Array.from(m.data), fence, part });
+      });
       joiner.abandon(); // a group still open at the end was never acknowledged
       const marker = await this.writeFence(end, attempt);
       if (marker !== undefined) {
         this.lastSeq = marker;
+        fetched.push({ seq: marker, data: new Uint8Array(0), fence: true, part: undefined });
         break;
       }
       if (attempt >= 20) throw new UnavailableError(`shard ${shard}: the replicated log kept growing while this node took the shard over; retry`);
       from = end + 1;
       end = await lastSubjectSeq(jsm, stream, subject);
     }
-    if ((await snapshots.revision(shard)) !== (loaded?.revision ?? 0)) {
+    if ((await this.o.snapshots.revision(shard)) !== loaded.revision) {
       throw new UnavailableError(`shard ${shard}: its snapshot changed while it was being recovered (a previous owner saved one); recovering again`);
     }
+    // Only now is what was read known to be the stream's (no owner pruned it meanwhile).
+    cache?.add(cachedEnd, fetched);
+    const sources = { snapshot: loaded.source, cachedMessages: fromCache.read, fetchedMessages: fetchedCount };
+    this.o.logger?.info({ shard, ...sources }, "recovered the shard from its replicated log");
     this.durableLsn = this.lsn;
     this.base = { lsn: this.lsn, position: { seq: this.lastSeq, skip: 0 } };
     this.sent = [];
     this.sinceSnapshotRecords = replayed;
     this.sinceSnapshotBytes = 0;
-    return { snapshotLsn: 0, replayedRecords: replayed, lastLsn: this.lsn, durationMs: Date.now() - started, warnings: joiner.dropped > 0 ? [`dropped ${joiner.dropped} incomplete batch(es) left by a failed owner`] : [] };
+    return {
+      snapshotLsn: 0,
+      replayedRecords: replayed,
+      lastLsn: this.lsn,
+      durationMs: Date.now() - started,
+      warnings: joiner.dropped > 0 ? [`dropped ${joiner.dropped} incomplete batch(es) left by a failed owner`] : [],
+      sources,
+    };
   }
 
   /** Writes the fence marker after `end`; undefined when someone appended after `end` meanwhile. */
@@ -290,6 +320,7 @@ export class ReplicatedShardLog implements ShardLog {
         await sleep(Math.min(1000, 50 * 2 ** attempt));
         continue;
       }
+      this.o.cache?.add(this.lastSeq, [{ seq: ack.seq, data: part, fence: false, part: h === undefined ? undefined : `${index}/${total}` }]);
       this.lastSeq = ack.seq;
       return;
     }
@@ -363,11 +394,17 @@ export class ReplicatedShardLog implements ShardLog {
       this.sinceSnapshotRecords = Math.max(0, this.lsn - data.lsn);
       this.sinceSnapshotBytes = 0;
       this.sent = this.sent.filter((b) => b.last > data.lsn);
-      if (saved && position.seq > 0 && this.o.mayWrite?.() !== false) {
+      if (saved !== undefined) this.o.cache?.saveSnapshot(saved.revision, saved.bytes);
+      if (saved !== undefined && position.seq > 0 && this.o.mayWrite?.() !== false) {
         // Keep the message at the position: the subject must never look empty to the fence check.
-        await this.o.jsm.streams.purge(this.o.stream, { filter: this.o.subject, seq: position.seq }).catch((err: unknown) => {
-          this.o.logger?.warn({ shard: this.o.shard, err }, "pruning the replicated log after a snapshot failed; it is retried after the next one");
-        });
+        const pruned = await this.o.jsm.streams.purge(this.o.stream, { filter: this.o.subject, seq: position.seq }).then(
+          () => true,
+          (err: unknown) => {
+            this.o.logger?.warn({ shard: this.o.shard, err }, "pruning the replicated log after a snapshot failed; it is retried after the next one");
+            return false;
+          },
+        );
+        if (pruned) this.o.cache?.prune(position.seq);
       }
       for (const w of waiters) w.resolve();
     } catch (err) {

@@ -15,6 +15,8 @@
  */
 import type { ObjectStore } from "@nats-io/obj";
 import { DataLossError, UnavailableError } from "../../core/errors.ts";
+import type { Logger } from "../../telemetry/index.ts";
+import type { ShardCache } from "./local-cache.ts";
 import { watchStall } from "./stall-watch.ts";
 
 const MAGIC = "NGSNAP01";
@@ -106,42 +108,66 @@ export class SnapshotStore {
   }
 
   /**
-   * Saves `s` unless the stored snapshot is at the same or a later position; false when it was
-   * not saved (a newer one exists, or another save won the race).
+   * Saves `s` unless the stored snapshot is at the same or a later position. Returns the new
+   * object revision and the bytes stored, or undefined when it was not saved (a newer one exists,
+   * or another save won the race).
    */
-  async save(s: ClusterSnapshot): Promise<boolean> {
+  async save(s: ClusterSnapshot): Promise<{ revision: number; bytes: Uint8Array } | undefined> {
     const name = snapshotObjectName(s.shard);
     try {
       const info = await this.store.info(name);
       const stored = info === null || info.deleted ? undefined : positionOf(info.description);
-      if (stored !== undefined && !later(s, stored)) return false;
-      await this.store.putBlob(
+      if (stored !== undefined && !later(s, stored)) return undefined;
+      const bytes = encodeSnapshot(s);
+      const saved = await this.store.putBlob(
         { name, description: `seq=${s.seq};skip=${s.skip}`, options: { max_chunk_size: this.chunkBytes } },
-        encodeSnapshot(s),
+        bytes,
         { timeout: 30_000, ...(info === null ? {} : { previousRevision: info.revision }) },
       );
-      return true;
+      return { revision: saved.revision, bytes };
     } catch (err) {
-      if (err instanceof Error && /wrong last sequence/i.test(err.message)) return false;
+      if (err instanceof Error && /wrong last sequence/i.test(err.message)) return undefined;
       throw this.unavailable("saving the snapshot", s.shard, err);
     }
   }
 
-  /** The newest snapshot of `shard` and the object's revision, or undefined when it has none. */
-  async load(shard: number): Promise<{ snapshot: ClusterSnapshot; revision: number } | undefined> {
+  /** The newest snapshot of `shard`, the object's revision and its bytes, or undefined when it has none. */
+  async load(shard: number): Promise<{ snapshot: ClusterSnapshot; revision: number; bytes: Uint8Array } | undefined> {
     try {
       const result = await this.store.get(snapshotObjectName(shard));
       if (result === null) return undefined;
       const bytes = await readAll(result.data, shard);
       const failure = await result.error;
       if (failure !== null && failure !== undefined) throw failure; // resolves undefined on success in some client versions
-      return { snapshot: decodeSnapshot(bytes, shard), revision: result.info.revision };
+      return { snapshot: decodeSnapshot(bytes, shard), revision: result.info.revision, bytes };
     } catch (err) {
       if (err instanceof DataLossError || err instanceof UnavailableError) throw err;
       const detail = err instanceof Error ? err.message : String(err);
       if (/digest/i.test(detail)) throw new DataLossError(`the snapshot of shard ${shard} failed its digest check (${detail})`);
       throw this.unavailable("reading the snapshot", shard, err);
     }
+  }
+
+  /**
+   * The newest snapshot of `shard`: this node's local copy while its revision is still the
+   * newest, else the object store's (then kept locally).
+   */
+  async loadNewest(shard: number, cache: ShardCache | undefined, logger?: Logger): Promise<{ snapshot: ClusterSnapshot | undefined; revision: number; source: "cache" | "store" | "none" }> {
+    if (cache !== undefined) {
+      const revision = await this.revision(shard);
+      const local = revision === 0 ? undefined : await cache.snapshot(revision);
+      if (local !== undefined) {
+        try {
+          return { snapshot: decodeSnapshot(local, shard), revision, source: "cache" };
+        } catch (err) {
+          logger?.warn({ shard, err }, "the local copy of the snapshot does not decode; downloading it");
+        }
+      }
+    }
+    const loaded = await this.load(shard);
+    if (loaded === undefined) return { snapshot: undefined, revision: 0, source: "none" };
+    cache?.saveSnapshot(loaded.revision, loaded.bytes);
+    return { snapshot: loaded.snapshot, revision: loaded.revision, source: "store" };
   }
 
   private unavailable(what: string, shard: number, err: unknown): UnavailableError {

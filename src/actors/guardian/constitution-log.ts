@@ -18,8 +18,16 @@ import type { ShardLog } from "../shard-log.ts";
 export interface ConstitutionLog {
   /** Every logged document, oldest first (empty for a new node). */
   load(): Promise<readonly Uint8Array[]>;
-  /** Appends one document; resolves once durable. */
+  /**
+   * Appends one document; resolves once durable. A log shared by several nodes rejects with
+   * FailedPreconditionError when another node appended since this one last loaded or followed.
+   */
   append(document: Uint8Array): Promise<void>;
+  /**
+   * A log shared by several nodes (cluster mode): calls `onDocument` with each document appended
+   * elsewhere after the last `load`, in order, until the returned function is called.
+   */
+  follow?(onDocument: (document: Uint8Array) => void): () => void;
 }
 
 /**
@@ -72,25 +80,38 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export function replayConstitutionLog(records: readonly Uint8Array[], capacity: number): ConstitutionHistory | undefined {
   let history: ConstitutionHistory | undefined;
   records.forEach((bytes, i) => {
-    const { doc, violations } = validateConstitutionBytes(bytes);
-    if (doc === undefined || violations.length > 0) {
-      const why = violations.slice(0, 3).map((v) => `${v.field}: ${v.description}`).join("; ");
-      throw new DataLossError(
-        `record ${i} of the constitution log is not a valid constitution document (${why}); restore the log from a backup or remove the record to start from the one before it`,
-      );
-    }
-    if (history === undefined) {
-      history = new ConstitutionHistory(bytes, capacity);
-      return;
-    }
-    const version = doc.metadata?.version ?? 0;
-    const current = history.current();
-    const previous = history.previous();
-    if (version === current.version + 1 && doc.metadata?.parentVersion === current.version) history.push(bytes);
-    else if (previous !== undefined && sameBytes(previous.bytes, bytes)) history.rollback();
-    else if (!sameBytes(current.bytes, bytes)) history = new ConstitutionHistory(bytes, capacity);
+    history = nextHistory(history, bytes, capacity, `record ${i} of the constitution log`).history;
   });
   return history;
+}
+
+/** How a logged document relates to the history before it. */
+export type LoggedChange = "first" | "update" | "rollback" | "restart" | "same";
+
+/**
+ * One step of the replay: the history after `bytes` was logged, and what the document was. Throws
+ * DataLossError (naming `what`) when the document is not a valid constitution.
+ */
+export function nextHistory(history: ConstitutionHistory | undefined, bytes: Uint8Array, capacity: number, what: string): { history: ConstitutionHistory; change: LoggedChange } {
+  const { doc, violations } = validateConstitutionBytes(bytes);
+  if (doc === undefined || violations.length > 0) {
+    const why = violations.slice(0, 3).map((v) => `${v.field}: ${v.description}`).join("; ");
+    throw new DataLossError(`${what} is not a valid constitution document (${why}); restore the log from a backup or remove the record to start from the one before it`);
+  }
+  if (history === undefined) return { history: new ConstitutionHistory(bytes, capacity), change: "first" };
+  const version = doc.metadata?.version ?? 0;
+  const current = history.current();
+  const previous = history.previous();
+  if (version === current.version + 1 && doc.metadata?.parentVersion === current.version) {
+    history.push(bytes);
+    return { history, change: "update" };
+  }
+  if (previous !== undefined && sameBytes(previous.bytes, bytes)) {
+    history.rollback();
+    return { history, change: "rollback" };
+  }
+  if (sameBytes(current.bytes, bytes)) return { history, change: "same" };
+  return { history: new ConstitutionHistory(bytes, capacity), change: "restart" };
 }
 
 /**

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { crc32c, crc32cJs } from "../../../src/core/util/crc32c.ts";
+import { crc32c, crc32cImplementation, crc32cJs, crc32cPortable } from "../../../src/core/util/crc32c.ts";
 
 /** Bit-by-bit reference (the definition), to check the sliced tables against. */
 function crc32cBitwise(data: Uint8Array): number {
@@ -62,5 +62,28 @@ describe("crc32c implementations", () => {
     for (let i = 0; i < big.length; i++) big[i] = (i * 40503) >>> 8;
     expect(crc32c(big)).toBe(crc32cJs(big));
     expect(crc32c(big.subarray(5))).toBe(crc32cBitwise(big.subarray(5)));
+  });
+
+  it("the native path (≥ 4 KiB) equals the portable ones for any length, alignment and seed", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 3000, max: 70000 }), fc.nat({ max: 7 }), fc.integer({ min: 0, max: 0xffffffff }), fc.nat(), (n, shift, seed, fill) => {
+        const buf = new Uint8Array(n + shift);
+        for (let i = 0; i < buf.length; i++) buf[i] = (i * 2654435761 + fill) >>> 24;
+        const view = buf.subarray(shift);
+        const portable = crc32cPortable(view, seed);
+        expect(crc32c(view, seed)).toBe(portable);
+        expect(crc32cJs(view, seed)).toBe(portable);
+      }),
+      { numRuns: 60 },
+    );
+    const shared = new Uint8Array(new SharedArrayBuffer(10000));
+    for (let i = 0; i < shared.length; i++) shared[i] = i * 7;
+    expect(crc32c(shared.subarray(3))).toBe(crc32cBitwise(shared.subarray(3)));
+  });
+
+  it("uses the CPU's CRC32C instruction on the platforms the addon ships for", () => {
+    // linux/darwin/windows on x64 and arm64 have a prebuilt binary; elsewhere the portable code runs.
+    const shipped = process.env.NG_CRC32C !== "portable" && ["linux", "darwin", "win32"].includes(process.platform) && ["x64", "arm64"].includes(process.arch);
+    expect(crc32cImplementation).toBe(shipped ? "native" : "wasm");
   });
 });

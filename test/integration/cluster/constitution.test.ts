@@ -1,0 +1,125 @@
+/**
+ * One constitution for a whole cluster (real nats-servers with JetStream, real gRPC): a change
+ * made through one node is enforced by every node's shards, two nodes changing it at once cannot
+ * both win, a rollback travels too, and a node that joins later (or a cluster restarted with
+ * fresh data directories) starts from the cluster's constitution, not its own default.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { status } from "@grpc/grpc-js";
+import { ConstitutionProfile } from "../../../src/core/constitution/index.ts";
+import { RecordFormat } from "../../../src/gen/neurograph/v1/common.ts";
+import { preferredOwner } from "../../../src/runtime/cluster/leases.ts";
+import { startNatsCluster, type NatsCluster } from "../../support/nats-server.ts";
+import { create, failure } from "../guardian/rules-harness.ts";
+import { eventually } from "../nats/support.ts";
+import { call, startTestNode, type TestNode } from "../node/harness.ts";
+
+const SHARDS = 4;
+const CLUSTER = "cst";
+let nats: NatsCluster;
+const nodes: TestNode[] = [];
+
+const flags = (id: string) => ["--nats", nats.url, "--cluster", CLUSTER, "--node-id", id, "--shards", String(SHARDS), "--lease", "2s", "--ingest-jetstream=false"];
+const constitutionOf = (t: TestNode) => call(t.admin.getConstitution.bind(t.admin), {});
+const checksumOf = async (t: TestNode) => Buffer.from((await constitutionOf(t)).document).toString("hex");
+const switchTo = (t: TestNode, profile: ConstitutionProfile, expectedVersion?: number) =>
+  call(t.admin.switchProfile.bind(t.admin), { profile, author: `node ${t.node.nodeId}`, comment: "cluster test", ...(expectedVersion === undefined ? {} : { expectedVersion }) });
+
+/** Every node serves the same document (byte for byte). */
+async function converged(what: string): Promise<string> {
+  let doc = "";
+  await eventually(
+    what,
+    async () => {
+      const docs = await Promise.all(nodes.map(checksumOf));
+      doc = docs[0]!;
+      return docs.every((d) => d === doc);
+    },
+    15_000,
+  );
+  return doc;
+}
+
+beforeAll(async () => {
+  nats = await startNatsCluster({ size: 3 });
+  for (const id of ["a", "b"]) nodes.push(await startTestNode(flags(id)));
+  const ids = nodes.map((n) => n.node.nodeId);
+  await eventually(
+    "every shard served by its preferred node",
+    () => Array.from({ length: SHARDS }, (_, s) => s).every((s) => nodes.filter((n) => n.node.board.state(s) === "serving").map((n) => n.node.nodeId).join() === preferredOwner(s, ids)),
+    30_000,
+  );
+}, 120_000);
+
+afterAll(async () => {
+  for (const n of nodes) await n.close().catch(() => undefined);
+  await nats?.dispose();
+});
+
+describe("the cluster's constitution", () => {
+  it("a change made through one node is enforced by the shards of every node", async () => {
+    const [a, b] = nodes as [TestNode, TestNode];
+    const before = (await constitutionOf(b)).constitution!.metadata!.version;
+    // Default profile: a partial batch with one bad item stores the good one.
+    const mixed = (t: TestNode, first: number) => create(t, [{ id: first }, { id: first + 1 }, { id: first + 2 }, { id: first + 3, weight: 2 }], true);
+    await mixed(b, 100);
+    const stored = await call(b.tokens.getTokens.bind(b.tokens), { ids: [100, 101, 102], format: RecordFormat.RECORD_FORMAT_NONE, allowMissing: true });
+    expect(stored.missing).toEqual([]);
+
+    const switched = await switchTo(a, ConstitutionProfile.CONSTITUTION_PROFILE_ANALYST);
+    expect(switched.constitution!.metadata!.version).toBe(before + 1);
+    const doc = await converged("node b adopts node a's change");
+    expect(doc).toBe(Buffer.from(switched.document).toString("hex"));
+    const onB = (await constitutionOf(b)).constitution!.metadata!;
+    expect([onB.version, onB.profile, onB.author]).toEqual([before + 1, ConstitutionProfile.CONSTITUTION_PROFILE_ANALYST, "node a"]);
+
+    // Analyst through node b: the same partial batch (its ids on shards of both nodes) is refused whole.
+    const owners = new Set([200, 201, 202, 203].map((id) => nodes.find((n) => n.node.board.state(id % SHARDS) === "serving")!.node.nodeId));
+    expect(owners.size).toBe(2);
+    const refused = await failure(mixed(b, 200));
+    expect(refused.code).toBe(status.INVALID_ARGUMENT);
+    const none = await call(a.tokens.getTokens.bind(a.tokens), { ids: [200, 201, 202], format: RecordFormat.RECORD_FORMAT_NONE, allowMissing: true });
+    expect(none.missing).toEqual([200, 201, 202]);
+    // Node b's history shows the change as node a made it.
+    const history = await call(b.admin.getConstitutionHistory.bind(b.admin), { includeDocuments: false });
+    expect(history.versions.at(-1)?.version).toBe(before + 1);
+  });
+
+  it("two nodes changing it at once: one wins, the other gets FAILED_PRECONDITION and every node ends on the winner", async () => {
+    const [a, b] = nodes as [TestNode, TestNode];
+    const version = (await constitutionOf(a)).constitution!.metadata!.version;
+    const results = await Promise.allSettled([
+      switchTo(a, ConstitutionProfile.CONSTITUTION_PROFILE_EXPLORER, version),
+      switchTo(b, ConstitutionProfile.CONSTITUTION_PROFILE_DEFAULT, version),
+    ]);
+    const won = results.filter((r) => r.status === "fulfilled");
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect((lost[0]!.reason as { code: number }).code).toBe(status.FAILED_PRECONDITION);
+    const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof switchTo>>>).value;
+    expect(winner.constitution!.metadata!.version).toBe(version + 1);
+    expect(await converged("both nodes on the winning document")).toBe(Buffer.from(winner.document).toString("hex"));
+    // The loser retries against the new version and succeeds; everyone follows.
+    const retried = await switchTo(b, ConstitutionProfile.CONSTITUTION_PROFILE_ANALYST, version + 1);
+    expect(retried.constitution!.metadata!.version).toBe(version + 2);
+    expect(await converged("both nodes on the retried change")).toBe(Buffer.from(retried.document).toString("hex"));
+  });
+
+  it("a rollback travels too, and a node that joins later starts from the cluster's constitution", async () => {
+    const [a, b] = nodes as [TestNode, TestNode];
+    const history = await call(a.admin.getConstitutionHistory.bind(a.admin), { includeDocuments: true });
+    const previous = history.versions.at(-2)!;
+    const rolled = await call(b.admin.rollbackConstitution.bind(b.admin), { author: "node b", comment: "undo" });
+    expect(Buffer.from(rolled.document).equals(Buffer.from(previous.document))).toBe(true);
+    expect(await converged("node a rolls back too")).toBe(Buffer.from(previous.document).toString("hex"));
+
+    // A third node with a fresh data directory (as after a cluster restart from scratch).
+    const c = await startTestNode(flags("c"));
+    nodes.push(c);
+    expect(await checksumOf(c)).toBe(Buffer.from(previous.document).toString("hex"));
+    // Not a fresh node's own first document: the cluster's version (3 or later after the changes above).
+    expect((await constitutionOf(c)).constitution!.metadata!.version).toBe(previous.version);
+    expect(previous.version).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+});
