@@ -8,7 +8,7 @@
  * manifest leave everything to `startWal`, which reports it as always.
  */
 import { type PreopenedWal, preopenWal, walMaxDbs } from "./environment.ts";
-import { RecoveryPool, recoveryThreadMinTokens, recoveryThreads } from "./recovery-pool.ts";
+import { type RecoveryJob, RecoveryPool, recoveryThreadMinTokens, recoveryThreads } from "./recovery-pool.ts";
 import { listSnapshots, readManifest } from "./snapshot-store.ts";
 
 export interface EarlyRecoveryOptions {
@@ -17,6 +17,7 @@ export interface EarlyRecoveryOptions {
   readonly mapSize?: number;
   readonly recoveryThreads?: number;
   readonly recoveryThreadMinTokens?: number;
+  readonly recoveryOnMainThread?: boolean;
 }
 
 /** Pools started by `startWalRecoveryEarly`, by WAL directory, until `startWal` takes them. */
@@ -47,8 +48,8 @@ export function takeEarlyRecovery(walDir: string): RecoveryPool | undefined {
 export function startRecoveryThreads(wal: PreopenedWal, options: Omit<EarlyRecoveryOptions, "dataDir" | "shardCount">): RecoveryPool | undefined {
   const threads = recoveryThreads(options.recoveryThreads);
   if (threads === 0) return undefined;
-  const pool = new RecoveryPool(threads, recoveryThreadMinTokens(options.recoveryThreadMinTokens));
-  let jobs = 0;
+  const pool = new RecoveryPool(threads, recoveryThreadMinTokens(options.recoveryThreadMinTokens), options.recoveryOnMainThread ?? true);
+  const jobs: RecoveryJob[] = [];
   for (let shard = 0; shard < wal.shardCount; shard++) {
     const dbs = wal.shard(shard);
     const newest = listSnapshots(dbs).find((s) => s.hasManifest);
@@ -56,10 +57,9 @@ export function startRecoveryThreads(wal: PreopenedWal, options: Omit<EarlyRecov
     const m = readManifest(dbs, shard, newest.lsn);
     // A damaged manifest is the main thread's to report.
     if ("detail" in m || !pool.wants(m.manifest.tokenBytes / 64)) continue;
-    pool.loadAhead({ walDir: wal.walDir, maxDbs: walMaxDbs(wal.shardCount), shardCount: wal.shardCount, shard, lsn: newest.lsn });
-    jobs++;
+    jobs.push({ walDir: wal.walDir, maxDbs: walMaxDbs(wal.shardCount), shardCount: wal.shardCount, shard, lsn: newest.lsn });
   }
-  if (jobs > 0) return pool;
-  void pool.close();
-  return undefined;
+  if (jobs.length === 0) return undefined;
+  pool.start(jobs);
+  return pool;
 }

@@ -1,7 +1,8 @@
 /**
- * A recovery thread (recovery-pool.ts): loads the newest snapshot of one shard into token columns
- * and an id table, verifying every chunk as it is read (snapshot-open.ts, the same checks as the
- * single-thread path), and sends the arrays back without copying them. It opens the node's WAL
+ * A recovery thread (recovery-pool.ts): goes through the list of loads from the last, claiming
+ * each that no other thread (nor the main thread) has claimed, and loads that shard's newest snapshot into
+ * token columns and an id table, verifying every chunk as it is read (snapshot-open.ts, the same
+ * checks as the single-thread path); it sends the arrays back without copying them. It opens the node's WAL
  * environment read-only: lmdb-js shares one LMDB environment between the threads of a process,
  * and every database it reads was opened by the main thread first. It never writes.
  *
@@ -12,7 +13,7 @@
 import { parentPort } from "node:worker_threads";
 import { type Database, type Key, type RootDatabase, open } from "lmdb";
 import { ShardStore } from "../../core/store/index.ts";
-import type { RecoveryJob, RecoveryJobResult } from "./recovery-pool.ts";
+import { type RecoveryJob, type RecoveryJobResult, type RecoveryThreadMessage, type RecoveryWork, UNCLAIMED } from "./recovery-pool.ts";
 import { openSnapshot, replayHeadroom } from "./snapshot-open.ts";
 
 let env: { path: string; root: RootDatabase } | undefined;
@@ -29,12 +30,12 @@ function databases(job: RecoveryJob): { log: Database<Uint8Array, Key>; snap: Da
   };
 }
 
-function load(job: RecoveryJob): { result: RecoveryJobResult; transfer: ArrayBuffer[] } {
+function load(job: RecoveryJob, index: number): { result: RecoveryJobResult; transfer: ArrayBuffer[] } {
   const started = performance.now();
   const { shard, lsn } = job;
   const dbs = databases(job);
   const open = openSnapshot(dbs, shard, lsn);
-  if (!open.ok) return { result: { ok: false, shard, lsn, detail: open.detail }, transfer: [] };
+  if (!open.ok) return { result: { ok: false, index, shard, lsn, detail: open.detail }, transfer: [] };
   const c = open.snapshot;
   const tokenCount = c.manifest.tokenBytes / 64;
   const headroomTokens = replayHeadroom(dbs.log, lsn, c.manifest.tokenBytes);
@@ -50,6 +51,7 @@ function load(job: RecoveryJob): { result: RecoveryJobResult; transfer: ArrayBuf
   return {
     result: {
       ok: true,
+      index,
       shard,
       lsn,
       createdAtMs: c.manifest.createdAtMs,
@@ -66,13 +68,21 @@ function load(job: RecoveryJob): { result: RecoveryJobResult; transfer: ArrayBuf
 
 const port = parentPort;
 if (port === null) throw new Error("recovery-worker.ts runs only as a worker thread (recovery-pool.ts starts it)");
-port.on("message", (job: RecoveryJob) => {
-  let out: { result: RecoveryJobResult; transfer: ArrayBuffer[] };
-  try {
-    out = load(job);
-  } catch (err) {
-    const detail = err instanceof Error ? err.message : String(err);
-    out = { result: { ok: false, shard: job.shard, lsn: job.lsn, detail }, transfer: [] };
+port.once("message", (work: RecoveryWork) => {
+  // From the last shard down: the main thread recovers from the first up (recovery-pool.ts).
+  for (let i = work.jobs.length - 1; i >= 0; i--) {
+    const job = work.jobs[i]!;
+    if (Atomics.compareExchange(work.claims, i, UNCLAIMED, work.claimAs) !== UNCLAIMED) continue;
+    let out: { result: RecoveryJobResult; transfer: ArrayBuffer[] };
+    try {
+      out = load(job, i);
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      out = { result: { ok: false, index: i, shard: job.shard, lsn: job.lsn, detail }, transfer: [] };
+    }
+    port.postMessage(out.result satisfies RecoveryThreadMessage, out.transfer);
   }
-  port.postMessage(out.result, out.transfer);
+  void env?.root.close();
+  env = undefined;
+  port.postMessage({ done: true } satisfies RecoveryThreadMessage);
 });

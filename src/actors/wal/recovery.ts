@@ -265,9 +265,9 @@ function loadInto(handler: RecoveryHandler, c: OpenedSnapshot, shard: number, ls
  */
 async function preparedOnThread(pool: RecoveryPool | undefined, handler: RecoveryHandler, shard: number, stored: readonly StoredSnapshot[]): Promise<PreparedSnapshot | undefined> {
   if (pool === undefined) return undefined;
-  const ahead = pool.take(shard, stored.find((s) => s.hasManifest)?.lsn);
-  if (ahead === undefined || handler.adoptSnapshot === undefined) return undefined;
-  const result = await ahead;
+  const { pending } = await pool.take(shard, stored.find((s) => s.hasManifest)?.lsn);
+  if (pending === undefined || handler.adoptSnapshot === undefined) return undefined;
+  const result = await pending;
   return result?.ok === true ? result : undefined;
 }
 

@@ -17,7 +17,8 @@ import { storeImage } from "../../helpers/store-model.ts";
 import { range, tempDataDir, tokens } from "../../support/wal-harness.ts";
 
 const S = 2;
-const THREADS: Partial<WalOptions> = { recoveryThreads: 2, recoveryThreadMinTokens: 0 };
+// Every snapshot on the threads (the main thread would otherwise take those not begun yet).
+const THREADS: Partial<WalOptions> = { recoveryThreads: 2, recoveryThreadMinTokens: 0, recoveryOnMainThread: false };
 const MAIN_ONLY: Partial<WalOptions> = { recoveryThreads: 0 };
 
 const cleanups: (() => void)[] = [];
@@ -167,6 +168,14 @@ describe("recovery threads (real LMDB)", () => {
       expect(threads.handlers[1]!.store.insertRecords(more, { allocateIds: false }).applied).toBe(1);
     } finally {
       await threads.close();
+    }
+    // One thread and the main thread sharing the loads (whoever begins a shard first loads it).
+    const shared = await start(dir, { recoveryThreads: 1, recoveryThreadMinTokens: 0 });
+    try {
+      expect(shared.reports.map(comparable)).toEqual(mainReports.map(comparable));
+      shared.handlers.forEach((h, s) => expect(storeImage(h.store)).toEqual(mainImages[s]));
+    } finally {
+      await shared.close();
     }
   });
 
