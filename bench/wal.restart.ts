@@ -121,7 +121,7 @@ if (!reuse) emit("wal.snapshot_10m", snapshotSeconds, "s", { ...env, bytes: TOKE
 emit("wal.recover_10m", restartSeconds, "s", { ...env, cpuSeconds: restartCpuSeconds, tailTokens: TAIL_BATCHES * BATCH, recoveredTokens: tokens, warmPageCache: true });
 emit("wal.restart_10m", best.seconds, "s", {
   ...env,
-  what: "neurograph serve (dist) spawn to its serving line, recovery threads on (one per core), best of 3",
+  what: "neurograph serve (dist) spawn to its serving line, recovery threads on (one per core but one, sharing the shards with the main thread), best of 3",
   cpuSeconds: best.cpuSeconds,
   runs: runs.map((r) => Number(r.seconds.toFixed(3))),
   spawnToRecoveredMs: best.recoveredMs,
