@@ -103,9 +103,9 @@ export class GuardianActor extends Actor<GuardianMessage> {
     });
     this.configureTimers(ctx);
     this.tick(ctx);
-    this.unfollow = env.log.follow?.((document) => {
+    this.unfollow = env.log.follow?.((document, adopted) => {
       try {
-        ctx.self.tell({ type: "guardian.adopt", document });
+        ctx.self.tell({ type: "guardian.adopt", document, adopted });
       } catch (err) {
         // Stopping (a restart loads the log again) or a full mailbox: the change would be missed.
         env.logger?.error({ err }, "a constitution change made through another node could not be delivered to the guardian; restart the node to load it");
@@ -152,6 +152,7 @@ export class GuardianActor extends Actor<GuardianMessage> {
         return undefined;
       case "guardian.adopt":
         this.adopt(m.document, ctx);
+        m.adopted();
         return undefined;
       case "guardian.sweep-finished":
         this.sweeping = false;

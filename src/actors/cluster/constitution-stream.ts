@@ -10,8 +10,8 @@
  * client reads the new version and retries). Older documents beyond `MAX_DOCUMENTS` are dropped
  * by the stream; the guardian's history then starts from the oldest one left.
  */
-import { DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type MsgRequest } from "@nats-io/jetstream";
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { FailedPreconditionError, UnavailableError } from "../../core/errors.ts";
 import { ensureStream } from "../../runtime/cluster/jetstream-setup.ts";
 import { ClusterSubjects } from "../../runtime/nats/index.ts";
@@ -20,6 +20,8 @@ import type { ConstitutionLog } from "../guardian/constitution-log.ts";
 import { lastSubjectSeq, readSubject } from "./log-reader.ts";
 
 const WRONG_LAST_SEQUENCE = 10071;
+/** The stream sequence of the document a document follows: the chain every node validates. */
+const AFTER_HEADER = "Ng-After";
 /** Documents the stream keeps (the guardian's default history holds 100). */
 const MAX_DOCUMENTS = 256;
 /** A constitution document is a few KiB; anything near this is not one. */
@@ -39,8 +41,17 @@ export function constitutionStreamName(cluster: string): string {
 }
 
 export class JetStreamConstitutionLog implements ConstitutionLog {
-  /** Stream sequence of the newest document this node knows of (loaded, appended or followed). */
-  private seq = 0;
+  /**
+   * Stream sequence of the newest document the guardian has applied (loaded, appended, or
+   * followed and adopted). An append needs it to equal `chainHead`: a change the follower
+   * received but the guardian has not adopted yet must fail an append, or two nodes could each
+   * append a successor of the same version.
+   */
+  private appliedSeq = 0;
+  /** Where the follower is (void documents included): the compare-and-set of an append. */
+  private seenSeq = 0;
+  /** The last valid document seen (load or follower): the next valid one names it in `Ng-After`. */
+  private chainHead = 0;
 
   private constructor(
     private readonly o: ConstitutionStreamOptions,
@@ -70,47 +81,70 @@ export class JetStreamConstitutionLog implements ConstitutionLog {
     const jsm = await jetstreamManager(this.o.connection);
     const end = await lastSubjectSeq(jsm, this.stream, this.subject);
     const docs: Uint8Array[] = [];
-    await readSubject(this.js, this.stream, this.subject, 1, end, (m) => docs.push(Uint8Array.from(m.data)));
-    this.seq = Math.max(this.seq, end);
+    let first = true;
+    await readSubject(this.js, this.stream, this.subject, 1, end, (m) => {
+      // The oldest document kept starts the chain (older ones may have been dropped by the limit).
+      if (first || this.continuesChain(m.headers)) {
+        this.chainHead = m.seq;
+        docs.push(Uint8Array.from(m.data));
+      }
+      first = false;
+    });
+    this.appliedSeq = this.chainHead;
+    this.seenSeq = Math.max(this.seenSeq, end);
     return docs;
   }
 
   async append(document: Uint8Array): Promise<void> {
     try {
-      const ack = await this.js.publish(this.subject, document, { expect: { lastSubjectSequence: this.seq } });
-      this.seq = Math.max(this.seq, ack.seq);
+      // The guardian must have applied every valid document seen, and the stream must not have
+      // moved past what was seen (void documents included).
+      if (this.appliedSeq !== this.chainHead) throw conflict(undefined);
+      const expected = this.seenSeq;
+      const h = natsHeaders();
+      h.set(AFTER_HEADER, String(this.chainHead));
+      const ack = await this.js.publish(this.subject, document, { headers: h, expect: { lastSubjectSequence: expected } });
+      // nats-server before 2.9.21 can accept two concurrent publishes expecting the same last
+      // sequence on a replicated stream (nats-server#4320): only the first after `expected`
+      // continues the chain; a later one is void for every node.
+      const next = await (await jetstreamManager(this.o.connection)).streams.getMessage(this.stream, { seq: expected + 1, next_by_subj: this.subject } as unknown as MsgRequest);
+      if (next?.seq !== ack.seq) throw conflict(undefined);
+      this.appliedSeq = Math.max(this.appliedSeq, ack.seq);
     } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) {
-        throw new FailedPreconditionError(
-          "the constitution was changed through another node of the cluster meanwhile; nothing changed here: read it again (GetConstitution) and retry with its version as expected_version",
-          [],
-          { cause: err },
-        );
-      }
+      if (err instanceof FailedPreconditionError) throw err;
+      if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) throw conflict(err);
       throw new UnavailableError(`appending to the cluster's constitution stream ${this.stream} failed: ${err instanceof Error ? err.message : String(err)}; check the NATS servers (JetStream)`, {
         cause: err,
       });
     }
   }
 
+  private continuesChain(headers: MsgHdrs | undefined): boolean {
+    return headers?.get(AFTER_HEADER) === String(this.chainHead);
+  }
+
   /**
-   * Calls `onDocument` with every document appended after the last one this node loaded or
-   * appended, in order (its own appends included when they are seen here first; the guardian
-   * ignores a document equal to its active one). Runs until the returned function is called;
-   * the ordered consumer underneath recovers from reconnects by itself.
+   * Calls `onDocument` with every document appended after the last one this node loaded, in
+   * order (its own appends included when they are seen here first; the guardian ignores a
+   * document equal to its active one). The guardian calls `adopted` once it applied it. Runs
+   * until the returned function is called; the ordered consumer recovers from reconnects itself.
    */
-  follow(onDocument: (document: Uint8Array) => void): () => void {
+  follow(onDocument: (document: Uint8Array, adopted: () => void) => void): () => void {
     let stopped = false;
     let stop: (() => void) | undefined;
     const run = async (): Promise<void> => {
-      const consumer = await this.js.consumers.get(this.stream, { filter_subjects: this.subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.seq + 1 });
+      const consumer = await this.js.consumers.get(this.stream, { filter_subjects: this.subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.seenSeq + 1 });
       const messages = await consumer.consume({ max_messages: 16 });
       stop = () => void messages.close().catch(() => undefined);
       if (stopped) stop();
       for await (const m of messages) {
-        if (m.seq <= this.seq) continue;
-        this.seq = m.seq;
-        onDocument(Uint8Array.from(m.data));
+        if (m.seq <= this.seenSeq) continue;
+        const seq = (this.seenSeq = m.seq);
+        if (!this.continuesChain(m.headers)) continue; // lost a race (see append): void everywhere
+        this.chainHead = seq;
+        onDocument(Uint8Array.from(m.data), () => {
+          this.appliedSeq = Math.max(this.appliedSeq, seq);
+        });
       }
     };
     const start = (): void => {
@@ -129,4 +163,12 @@ export class JetStreamConstitutionLog implements ConstitutionLog {
       stop?.();
     };
   }
+}
+
+function conflict(cause: unknown): FailedPreconditionError {
+  return new FailedPreconditionError(
+    "the constitution was changed through another node of the cluster meanwhile; nothing changed here: read it again (GetConstitution) and retry with its version as expected_version",
+    [],
+    cause === undefined ? undefined : { cause },
+  );
 }

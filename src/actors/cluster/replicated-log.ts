@@ -23,7 +23,7 @@
  * append makes the shard fail over to a fresh recovery from the log.
  */
 import { randomBytes } from "node:crypto";
-import { JetStreamApiError, type JetStreamClient, type JetStreamManager, type PubAck } from "@nats-io/jetstream";
+import { JetStreamApiError, type JetStreamClient, type JetStreamManager, type MsgRequest, type PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../../core/errors.ts";
 import type { Logger } from "../../telemetry/index.ts";
@@ -221,7 +221,10 @@ export class ReplicatedShardLog implements ShardLog {
         msgID: `${this.nonce}-fence-${end}-${attempt}`,
         timeout: this.appendTimeoutMs,
       });
-      return ack.seq;
+      // nats-server before 2.9.21 can accept a concurrent publish expecting the same end on a
+      // replicated stream (nats-server#4320): the marker fences only if nothing came between.
+      const next = await this.o.jsm.streams.getMessage(this.o.stream, { seq: end + 1, next_by_subj: this.o.subject } as unknown as MsgRequest);
+      return next?.seq === ack.seq ? ack.seq : undefined;
     } catch (err) {
       if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) return undefined;
       throw new UnavailableError(`shard ${this.o.shard}: writing the ownership marker to the replicated log failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });

@@ -25,9 +25,10 @@ export interface ConstitutionLog {
   append(document: Uint8Array): Promise<void>;
   /**
    * A log shared by several nodes (cluster mode): calls `onDocument` with each document appended
-   * elsewhere after the last `load`, in order, until the returned function is called.
+   * after the last `load`, in order, until the returned function is called. The guardian calls
+   * `adopted` once it applied the document; until then appends fail (FailedPreconditionError).
    */
-  follow?(onDocument: (document: Uint8Array) => void): () => void;
+  follow?(onDocument: (document: Uint8Array, adopted: () => void) => void): () => void;
 }
 
 /**

@@ -101,7 +101,7 @@ export type GuardianMessage =
   /** Timer: learning sweep. */
   | { readonly type: "guardian.sweep" }
   /** A document another node of the cluster appended to the shared constitution log. */
-  | { readonly type: "guardian.adopt"; readonly document: Uint8Array }
+  | { readonly type: "guardian.adopt"; readonly document: Uint8Array; readonly adopted: () => void }
   /** From the quota gate (in a shard's turn): a quota changed level. */
   | { readonly type: "guardian.quota-level"; readonly quota: QuotaName; readonly level: QuotaLevelName }
   /** Internal: a cleanup finished. */

@@ -11,7 +11,9 @@ import { RecordFormat } from "../../../src/gen/neurograph/v1/common.ts";
 import { preferredOwner } from "../../../src/runtime/cluster/leases.ts";
 import { startNatsCluster, type NatsCluster } from "../../support/nats-server.ts";
 import { create, failure } from "../guardian/rules-harness.ts";
-import { eventually } from "../nats/support.ts";
+import { jetstream } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/transport-node";
+import { closeAll, eventually, rawClient } from "../nats/support.ts";
 import { call, startTestNode, type TestNode } from "../node/harness.ts";
 
 const SHARDS = 4;
@@ -53,6 +55,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const n of nodes) await n.close().catch(() => undefined);
+  await closeAll();
   await nats?.dispose();
 });
 
@@ -104,6 +107,34 @@ describe("the cluster's constitution", () => {
     const retried = await switchTo(b, ConstitutionProfile.CONSTITUTION_PROFILE_ANALYST, version + 1);
     expect(retried.constitution!.metadata!.version).toBe(version + 2);
     expect(await converged("both nodes on the retried change")).toBe(Buffer.from(retried.document).toString("hex"));
+  });
+
+  it("a document that does not continue the chain (a publish that lost a race the server let through) is void on every node", async () => {
+    const [a, b] = nodes as [TestNode, TestNode];
+    const before = await converged("both nodes agree before");
+    const version = (await constitutionOf(a)).constitution!.metadata!.version;
+    // What nats-server < 2.9.21 can let through (nats-io/nats-server#4320): a second successor of
+    // an earlier document, published after the chain moved on. A valid document (the active one's
+    // bytes), naming a predecessor that is no longer the chain's head.
+    const nc = await rawClient(nats.url);
+    const h = natsHeaders();
+    h.set("Ng-After", "1");
+    const history = await call(a.admin.getConstitutionHistory.bind(a.admin), { includeDocuments: true });
+    await jetstream(nc).publish(`ng.${CLUSTER}.constitution`, history.versions[0]!.document, { headers: h });
+    // Both keep what they had, and the next change is accepted on top of it and reaches both
+    // (retried as a client does while node b has not seen the stray message yet: FAILED_PRECONDITION).
+    let next: Awaited<ReturnType<typeof switchTo>> | undefined;
+    for (let attempt = 0; next === undefined; attempt++) {
+      try {
+        next = await switchTo(b, ConstitutionProfile.CONSTITUTION_PROFILE_EXPLORER, version);
+      } catch (err) {
+        if ((err as { code?: number }).code !== status.FAILED_PRECONDITION || attempt >= 50) throw err;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    expect(next.constitution!.metadata!.version).toBe(version + 1);
+    expect(await converged("both nodes on the change after the void document")).toBe(Buffer.from(next.document).toString("hex"));
+    expect(before).not.toBe(Buffer.from(next.document).toString("hex"));
   });
 
   it("a rollback travels too, and a node that joins later starts from the cluster's constitution", async () => {
