@@ -11,10 +11,13 @@
  *   here, so memory is not fresh).
  * - `wal.snapshot_10m`: time to write the snapshots of all shards (in the background of the group
  *   committer, chunk by chunk).
+ * - `wal.restart_10m_main_thread`: the same node restart without recovery threads
+ *   (NEUROGRAPH_RECOVERY_THREADS=0), runs interleaved with the others.
+ * WAL_RESTART_DIR=<dir> keeps the data set in <dir> and reuses it when it is there.
  * WAL_RESTART_TOKENS=N measures another size (default 10 M); `cpuSeconds` is CPU time (all threads).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { emit, gc, machine } from "./lib/report.ts";
@@ -35,20 +38,30 @@ async function ingest(p: Pipeline, batches: number): Promise<void> {
   await Promise.all(inFlight);
 }
 
-const p = await Pipeline.open(SHARDS, {});
-const t0 = performance.now();
-await ingest(p, Math.ceil(TOKENS / BATCH));
-console.error(`ingested ${TOKENS} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-gc();
-const s0 = performance.now();
-await Promise.all(p.logs.map((log, s) => log.snapshot({ lsn: log.stats().lastLsn, tokens: p.handlers[s]!.store.exportTokens(), connections: p.handlers[s]!.store.exportConnections() })));
-const snapshotSeconds = (performance.now() - s0) / 1000;
-await p.wal?.env.committer.whenIdle();
-await ingest(p, TAIL_BATCHES);
-const dir = p.dataDir;
-if (dir === undefined) throw new Error("the restart bench needs the WAL on (a data directory)");
-await p.close(false);
-gc();
+/** Writes the data set into `into` (a fresh temporary directory when undefined); returns the directory and the snapshot time. */
+async function generate(into: string | undefined): Promise<{ dir: string; snapshotSeconds: number }> {
+  const p = await Pipeline.open(SHARDS, {}, into);
+  const t0 = performance.now();
+  await ingest(p, Math.ceil(TOKENS / BATCH));
+  console.error(`ingested ${TOKENS} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  gc();
+  const s0 = performance.now();
+  await Promise.all(p.logs.map((log, s) => log.snapshot({ lsn: log.stats().lastLsn, tokens: p.handlers[s]!.store.exportTokens(), connections: p.handlers[s]!.store.exportConnections() })));
+  const snapshotSeconds = (performance.now() - s0) / 1000;
+  await p.wal?.env.committer.whenIdle();
+  await ingest(p, TAIL_BATCHES);
+  const dir = p.dataDir;
+  if (dir === undefined) throw new Error("the restart bench needs the WAL on (a data directory)");
+  await p.close(false);
+  gc();
+  return { dir, snapshotSeconds };
+}
+
+// WAL_RESTART_DIR=<dir> keeps the data set there and reuses it in later runs (no ingest, no
+// snapshot figure); the restarts only read it. Made with the same WAL_RESTART_TOKENS, of course.
+const keep = process.env.WAL_RESTART_DIR;
+const reuse = keep !== undefined && existsSync(join(keep, "wal", "data.mdb"));
+const { dir, snapshotSeconds } = reuse ? { dir: keep, snapshotSeconds: Number.NaN } : await generate(keep);
 
 const r0 = performance.now();
 const c0 = process.cpuUsage();
@@ -62,11 +75,12 @@ if (tokens !== TOKENS + TAIL_BATCHES * BATCH) throw new Error(`recovered ${token
 await again.close(false);
 
 /** Spawns the compiled node on `dataDir`; resolves at its serving line with the wall time and its CPU so far. */
-function serveOnce(dataDir: string): Promise<{ seconds: number; cpuSeconds: number; recoveredMs: number }> {
+function serveOnce(dataDir: string, env: Record<string, string> = {}): Promise<{ seconds: number; cpuSeconds: number; recoveredMs: number }> {
   const t0 = performance.now();
   const spawnedAt = Date.now();
   const child = spawn(process.execPath, [join(root, "dist", "cli", "main.js"), "serve", "--data-dir", dataDir, "--shards", String(SHARDS), "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-level", "info"], {
     stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, ...env },
   });
   let err = "";
   let served = false;
@@ -90,19 +104,34 @@ function serveOnce(dataDir: string): Promise<{ seconds: number; cpuSeconds: numb
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.build.json")], { stdio: "inherit" });
-const runs: { seconds: number; cpuSeconds: number; recoveredMs: number }[] = [];
-for (let i = 0; i < 3; i++) runs.push(await serveOnce(dir));
-rmSync(dir, { recursive: true, force: true });
-const best = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+type Run = { seconds: number; cpuSeconds: number; recoveredMs: number };
+const runs: Run[] = [];
+// The same restart with every shard recovered on the main thread (no recovery threads).
+const mainOnly: Run[] = [];
+for (let i = 0; i < 3; i++) {
+  runs.push(await serveOnce(dir));
+  mainOnly.push(await serveOnce(dir, { NEUROGRAPH_RECOVERY_THREADS: "0" }));
+}
+if (keep === undefined) rmSync(dir, { recursive: true, force: true });
+const bestOf = (rs: Run[]): Run => rs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+const best = bestOf(runs);
+const bestMain = bestOf(mainOnly);
 
-emit("wal.snapshot_10m", snapshotSeconds, "s", { ...env, bytes: TOKENS * 64 });
+if (!reuse) emit("wal.snapshot_10m", snapshotSeconds, "s", { ...env, bytes: TOKENS * 64 });
 emit("wal.recover_10m", restartSeconds, "s", { ...env, cpuSeconds: restartCpuSeconds, tailTokens: TAIL_BATCHES * BATCH, recoveredTokens: tokens, warmPageCache: true });
 emit("wal.restart_10m", best.seconds, "s", {
   ...env,
-  what: "neurograph serve (dist) spawn to its serving line, best of 3",
+  what: "neurograph serve (dist) spawn to its serving line, recovery threads on (one per core but one, sharing the shards with the main thread), best of 3",
   cpuSeconds: best.cpuSeconds,
   runs: runs.map((r) => Number(r.seconds.toFixed(3))),
   spawnToRecoveredMs: best.recoveredMs,
   tailTokens: TAIL_BATCHES * BATCH,
   warmPageCache: true,
+});
+emit("wal.restart_10m_main_thread", bestMain.seconds, "s", {
+  ...env,
+  what: "as wal.restart_10m with NEUROGRAPH_RECOVERY_THREADS=0 (every shard recovered on the main thread), best of 3",
+  cpuSeconds: bestMain.cpuSeconds,
+  runs: mainOnly.map((r) => Number(r.seconds.toFixed(3))),
+  spawnToRecoveredMs: bestMain.recoveredMs,
 });

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type RecoveryHandler, type ShardLog, type ShardMutation, type ShardSnapshotData, type StreamedSnapshotData, VolatileShardLog } from "../../src/actors/shard-log.ts";
+import { type AdoptedSnapshotData, type RecoveryHandler, type ShardLog, type ShardMutation, type ShardSnapshotData, type StreamedSnapshotData, VolatileShardLog } from "../../src/actors/shard-log.ts";
 import { type NodeWal, type WalOptions, startWal } from "../../src/actors/wal/index.ts";
 import { ShardStore } from "../../src/core/store/index.ts";
 import { allocateFramedParts } from "../../src/core/wal/index.ts";
@@ -30,6 +30,11 @@ export class StoreHandler implements RecoveryHandler {
   loadStreamedSnapshot(s: StreamedSnapshotData): void {
     this.store = new ShardStore({ shard: this.shard, shardCount: this.shardCount, initialCapacity: s.tokenCount + (s.headroomTokens ?? 0), initialConnectionCapacity: s.connections.byteLength / 64 });
     for (const piece of s.tokenPieces) this.store.insertRecords(piece, { allocateIds: false });
+    this.store.connectRecords(s.connections, { limits: null });
+  }
+  /** As the node's shard actor adopts a snapshot a recovery thread loaded. */
+  adoptSnapshot(s: AdoptedSnapshotData): void {
+    this.store = new ShardStore({ shard: this.shard, shardCount: this.shardCount, adoptTokens: s.tokens, initialConnectionCapacity: s.connections.byteLength / 64 });
     this.store.connectRecords(s.connections, { limits: null });
   }
   apply(m: ShardMutation): void {

@@ -117,6 +117,17 @@ export class GraphShardActor extends Actor<ShardMessage> {
         for (const piece of snap.tokenPieces) store.insertRecords(piece, { allocateIds: false });
         store.connectRecords(snap.connections, { limits: null });
       },
+      adoptSnapshot: (snap) => {
+        // The tokens were loaded on a recovery thread (with room for the replay); connections here.
+        store = new ShardStore({
+          adoptTokens: snap.tokens,
+          initialConnectionCapacity: snap.connections.byteLength / 64,
+          shard: env.shard,
+          shardCount: env.shardCount,
+          connectionLimits: env.connectionLimits,
+        });
+        store.connectRecords(snap.connections, { limits: null });
+      },
       apply: (mutation) => {
         if (mutation.kind === "field.result") fieldState = replayFieldResult(store, mutation.payload).state ?? fieldState;
         else applyMutation(store, mutation);

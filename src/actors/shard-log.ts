@@ -7,6 +7,7 @@
  * nothing (a node started without a data directory, and tests of the shard alone).
  */
 
+import type { TokenState } from "../core/store/index.ts";
 import type { ShardMutation } from "../core/wal/mutation.ts";
 
 // The mutation types are part of the WAL format, so they live in core (src/core/wal/mutation.ts).
@@ -61,6 +62,20 @@ export interface StreamedSnapshotData {
   readonly headroomTokens?: number | undefined;
 }
 
+/**
+ * A snapshot whose tokens were already loaded into store arrays (on a recovery thread, verified
+ * as they were read): the handler adopts the arrays (`ShardStoreOptions.adoptTokens`), which
+ * have room for `headroomTokens` more, and loads the connections itself.
+ */
+export interface AdoptedSnapshotData {
+  readonly lsn: number;
+  readonly tokenCount: number;
+  readonly tokens: TokenState;
+  readonly connections: Uint8Array;
+  readonly constitution?: Uint8Array | undefined;
+  readonly headroomTokens: number;
+}
+
 export interface RecoveryHandler {
   /**
    * Called first, with the newest valid snapshot. Called again only when a streamed snapshot
@@ -73,6 +88,12 @@ export interface RecoveryHandler {
    * intermediate buffer of every token. A log that can stream calls this instead of `loadSnapshot`.
    */
   loadStreamedSnapshot?(snapshot: StreamedSnapshotData): void;
+  /**
+   * Optional: the same, with the tokens already in store arrays. A log that loads snapshots on
+   * other threads calls this instead of the others when it can (a handler without it gets them
+   * loaded on its own thread).
+   */
+  adoptSnapshot?(snapshot: AdoptedSnapshotData): void;
   /** Called for every logged mutation after the snapshot, in LSN order. */
   apply(mutation: ShardMutation, lsn: number): void;
 }

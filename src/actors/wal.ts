@@ -15,6 +15,7 @@ import type { BlackBox, Logger, MetricsRegistry } from "../telemetry/index.ts";
 import type { RecoveryHandler, ShardLogStats, ShardSnapshotData, ShardSnapshotResult } from "./shard-log.ts";
 import type { WalEnvironment } from "./wal/environment.ts";
 import { type WalRecoveryReport, recoverShard } from "./wal/recovery.ts";
+import type { RecoveryPool } from "./wal/recovery-pool.ts";
 import { PruneJob, SnapshotJob } from "./wal/snapshot-writer.ts";
 import type { WalShardState } from "./wal/state.ts";
 
@@ -38,6 +39,8 @@ export interface WalActorDeps {
   readonly logger?: Logger | undefined;
   readonly metrics?: MetricsRegistry | undefined;
   readonly blackBox?: BlackBox | undefined;
+  /** Threads loading the shards' snapshots ahead of their recovery (none: all on this thread). */
+  readonly recoveryPool?: RecoveryPool | undefined;
 }
 
 const allocUnsafe = (n: number): Uint8Array => Buffer.allocUnsafe(n);
@@ -175,6 +178,7 @@ export class WalActor extends Actor<WalMessage> {
           repair: this.deps.repair,
           reload,
           quarantineSession: this.deps.quarantineSession,
+          pool: this.deps.recoveryPool,
           warn: (message, fields) => {
             this.deps.logger?.warn(fields, message);
             this.deps.blackBox?.walError(`wal/${state.shard}`, new Error(message), { phase: "recovery" });
@@ -185,7 +189,15 @@ export class WalActor extends Actor<WalMessage> {
         (report) => {
           this.deps.metrics?.walReplay(report.replayedRecords, report.durationMs / 1000);
           this.deps.logger?.info(
-            { shard: state.shard, reload, snapshotLsn: report.snapshotLsn, replayed: report.replayedRecords, lastLsn: report.lastLsn, durationMs: report.durationMs },
+            {
+              shard: state.shard,
+              reload,
+              snapshotLsn: report.snapshotLsn,
+              snapshotOnThread: report.snapshotOnThread,
+              replayed: report.replayedRecords,
+              lastLsn: report.lastLsn,
+              durationMs: report.durationMs,
+            },
             "WAL recovered",
           );
           reply.resolve(report);

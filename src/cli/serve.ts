@@ -8,7 +8,8 @@
  */
 import { CommanderError, type Command } from "commander";
 import { ValidationError } from "../core/errors.ts";
-import { checkServeConfig, serveConfigSchema, startNode, type ServeConfig } from "../node/index.ts";
+import { startWalRecoveryEarly } from "../actors/wal/index.ts";
+import { checkServeConfig, serveConfigSchema, type ServeConfig } from "../node/config.ts";
 import { describeOptions, loadConfig } from "../runtime/index.ts";
 
 /** Exit code of a configuration that does not validate. */
@@ -35,6 +36,10 @@ async function serve(argv: readonly string[]): Promise<void> {
     process.stderr.write(`neurograph serve: ${err.message}\n`);
     throw new CommanderError(EXIT_BAD_CONFIG, "neurograph.config", err.message);
   }
+  // The shards' snapshots start loading on recovery threads while the rest of the node loads
+  // (single node with a WAL; cluster shards recover under leases).
+  if (config.wal && config.nats === undefined) startWalRecoveryEarly({ dataDir: config.dataDir, shardCount: config.shards });
+  const { startNode } = await import("../node/index.ts");
   const node = await startNode(config, { handleSignals: true });
   const durability = config.wal ? "write-ahead log on" : "NO write-ahead log: data is lost when the process stops";
   process.stderr.write(

@@ -24,9 +24,9 @@ export interface ServeChild {
 /** A node that has not served after this long is stuck: the test fails with its stderr instead of at its own timeout. */
 const SERVING_TIMEOUT_MS = 180_000;
 
-export function spawnServe(dataDir: string, args: readonly string[] = [], servingTimeoutMs = SERVING_TIMEOUT_MS): ServeChild {
+export function spawnServe(dataDir: string, args: readonly string[] = [], servingTimeoutMs = SERVING_TIMEOUT_MS, env: Record<string, string> = {}): ServeChild {
   const proc = spawn(process.execPath, [BIN, "serve", "--metrics-addr", "127.0.0.1:0", "--log-level", "warn", ...args], {
-    env: baseEnv(dataDir),
+    env: { ...baseEnv(dataDir), ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let err = "";

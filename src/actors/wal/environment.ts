@@ -10,7 +10,7 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type Database, type Key, type RootDatabase, open } from "lmdb";
+import { type Database, type Key, type RootDatabase, type RootDatabaseOptionsWithPath, open } from "lmdb";
 import { FailedPreconditionError, type NeuroGraphError, UnavailableError, ValidationError } from "../../core/errors.ts";
 import { MAX_SHARD_ID } from "../../core/wal/index.ts";
 import { type WalOptions, type WalTuning, resolveWalTuning } from "./config.ts";
@@ -54,12 +54,7 @@ export class WalEnvironment {
     readonly root: RootDatabase,
     private readonly readOnly: boolean,
   ) {
-    for (let s = 0; s < shardCount; s++) {
-      this.shards.push({
-        log: root.openDB<Uint8Array, Key>({ name: `log.${s}`, encoding: "binary" }),
-        snap: root.openDB<Uint8Array, Key>({ name: `snap.${s}`, encoding: "binary" }),
-      });
-    }
+    for (let s = 0; s < shardCount; s++) this.shards.push(openShardDatabases(root, s));
     this.committer = new GroupCommitter(root, {
       maxBatchBytes: tuning.maxBatchBytes,
       maxBatchDelayMs: tuning.maxBatchDelayMs,
@@ -81,20 +76,18 @@ export class WalEnvironment {
     }
     const dataDir = resolve(options.dataDir);
     const walDir = join(dataDir, WAL_DIR_NAME);
+    let early = preopened.get(walDir);
+    preopened.delete(walDir);
+    if (early !== undefined && (early.shardCount !== shardCount || early.mapSize !== options.mapSize)) {
+      void early.root.close();
+      releaseLock(walDir);
+      early = undefined;
+    }
     mkdirSync(walDir, { recursive: true });
-    acquireLock(walDir);
+    if (early === undefined) acquireLock(walDir);
     let root: RootDatabase | undefined;
     try {
-      root = open({
-        path: walDir,
-        maxDbs: 2 * shardCount + 4,
-        // Commit = write, fsync, write meta (O_DSYNC): the commit promise then means durable.
-        overlappingSync: false,
-        // Our committer batches explicitly. lmdb-js's implicit per-turn batch would add an internal
-        // promise nobody handles, whose rejection on a failed commit crashes the process.
-        eventTurnBatching: false,
-        ...(options.mapSize === undefined ? {} : { mapSize: options.mapSize }),
-      });
+      root = early?.root ?? open(walOpenOptions(walDir, shardCount, options.mapSize));
       checkMeta(root, shardCount, walDir);
       return new WalEnvironment(dataDir, walDir, shardCount, tuning, options, root, false);
     } catch (err) {
@@ -148,6 +141,72 @@ export class WalEnvironment {
     })();
     return this.closing;
   }
+}
+
+/** How the WAL's environment is opened for writing (one place: `preopenWal` must match it). */
+function walOpenOptions(walDir: string, shardCount: number, mapSize: number | undefined): RootDatabaseOptionsWithPath {
+  return {
+    path: walDir,
+    maxDbs: walMaxDbs(shardCount),
+    // Commit = write, fsync, write meta (O_DSYNC): the commit promise then means durable.
+    overlappingSync: false,
+    // Our committer batches explicitly. lmdb-js's implicit per-turn batch would add an internal
+    // promise nobody handles, whose rejection on a failed commit crashes the process.
+    eventTurnBatching: false,
+    ...(mapSize === undefined ? {} : { mapSize }),
+  };
+}
+
+function openShardDatabases(root: RootDatabase, s: number): ShardDatabases {
+  return {
+    log: root.openDB<Uint8Array, Key>({ name: `log.${s}`, encoding: "binary" }),
+    snap: root.openDB<Uint8Array, Key>({ name: `snap.${s}`, encoding: "binary" }),
+  };
+}
+
+/** Environments opened ahead of `WalEnvironment.open` by `preopenWal`, by WAL directory. */
+const preopened = new Map<string, { readonly root: RootDatabase; readonly shardCount: number; readonly mapSize: number | undefined }>();
+
+/** A WAL environment opened ahead of the node's start (`preopenWal`). */
+export interface PreopenedWal {
+  readonly walDir: string;
+  readonly shardCount: number;
+  shard(n: number): ShardDatabases;
+}
+
+/**
+ * Opens an existing WAL for writing ahead of `WalEnvironment.open`, which then takes it over
+ * (same options, same lock), so recovery threads can start reading while the node still loads
+ * (early-recovery.ts). Opens every shard's databases before returning: a thread must never be
+ * the first to open one. Undefined, with nothing held, when there is no WAL in `dataDir` yet, it
+ * is in use, or its metadata does not match: `WalEnvironment.open` then reports as always.
+ */
+export function preopenWal(dataDir: string, shardCount: number, mapSize?: number): PreopenedWal | undefined {
+  const walDir = join(resolve(dataDir), WAL_DIR_NAME);
+  if (preopened.has(walDir) || openHere.has(walDir) || !isWalDir(walDir)) return undefined;
+  try {
+    acquireLock(walDir);
+  } catch {
+    return undefined;
+  }
+  let root: RootDatabase | undefined;
+  try {
+    root = open(walOpenOptions(walDir, shardCount, mapSize));
+    const meta = readMeta(root);
+    if (meta?.formatVersion !== META_VERSION || meta.shardCount !== shardCount) throw new Error("another WAL");
+    const dbs = Array.from({ length: shardCount }, (_, s) => openShardDatabases(root!, s));
+    preopened.set(walDir, { root, shardCount, mapSize });
+    return { walDir, shardCount, shard: (n) => dbs[n]! };
+  } catch {
+    void root?.close();
+    releaseLock(walDir);
+    return undefined;
+  }
+}
+
+/** Named databases of a WAL of `shardCount` shards: log and snapshot per shard, meta, spare. */
+export function walMaxDbs(shardCount: number): number {
+  return 2 * shardCount + 4;
 }
 
 function isWalDir(dir: string): boolean {

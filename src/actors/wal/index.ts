@@ -8,3 +8,5 @@ export type { QuarantineReport } from "./quarantine.ts";
 export type { WalRecoveryReport } from "./recovery.ts";
 export { listSnapshots, loadSnapshot, readManifest, type StoredSnapshot } from "./snapshot-store.ts";
 export { WalShardState } from "./state.ts";
+export { startWalRecoveryEarly, type EarlyRecoveryOptions } from "./early-recovery.ts";
+export { RECOVERY_THREADS_ENV } from "./recovery-pool.ts";

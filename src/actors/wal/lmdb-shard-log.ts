@@ -11,6 +11,7 @@ import type { ActorRef, ActorSystem } from "../../runtime/index.ts";
 import type { AppendTicket, RecoveryHandler, ShardLog, ShardLogStats, ShardSnapshotData } from "../shard-log.ts";
 import { WAL_KIND, WalActor, type WalMessage, type WalSnapshotResult } from "../wal.ts";
 import type { WalOptions } from "./config.ts";
+import { startRecoveryThreads, takeEarlyRecovery } from "./early-recovery.ts";
 import { WalEnvironment } from "./environment.ts";
 import { quarantineSessionDir } from "./quarantine.ts";
 import type { WalRecoveryReport } from "./recovery.ts";
@@ -125,6 +126,10 @@ export interface NodeWal {
 export function startWal(system: ActorSystem, options: WalOptions): NodeWal {
   const env = WalEnvironment.open(options);
   const session = quarantineSessionDir(env.quarantineRoot);
+  const recoveryPool = takeEarlyRecovery(env.walDir) ?? startRecoveryThreads(env, options);
+  if (recoveryPool !== undefined) {
+    recoveryPool.onThreadError = (err) => options.logger?.warn({ err: toNeuroGraphError(err) }, "a recovery thread failed; the shards recover on the main thread");
+  }
   const logs: LmdbShardLog[] = [];
   const refs: ActorRef<WalMessage>[] = [];
   for (let shard = 0; shard < env.shardCount; shard++) {
@@ -138,6 +143,7 @@ export function startWal(system: ActorSystem, options: WalOptions): NodeWal {
       logger: options.logger,
       metrics: options.metrics,
       blackBox: options.blackBox,
+      recoveryPool,
     };
     const ref = system.spawn<WalMessage>(`${options.actorKind ?? WAL_KIND}/${shard}`, () => new WalActor(deps), {
       mailboxCapacity: env.tuning.maxPendingRecords + 1024,
@@ -154,6 +160,7 @@ export function startWal(system: ActorSystem, options: WalOptions): NodeWal {
     close: () =>
       (closing ??= (async () => {
         await Promise.allSettled(logs.map((l) => l.close()));
+        await recoveryPool?.close();
         // Abort background work first, so pending snapshot requests get a clear answer.
         await env.committer.close();
         await Promise.allSettled(refs.map((r) => system.stop(r)));
@@ -161,3 +168,4 @@ export function startWal(system: ActorSystem, options: WalOptions): NodeWal {
       })()),
   };
 }
+

@@ -11,8 +11,9 @@ import { LogScan, mutationItemCount, type ScanProblem } from "../../core/wal/ind
 import type { RecoveryHandler, RecoveryReport } from "../shard-log.ts";
 import type { ShardDatabases, WalEnvironment } from "./environment.ts";
 import { LOG_PART, QuarantineWriter, type QuarantinedEntry } from "./quarantine.ts";
-import { type OpenedSnapshot, SnapshotDamagedError, openSnapshot } from "./snapshot-open.ts";
-import { listSnapshots } from "./snapshot-store.ts";
+import { type OpenedSnapshot, SnapshotDamagedError, openSnapshot, replayHeadroom } from "./snapshot-open.ts";
+import type { PreparedSnapshot, RecoveryPool } from "./recovery-pool.ts";
+import { type StoredSnapshot, listSnapshots } from "./snapshot-store.ts";
 import type { WalShardState } from "./state.ts";
 import { removeKeys } from "./removal.ts";
 
@@ -26,6 +27,8 @@ export interface WalRecoveryReport extends RecoveryReport {
   readonly replayedItems: number;
   /** True when --repair moved damaged data aside. */
   readonly repaired: boolean;
+  /** True when a recovery thread loaded the snapshot's tokens (recovery-pool.ts). */
+  readonly snapshotOnThread: boolean;
   /** Where moved-aside entries were saved, when any were. */
   readonly quarantineDir: string | undefined;
 }
@@ -40,6 +43,8 @@ export interface RecoveryOptions {
   /** The session's quarantine directory (created on first use). */
   readonly quarantineSession: string;
   readonly warn: (message: string, fields: Record<string, unknown>) => void;
+  /** Recovery threads that may have loaded the newest snapshot ahead (recovery-pool.ts). */
+  readonly pool?: RecoveryPool | undefined;
 }
 
 export async function recoverShard(
@@ -63,6 +68,7 @@ export async function recoverShard(
 
   // 1. The newest snapshot that verifies completely, loaded as it is verified (snapshot-open.ts).
   const stored = listSnapshots(dbs);
+  const prepared = reload ? undefined : await preparedOnThread(options.pool, handler, shard, stored);
   let base = 0;
   let baseAt = 0;
   let snapshotTokens = 0;
@@ -72,6 +78,14 @@ export async function recoverShard(
   const movedAside = new Set<number>();
   for (const snap of stored) {
     if (!snap.hasManifest) continue;
+    if (prepared !== undefined && prepared.lsn === snap.lsn) {
+      adoptInto(handler, prepared, shard);
+      base = snap.lsn;
+      baseAt = prepared.createdAtMs;
+      snapshotTokens = prepared.tokenCount;
+      snapshotConnections = prepared.connections.length / 64;
+      break;
+    }
     const open = openSnapshot(dbs, shard, snap.lsn);
     let detail: string | undefined;
     if (open.ok) {
@@ -163,6 +177,7 @@ export async function recoverShard(
     replayedBytes,
     replayedItems,
     repaired,
+    snapshotOnThread: base !== 0 && prepared?.lsn === base,
     quarantineDir: quarantine?.dir,
   };
 }
@@ -199,6 +214,7 @@ function reloaded(
     replayedBytes,
     replayedItems,
     repaired: false,
+    snapshotOnThread: false,
     quarantineDir: undefined,
   };
 }
@@ -219,27 +235,13 @@ async function moveAside(env: WalEnvironment, shard: number, fromLsn: number, q:
 }
 
 /**
- * Bytes of the log records after `base`, counted up to `limit`: an upper bound on 64 × the tokens
- * their replay adds. One quick pass over values the replay reads right after.
- */
-function tailBytes(log: ShardDatabases["log"], base: number, limit: number): number {
-  let bytes = 0;
-  for (const { value } of log.getRange({ start: base + 1 })) {
-    bytes += value.byteLength;
-    if (bytes >= limit) break;
-  }
-  return bytes;
-}
-
-/**
  * Hands an opened snapshot to the handler (streamed when it can take pieces); returns undefined
  * when it loaded, or what is damaged when a token chunk failed verification on the way (the
  * handler then holds part of it). Any other failure of the handler is an InternalError.
  */
 function loadInto(handler: RecoveryHandler, c: OpenedSnapshot, shard: number, lsn: number, log: ShardDatabases["log"]): string | undefined {
   const snapshotTokens = c.manifest.tokenBytes / 64;
-  // Room for what the replay adds, up to the snapshot's size (growth would double the store anyway).
-  const headroomTokens = Math.min(snapshotTokens, Math.ceil(tailBytes(log, lsn, c.manifest.tokenBytes) / 64));
+  const headroomTokens = replayHeadroom(log, lsn, c.manifest.tokenBytes);
   const { connections, constitution } = c;
   try {
     if (handler.loadStreamedSnapshot !== undefined) {
@@ -254,6 +256,27 @@ function loadInto(handler: RecoveryHandler, c: OpenedSnapshot, shard: number, ls
     if (damage !== undefined) return damage.message;
     const e = toNeuroGraphError(err);
     throw new InternalError(`shard ${shard}: loading the snapshot at LSN ${lsn} during recovery failed: ${e.message}`, { cause: err });
+  }
+}
+
+/**
+ * The newest snapshot as a recovery thread loaded it, when one did so cleanly and the handler can
+ * adopt it; otherwise undefined, and this thread loads it (and meets any damage) itself.
+ */
+async function preparedOnThread(pool: RecoveryPool | undefined, handler: RecoveryHandler, shard: number, stored: readonly StoredSnapshot[]): Promise<PreparedSnapshot | undefined> {
+  if (pool === undefined) return undefined;
+  const { pending } = await pool.take(shard, stored.find((s) => s.hasManifest)?.lsn);
+  if (pending === undefined || handler.adoptSnapshot === undefined) return undefined;
+  const result = await pending;
+  return result?.ok === true ? result : undefined;
+}
+
+function adoptInto(handler: RecoveryHandler, p: PreparedSnapshot, shard: number): void {
+  try {
+    handler.adoptSnapshot!({ lsn: p.lsn, tokenCount: p.tokenCount, tokens: p.tokens, connections: p.connections, constitution: p.constitution, headroomTokens: p.headroomTokens });
+  } catch (err) {
+    const e = toNeuroGraphError(err);
+    throw new InternalError(`shard ${shard}: loading the snapshot at LSN ${p.lsn} during recovery failed: ${e.message}`, { cause: err });
   }
 }
 

@@ -154,3 +154,17 @@ function isTokenChunk(raw: Uint8Array): boolean {
   // Field 1 (section, varint) comes first: tag 0x08, then the section number.
   return h !== undefined && h.type === RecordType.SnapshotChunk && raw.length > RECORD_HEADER_SIZE + 1 && raw[RECORD_HEADER_SIZE] === 0x08 && raw[RECORD_HEADER_SIZE + 1] === SnapshotSection.Tokens;
 }
+
+/**
+ * Tokens the replay of the log after the snapshot at `lsn` may add, for a store loaded with room
+ * for them: 1/64 of the records' bytes (an upper bound), at most the snapshot's own token count
+ * (growth would double the store anyway). One quick pass over values the replay reads right after.
+ */
+export function replayHeadroom(log: ShardDatabases["log"], lsn: number, snapshotTokenBytes: number): number {
+  let bytes = 0;
+  for (const { value } of log.getRange({ start: lsn + 1 })) {
+    bytes += value.byteLength;
+    if (bytes >= snapshotTokenBytes) break;
+  }
+  return Math.min(snapshotTokenBytes / 64, Math.ceil(bytes / 64));
+}

@@ -33,11 +33,15 @@ export class IdTable {
   /** log2(divisor) when it is a power of two (a shift instead of a division), else −1. */
   private readonly divShift: number;
 
-  /** `divisor` = shard count: ids are hashed by their shard-local index floor(id / divisor). */
-  constructor(minEntries: number, divisor = 1) {
+  /**
+   * `divisor` = shard count: ids are hashed by their shard-local index floor(id / divisor).
+   * `entries`: adopt a table built elsewhere (another thread) with the same divisor; its length is
+   * a power of two ≥ 32 (checked by the caller, `TokenTable.adopt`).
+   */
+  constructor(minEntries: number, divisor = 1, entries?: Uint32Array) {
     // ≥ 32 entries so the group shift stays below 32 (JS shifts count mod 32).
-    const size = Math.max(32, tableSizeFor(minEntries));
-    this.entries = new Uint32Array(size);
+    const size = entries?.length ?? Math.max(32, tableSizeFor(minEntries));
+    this.entries = entries ?? new Uint32Array(size);
     this.mask = size - 1;
     this.limit = Math.floor(size * MAX_LOAD);
     this.groupShift = 32 - Math.log2(size) + 4;

@@ -40,6 +40,7 @@ import type {
   InsertOptions,
   InsertResult,
   ShardStoreOptions,
+  TokenState,
   TokenWriteOptions,
   WriteOptions,
   WriteResult,
@@ -72,9 +73,9 @@ export class ShardStore {
     this.shard = shard;
     this.shardCount = shardCount;
     this.connectionLimits = options.connectionLimits ?? DEFAULT_CONNECTION_LIMITS;
-    this.tokens = new TokenTable(cap, shardCount);
+    this.tokens = new TokenTable(cap, shardCount, options.adoptTokens);
     this.edges = new EdgeSet(this.tokens, shard, shardCount, ecap);
-    this.state = { tokens: this.tokens, edges: this.edges, shard, shardCount, maxLocalId: 0 };
+    this.state = { tokens: this.tokens, edges: this.edges, shard, shardCount, maxLocalId: options.adoptTokens?.maxLocalId ?? 0 };
   }
 
   /** A store holding exactly a snapshot's records (structure is checked, values are trusted). */
@@ -87,6 +88,14 @@ export class ShardStore {
     store.insertRecords(tokens, { allocateIds: false });
     store.connectRecords(connections, { limits: null });
     return store;
+  }
+
+  /**
+   * The token arrays themselves (not copies), to move to another thread and adopt there
+   * (`ShardStoreOptions.adoptTokens`); this store must not be used once they were transferred.
+   */
+  exportTokenState(): TokenState {
+    return { columns: this.tokens.cols, idEntries: this.tokens.table.entries, maxLocalId: this.state.maxLocalId };
   }
 
   // ---- sizes -------------------------------------------------------------------------------

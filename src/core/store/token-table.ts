@@ -7,7 +7,10 @@ import type { TokenColumns } from "../token/columns.ts";
 import { COORDS_PER_TOKEN } from "../token/columns.ts";
 import type { TokenColumnAliases } from "../token/batch.ts";
 import { allocateTokenColumns, columnAliases } from "../token/batch.ts";
+import { MAX_LOAD } from "./hash.ts";
 import { IdTable } from "./id-table.ts";
+import { ValidationError } from "../errors.ts";
+import type { TokenState } from "./types.ts";
 
 export interface MutableTokenColumns extends TokenColumns {
   size: number;
@@ -20,7 +23,14 @@ export class TokenTable {
   alias: TokenColumnAliases;
   table: IdTable;
 
-  constructor(capacity: number, divisor: number) {
+  constructor(capacity: number, divisor: number, adopted?: TokenState) {
+    if (adopted !== undefined) {
+      checkAdopted(adopted);
+      this.cols = { ...adopted.columns };
+      this.alias = columnAliases(this.cols);
+      this.table = new IdTable(0, divisor, adopted.idEntries);
+      return;
+    }
     const cap = Math.max(capacity, 0);
     this.cols = allocateTokenColumns(cap);
     this.alias = columnAliases(this.cols);
@@ -133,5 +143,22 @@ export class TokenTable {
     c.radii.fill(0, from, to);
     c.strengths.fill(0, from, to);
     c.timestamps.fill(0, from, to);
+  }
+}
+
+/** Structure of token state built elsewhere: consistent column lengths, a table with room. */
+function checkAdopted(t: TokenState): void {
+  const c = t.columns;
+  const cap = c.ids.length;
+  const n = t.idEntries.length;
+  const ok =
+    Number.isInteger(c.size) && c.size >= 0 && c.size <= cap &&
+    c.coords.length === cap * COORDS_PER_TOKEN && c.flags.length === cap && c.weights.length === cap &&
+    c.radii.length === cap && c.strengths.length === cap && c.timestamps.length === cap &&
+    n >= 32 && (n & (n - 1)) === 0 && c.size <= n * MAX_LOAD && c.coords.byteOffset % 4 === 0;
+  if (!ok) {
+    throw ValidationError.of("adopted token state", [
+      { field: "columns", value: `size ${c.size}, capacity ${cap}, table ${n}`, rule: "token_state_shape", description: "columns must share one capacity ≥ size and the id table must be a power of two ≥ 32 with room for size" },
+    ]);
   }
 }

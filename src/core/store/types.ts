@@ -1,6 +1,7 @@
 /** Options and results of ShardStore operations. */
 import type { FieldViolation } from "../errors.ts";
 import type { ConnectionLimits, TokenLimits } from "../limits.ts";
+import type { TokenColumns } from "../token/columns.ts";
 
 export interface ShardStoreOptions {
   /** This store's shard number (default 0). Every id must satisfy id % shardCount === shard. */
@@ -13,6 +14,21 @@ export interface ShardStoreOptions {
   readonly initialConnectionCapacity?: number;
   /** Limits applied by `connectRecords` unless a call passes its own (default: the constitution's defaults). */
   readonly connectionLimits?: ConnectionLimits;
+  /**
+   * Start from these tokens (built by another store, e.g. on a recovery thread, and moved here)
+   * instead of empty columns; `initialCapacity` is then ignored. The store owns the arrays.
+   */
+  readonly adoptTokens?: TokenState;
+}
+
+/** A store's tokens as plain arrays, to move between threads (`ShardStore.exportTokenState`). */
+export interface TokenState {
+  /** Capacity = `columns.ids.length`; slots size..capacity-1 all zero. */
+  readonly columns: TokenColumns;
+  /** The id → slot table (`id-table.ts`) built for `columns` with the store's shard count. */
+  readonly idEntries: Uint32Array;
+  /** Largest domain-0 id stored (fresh ids are allocated above it). */
+  readonly maxLocalId: number;
 }
 
 export interface WriteOptions {
