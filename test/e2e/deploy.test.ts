@@ -16,6 +16,7 @@ import { serveConfigSchema } from "../../src/node/index.ts";
 import { natsConfigSchema } from "../../src/runtime/nats-config.ts";
 import { CONFIG_ENV } from "../../src/runtime/config.ts";
 import { natsServerBinary } from "../support/nats-server.ts";
+import { NeuroGraphClient } from "../../src/client/index.ts";
 import { freePort } from "./cli-helpers.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -281,6 +282,7 @@ describe("the image's entrypoint, run locally from a compiled tree", () => {
     const app = join(dir, "app");
     mkdirSync(app);
     execFileSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", join(ROOT, "tsconfig.build.json"), "--outDir", join(app, "dist"), "--declaration", "false", "--sourceMap", "false"], { stdio: "inherit" });
+    execFileSync(process.execPath, [join(ROOT, "scripts/copy-build-assets.mjs"), join(app, "dist")], { stdio: "inherit" });
     cpSync(join(ROOT, "bin"), join(app, "bin"), { recursive: true });
     cpSync(join(ROOT, "proto"), join(app, "proto"), { recursive: true });
     cpSync(join(ROOT, "package.json"), join(app, "package.json"));
@@ -339,6 +341,17 @@ describe("the image's entrypoint, run locally from a compiled tree", () => {
       }
       expect(queried.size).toBeGreaterThan(10);
       expect([...queried].filter((name) => !exported.has(name))).toEqual([]);
+
+      // The field engine's worker threads start from the compiled build too.
+      const client = await NeuroGraphClient.connect({ address: `127.0.0.1:${grpcPort}` });
+      try {
+        await client.createTokens(Array.from({ length: 40 }, (_, i) => ({ id: i + 1, weight: 0.5 })));
+        await client.connect(Array.from({ length: 39 }, (_, i) => ({ source: i + 1, target: i + 2 })));
+        const step = await client.field.step(3);
+        expect(step.tokens).toBe(40);
+      } finally {
+        client.close();
+      }
     } finally {
       child.kill("SIGTERM");
       expect(await exited).toBe(0);
