@@ -4,9 +4,27 @@
  * interface through which samplers compose without looking the parent up again.
  */
 import { createTraceState, trace, type Attributes, type Context, type TraceState } from "@opentelemetry/api";
-import { SamplingDecision, type Sampler, type SamplingResult } from "@opentelemetry/sdk-trace-base";
+import type { SamplingDecision as SdkDecision, Sampler, SamplingResult, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { Threshold } from "./threshold.ts";
 import { otInfo, setThreshold, eraseThreshold, OT_KEY } from "./tracestate.ts";
+
+/**
+ * The SDK's `SamplingDecision` values, without loading the tracing SDK (~0.1 s) into a node that
+ * traces nothing: samplers are built at every start, the SDK is imported only when tracing is on.
+ */
+export const SamplingDecision = Object.freeze({
+  NOT_RECORD: 0 as SdkDecision.NOT_RECORD,
+  RECORD: 1 as SdkDecision.RECORD,
+  RECORD_AND_SAMPLED: 2 as SdkDecision.RECORD_AND_SAMPLED,
+});
+
+/** A span processor that does nothing (the SDK's `NoopSpanProcessor`, without loading the SDK). */
+export const NOOP_SPAN_PROCESSOR: SpanProcessor = Object.freeze({
+  onStart: () => undefined,
+  onEnd: () => undefined,
+  forceFlush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
+});
 
 /** NOT_RECORD, tracestate unchanged. */
 export const DROP: SamplingResult = Object.freeze({ decision: SamplingDecision.NOT_RECORD });

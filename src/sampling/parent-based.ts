@@ -13,9 +13,9 @@
  * `ignore` (the root sampler decides, consistently, from the same trace randomness).
  */
 import { INVALID_SPANID, INVALID_TRACEID, TraceFlags, trace, type Attributes, type Context, type Link, type SpanContext, type SpanKind, type TraceState } from "@opentelemetry/api";
-import { SamplingDecision, type Sampler, type SamplingResult } from "@opentelemetry/sdk-trace-base";
+import type { Sampler, SamplingResult } from "@opentelemetry/sdk-trace-base";
 import { DEFAULT_PARENT, PARENT_SCHEMA, resolveSection, type ParentConfig } from "./config.ts";
-import { droppedWith, isRootSampler, OWN_REASON, RECORD_ONLY, SAMPLE_KEEP_STATE, sampledWith } from "./decision.ts";
+import { droppedWith, isRootSampler, OWN_REASON, RECORD_ONLY, SAMPLE_KEEP_STATE, SamplingDecision, sampledWith } from "./decision.ts";
 import { getHeadControls } from "./head-controls.ts";
 import { O, R, SamplingStats } from "./stats.ts";
 import { Threshold } from "./threshold.ts";

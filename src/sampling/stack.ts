@@ -10,11 +10,11 @@
  * changes nothing. With `enabled: false` every span is NOT_RECORD without further work.
  */
 import type { Attributes, Context, Link, SpanKind } from "@opentelemetry/api";
-import { NoopSpanProcessor, type Sampler, type SamplingResult, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import type { Sampler, SamplingResult, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { SYSTEM_CLOCK, type Clock } from "./clock.ts";
 import { DEFAULT_SAMPLING_CONFIG, resolveSamplingConfig, type SamplingConfig, type SamplingConfigPatch } from "./config.ts";
 import { ConsistentProbabilitySampler } from "./consistent.ts";
-import { DROP } from "./decision.ts";
+import { DROP, NOOP_SPAN_PROCESSOR } from "./decision.ts";
 import { DynamicRateSampler } from "./dynamic.ts";
 import { HeadControlSampler } from "./head-controls.ts";
 import { ParentBasedSampler } from "./parent-based.ts";
@@ -76,7 +76,7 @@ export class SamplingStack {
     this.headControls = new HeadControlSampler(this.probability, config.headControls, { stats, precision: config.precision });
     this.parentBased = new ParentBasedSampler(this.headControls, config.parent, { stats, recordUnsampled: config.tail.enabled });
     this.processor = new TailSamplingProcessor(config.tail, {
-      downstream: options.downstream ?? new NoopSpanProcessor(),
+      downstream: options.downstream ?? NOOP_SPAN_PROCESSOR,
       stats,
       clock: this.clock,
       ...(options.onEvict === undefined ? {} : { onEvict: options.onEvict }),

@@ -10,7 +10,7 @@
  * threads (tested with 1, 2 and 4).
  */
 import { availableParallelism } from "node:os";
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import { ValidationError } from "../../core/errors.ts";
 import { allocateCellGrid, gridEntryCount } from "../../core/field/grid.ts";
 import { splitCellsForPairs } from "../../core/field/repulsion-pairs.ts";
@@ -184,21 +184,28 @@ export class FieldPool {
   /** Where the last step's time went: wall time per phase and busy time of the tasks per kind (summed over threads). */
   lastProfile: FieldStepProfile | undefined;
 
-  private run(task: FieldTask): Promise<number> {
-    this.piscina ??= new Piscina<FieldTask, number>({
-      filename: new URL("./worker.mjs", import.meta.url).href,
-      minThreads: this.threads,
-      maxThreads: this.threads,
-      idleTimeout: 60_000,
-      concurrentTasksPerWorker: 1,
-    });
-    return this.piscina.run(task);
+  private starting: Promise<Piscina<FieldTask, number>> | undefined;
+
+  private async run(task: FieldTask): Promise<number> {
+    // Piscina is loaded with the first step, not with every node start.
+    this.starting ??= import("piscina").then(
+      ({ Piscina: Pool }) =>
+        (this.piscina = new Pool<FieldTask, number>({
+          filename: new URL("./worker.mjs", import.meta.url).href,
+          minThreads: this.threads,
+          maxThreads: this.threads,
+          idleTimeout: 60_000,
+          concurrentTasksPerWorker: 1,
+        })),
+    );
+    return (await this.starting).run(task);
   }
 
   /** Stops the worker threads (idempotent). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.piscina?.destroy();
+    const pool = this.starting === undefined ? this.piscina : await this.starting.catch(() => undefined);
+    await pool?.destroy();
   }
 }

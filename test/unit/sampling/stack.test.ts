@@ -167,3 +167,12 @@ describe("the standard stack", () => {
     await stack.close();
   });
 });
+
+describe("the SDK's values without the SDK", () => {
+  it("SamplingDecision and the no-op span processor match @opentelemetry/sdk-trace-base", async () => {
+    const sdk = await import("@opentelemetry/sdk-trace-base");
+    const { SamplingDecision, NOOP_SPAN_PROCESSOR } = await import("../../../src/sampling/decision.ts");
+    expect({ ...SamplingDecision }).toEqual({ NOT_RECORD: sdk.SamplingDecision.NOT_RECORD, RECORD: sdk.SamplingDecision.RECORD, RECORD_AND_SAMPLED: sdk.SamplingDecision.RECORD_AND_SAMPLED });
+    await expect(NOOP_SPAN_PROCESSOR.forceFlush()).resolves.toBeUndefined();
+  });
+});
