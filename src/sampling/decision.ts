@@ -12,11 +12,11 @@ import { otInfo, setThreshold, eraseThreshold, OT_KEY } from "./tracestate.ts";
  * The SDK's `SamplingDecision` values, without loading the tracing SDK (~0.1 s) into a node that
  * traces nothing: samplers are built at every start, the SDK is imported only when tracing is on.
  */
-export const SamplingDecision = Object.freeze({
-  NOT_RECORD: 0 as SdkDecision.NOT_RECORD,
-  RECORD: 1 as SdkDecision.RECORD,
-  RECORD_AND_SAMPLED: 2 as SdkDecision.RECORD_AND_SAMPLED,
-});
+export const SamplingDecision: {
+  readonly NOT_RECORD: SdkDecision.NOT_RECORD;
+  readonly RECORD: SdkDecision.RECORD;
+  readonly RECORD_AND_SAMPLED: SdkDecision.RECORD_AND_SAMPLED;
+} = Object.freeze({ NOT_RECORD: 0, RECORD: 1, RECORD_AND_SAMPLED: 2 });
 
 /** A span processor that does nothing (the SDK's `NoopSpanProcessor`, without loading the SDK). */
 export const NOOP_SPAN_PROCESSOR: SpanProcessor = Object.freeze({
