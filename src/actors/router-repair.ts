@@ -52,71 +52,70 @@ async function unlinkAtOwners(f: Fanout, keys: KeyColumns, timeoutMs: number): P
   return removed;
 }
 
+/** A tally of repairs; `repair` runs one mirror repair at `target` and unlinks what dangles. */
+class RepairTally {
+  checked = 0;
+  mirrorsAdded = 0;
+  mirrorsUpdated = 0;
+  mirrorsRemoved = 0;
+  ownersRemoved = 0;
+
+  constructor(
+    private readonly f: Fanout,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async repair(target: number, owned: Uint8Array, fromShard?: number): Promise<void> {
+    const { f, timeoutMs } = this;
+    this.checked += owned.byteLength >>> 6;
+    const r: MirrorRepairReply = await f.ref(target).ask({ type: "shard.mirror-repair", owned, ...(fromShard === undefined ? {} : { fromShard }) }, { timeoutMs });
+    this.mirrorsAdded += r.mirrorsAdded;
+    this.mirrorsUpdated += r.mirrorsUpdated;
+    this.mirrorsRemoved += r.mirrorsRemoved;
+    this.ownersRemoved += await unlinkAtOwners(f, r.dangling, timeoutMs);
+  }
+
+  /** Every other shard's owned connections into `target`, in one buffer. */
+  async ownedInto(target: number): Promise<Uint8Array> {
+    const owners: Promise<Uint8Array>[] = [];
+    for (let s = 0; s < this.f.shardCount; s++) if (s !== target) owners.push(this.f.ref(s).ask({ type: "shard.edge-audit", targetShard: target }, { timeoutMs: this.timeoutMs }));
+    return concat(await Promise.all(owners));
+  }
+
+  report(): EdgeRepairReport {
+    return { checked: this.checked, mirrorsAdded: this.mirrorsAdded, mirrorsUpdated: this.mirrorsUpdated, mirrorsRemoved: this.mirrorsRemoved, ownersRemoved: this.ownersRemoved };
+  }
+}
+
 /**
  * Reconciles both sides of every cross-shard connection. Call it once every shard has recovered
  * and while their recovery gate holds client calls (`GraphShardEnv.recovery`), then open the
  * gate (`openShards`); `timeoutMs` bounds each shard message.
  */
 export async function reconcileEdges(f: Fanout, timeoutMs: number): Promise<EdgeRepairReport> {
-  const S = f.shardCount;
-  let checked = 0;
-  let mirrorsAdded = 0;
-  let mirrorsUpdated = 0;
-  let mirrorsRemoved = 0;
-  let ownersRemoved = 0;
-  if (S < 2) return { checked, mirrorsAdded, mirrorsUpdated, mirrorsRemoved, ownersRemoved };
-  for (let target = 0; target < S; target++) {
-    const owners: Promise<Uint8Array>[] = [];
-    for (let s = 0; s < S; s++) if (s !== target) owners.push(f.ref(s).ask({ type: "shard.edge-audit", targetShard: target }, { timeoutMs }));
-    const owned = concat(await Promise.all(owners));
-    checked += owned.byteLength >>> 6;
-    const r: MirrorRepairReply = await f.ref(target).ask({ type: "shard.mirror-repair", owned }, { timeoutMs });
-    mirrorsAdded += r.mirrorsAdded;
-    mirrorsUpdated += r.mirrorsUpdated;
-    mirrorsRemoved += r.mirrorsRemoved;
-    ownersRemoved += await unlinkAtOwners(f, r.dangling, timeoutMs);
-  }
-  return { checked, mirrorsAdded, mirrorsUpdated, mirrorsRemoved, ownersRemoved };
+  const tally = new RepairTally(f, timeoutMs);
+  if (f.shardCount < 2) return tally.report();
+  for (let target = 0; target < f.shardCount; target++) await tally.repair(target, await tally.ownedInto(target));
+  return tally.report();
 }
 
 /**
  * Cluster mode: reconciles the cross-shard edges of one shard just taken over, with the shards
  * wherever they are served: its mirrors against every other shard's owned connections into it,
- * and its owned connections against their mirrors on every other shard. The other shards serve
- * meanwhile; a shard that is not served anywhere at the moment fails the pass (UNAVAILABLE) and
- * the caller tries again later.
+ * and its owned connections against their mirrors on every other shard (only mirrors whose
+ * source lives on it are checked there). A shard that is not served anywhere at the moment fails
+ * the pass (UNAVAILABLE) and the caller tries again later.
  */
 export async function reconcileShardEdges(f: Fanout, shard: number, timeoutMs: number): Promise<EdgeRepairReport> {
-  const S = f.shardCount;
-  let checked = 0;
-  let mirrorsAdded = 0;
-  let mirrorsUpdated = 0;
-  let mirrorsRemoved = 0;
-  let ownersRemoved = 0;
-  const count = (r: MirrorRepairReply): void => {
-    mirrorsAdded += r.mirrorsAdded;
-    mirrorsUpdated += r.mirrorsUpdated;
-    mirrorsRemoved += r.mirrorsRemoved;
-  };
-  if (S < 2) return { checked, mirrorsAdded, mirrorsUpdated, mirrorsRemoved, ownersRemoved };
-  // As a target: every other shard's owned connections into it.
-  const owners: Promise<Uint8Array>[] = [];
-  for (let s = 0; s < S; s++) if (s !== shard) owners.push(f.ref(s).ask({ type: "shard.edge-audit", targetShard: shard }, { timeoutMs }));
-  const owned = concat(await Promise.all(owners));
-  checked += owned.byteLength >>> 6;
-  const mine: MirrorRepairReply = await f.ref(shard).ask({ type: "shard.mirror-repair", owned }, { timeoutMs });
-  count(mine);
-  ownersRemoved += await unlinkAtOwners(f, mine.dangling, timeoutMs);
-  // As an owner: its connections into each other shard against their mirrors there.
-  for (let target = 0; target < S; target++) {
+  const tally = new RepairTally(f, timeoutMs);
+  if (f.shardCount < 2) return tally.report();
+  await tally.repair(shard, await tally.ownedInto(shard));
+  for (let target = 0; target < f.shardCount; target++) {
     if (target === shard) continue;
     const out = await f.ref(shard).ask({ type: "shard.edge-audit", targetShard: target }, { timeoutMs });
-    checked += out.byteLength >>> 6;
-    const r: MirrorRepairReply = await f.ref(target).ask({ type: "shard.mirror-repair", owned: out, fromShard: shard }, { timeoutMs });
-    count(r);
-    ownersRemoved += await unlinkAtOwners(f, r.dangling, timeoutMs);
+    await tally.repair(target, out, shard);
   }
-  return { checked, mirrorsAdded, mirrorsUpdated, mirrorsRemoved, ownersRemoved };
+  return tally.report();
 }
 
 /** Opens every shard's recovery gate: the calls that waited are served. */

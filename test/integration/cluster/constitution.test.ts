@@ -8,20 +8,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { status } from "@grpc/grpc-js";
 import { ConstitutionProfile } from "../../../src/core/constitution/index.ts";
 import { RecordFormat } from "../../../src/gen/neurograph/v1/common.ts";
-import { preferredOwner } from "../../../src/runtime/cluster/leases.ts";
 import { startNatsCluster, type NatsCluster } from "../../support/nats-server.ts";
 import { create, failure } from "../guardian/rules-harness.ts";
 import { jetstream } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { closeAll, eventually, rawClient } from "../nats/support.ts";
 import { call, startTestNode, type TestNode } from "../node/harness.ts";
+import { clusterFlags, startClusterNodes } from "./support.ts";
 
 const SHARDS = 4;
 const CLUSTER = "cst";
 let nats: NatsCluster;
 const nodes: TestNode[] = [];
 
-const flags = (id: string) => ["--nats", nats.url, "--cluster", CLUSTER, "--node-id", id, "--shards", String(SHARDS), "--lease", "2s", "--ingest-jetstream=false"];
+const flags = (id: string) => clusterFlags(nats.url, CLUSTER, id, SHARDS);
 const constitutionOf = (t: TestNode) => call(t.admin.getConstitution.bind(t.admin), {});
 const checksumOf = async (t: TestNode) => Buffer.from((await constitutionOf(t)).document).toString("hex");
 const switchTo = (t: TestNode, profile: ConstitutionProfile, expectedVersion?: number) =>
@@ -44,13 +44,7 @@ async function converged(what: string): Promise<string> {
 
 beforeAll(async () => {
   nats = await startNatsCluster({ size: 3 });
-  for (const id of ["a", "b"]) nodes.push(await startTestNode(flags(id)));
-  const ids = nodes.map((n) => n.node.nodeId);
-  await eventually(
-    "every shard served by its preferred node",
-    () => Array.from({ length: SHARDS }, (_, s) => s).every((s) => nodes.filter((n) => n.node.board.state(s) === "serving").map((n) => n.node.nodeId).join() === preferredOwner(s, ids)),
-    30_000,
-  );
+  nodes.push(...(await startClusterNodes(nats.url, CLUSTER, ["a", "b"], SHARDS)));
 }, 120_000);
 
 afterAll(async () => {

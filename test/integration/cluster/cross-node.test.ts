@@ -12,13 +12,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Metadata } from "@grpc/grpc-js";
-import { preferredOwner } from "../../../src/runtime/cluster/leases.ts";
 import { RecordFormat } from "../../../src/gen/neurograph/v1/common.ts";
 import { startNatsCluster, type NatsCluster } from "../../support/nats-server.ts";
 import { Direction } from "../../../src/gen/neurograph/v1/common.ts";
 import { packConnections, packTokens } from "../api/fixtures.ts";
-import { eventually } from "../nats/support.ts";
-import { call, startTestNode, type TestNode } from "../node/harness.ts";
+import { call, type TestNode } from "../node/harness.ts";
+import { startClusterNodes } from "./support.ts";
 
 const SHARDS = 4;
 let nats: NatsCluster;
@@ -27,15 +26,7 @@ const nodes: TestNode[] = [];
 beforeAll(async () => {
   nats = await startNatsCluster({ size: 3 });
   // Node ids whose preferred shards are 2 and 2 of the 4 (rendezvous hashing of "a", "b").
-  for (const id of ["a", "b"]) {
-    nodes.push(await startTestNode(["--nats", nats.url, "--cluster", "ctx", "--node-id", id, "--shards", String(SHARDS), "--lease", "2s", "--ingest-jetstream=false"]));
-  }
-  const ids = nodes.map((n) => n.node.nodeId);
-  await eventually(
-    "every shard served by its preferred node",
-    () => Array.from({ length: SHARDS }, (_, s) => s).every((s) => nodes.filter((n) => n.node.board.state(s) === "serving").map((n) => n.node.nodeId).join() === preferredOwner(s, ids)),
-    30_000,
-  );
+  nodes.push(...(await startClusterNodes(nats.url, "ctx", ["a", "b"], SHARDS)));
 }, 120_000);
 
 afterAll(async () => {

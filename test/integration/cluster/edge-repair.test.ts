@@ -8,29 +8,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReplicatedLogs } from "../../../src/actors/cluster/log-setup.ts";
 import { Direction, RecordFormat } from "../../../src/gen/neurograph/v1/common.ts";
-import { preferredOwner } from "../../../src/runtime/cluster/leases.ts";
 import { startNatsCluster, type NatsCluster } from "../../support/nats-server.ts";
 import { packConnections } from "../api/fixtures.ts";
 import { create } from "../guardian/rules-harness.ts";
 import { closeAll, eventually, rawClient } from "../nats/support.ts";
-import { call, startTestNode, type TestNode } from "../node/harness.ts";
+import { call, type TestNode } from "../node/harness.ts";
+import { startClusterNodes } from "./support.ts";
 
 const SHARDS = 4;
 const CLUSTER = "er";
 let nats: NatsCluster;
 let nodes: TestNode[] = [];
 
-const flags = (id: string) => ["--nats", nats.url, "--cluster", CLUSTER, "--node-id", id, "--shards", String(SHARDS), "--lease", "2s", "--ingest-jetstream=false"];
-
 async function startNodes(): Promise<void> {
-  nodes = [];
-  for (const id of ["a", "b"]) nodes.push(await startTestNode(flags(id)));
-  const ids = nodes.map((n) => n.node.nodeId);
-  await eventually(
-    "every shard served by its preferred node",
-    () => Array.from({ length: SHARDS }, (_, s) => s).every((s) => nodes.filter((n) => n.node.board.state(s) === "serving").map((n) => n.node.nodeId).join() === preferredOwner(s, ids)),
-    30_000,
-  );
+  nodes = await startClusterNodes(nats.url, CLUSTER, ["a", "b"], SHARDS);
 }
 
 async function stopNodes(): Promise<void> {
