@@ -12,7 +12,7 @@
  * - `wal.snapshot_10m`: time to write the snapshots of all shards (in the background of the group
  *   committer, chunk by chunk).
  * - `wal.restart_10m_main_thread`: the same node restart without recovery threads
- *   (NEUROGRAPH_RECOVERY_THREADS=0), runs interleaved with the others.
+ *   (NG_RECOVERY_THREADS=0), runs interleaved with the others.
  * WAL_RESTART_DIR=<dir> keeps the data set in <dir> and reuses it when it is there.
  * WAL_RESTART_TOKENS=N measures another size (default 10 M); `cpuSeconds` is CPU time (all threads).
  */
@@ -110,7 +110,7 @@ const runs: Run[] = [];
 const mainOnly: Run[] = [];
 for (let i = 0; i < 3; i++) {
   runs.push(await serveOnce(dir));
-  mainOnly.push(await serveOnce(dir, { NEUROGRAPH_RECOVERY_THREADS: "0" }));
+  mainOnly.push(await serveOnce(dir, { NG_RECOVERY_THREADS: "0" }));
 }
 if (keep === undefined) rmSync(dir, { recursive: true, force: true });
 const bestOf = (rs: Run[]): Run => rs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
@@ -130,7 +130,7 @@ emit("wal.restart_10m", best.seconds, "s", {
 });
 emit("wal.restart_10m_main_thread", bestMain.seconds, "s", {
   ...env,
-  what: "as wal.restart_10m with NEUROGRAPH_RECOVERY_THREADS=0 (every shard recovered on the main thread), best of 3",
+  what: "as wal.restart_10m with NG_RECOVERY_THREADS=0 (every shard recovered on the main thread), best of 3",
   cpuSeconds: bestMain.cpuSeconds,
   runs: mainOnly.map((r) => Number(r.seconds.toFixed(3))),
   spawnToRecoveredMs: bestMain.recoveredMs,

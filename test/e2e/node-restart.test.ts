@@ -144,7 +144,7 @@ describe("neurograph serve keeps its data across restarts", () => {
 
     // The first restart recovers on the main thread alone, the second loads every snapshot on
     // recovery threads (started before the node's modules load): the same answers either way.
-    const recovery: Record<string, string>[] = [{ NEUROGRAPH_RECOVERY_THREADS: "0" }, { NEUROGRAPH_RECOVERY_THREADS: "2", NEUROGRAPH_RECOVERY_THREAD_MIN_TOKENS: "1" }];
+    const recovery: Record<string, string>[] = [{ NG_RECOVERY_THREADS: "0" }, { NG_RECOVERY_THREADS: "2", NG_RECOVERY_THREAD_MIN_TOKENS: "1" }];
     for (let restart = 0; restart < 2; restart++) {
       const again = spawnServe(dataDir, ["--shards", "4"], undefined, recovery[restart]);
       c = connect(await again.serving);

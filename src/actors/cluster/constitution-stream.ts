@@ -10,16 +10,15 @@
  * client reads the new version and retries). Older documents beyond `MAX_DOCUMENTS` are dropped
  * by the stream; the guardian's history then starts from the oldest one left.
  */
-import { DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type MsgRequest } from "@nats-io/jetstream";
+import { DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { FailedPreconditionError, UnavailableError } from "../../core/errors.ts";
 import { ensureStream } from "../../runtime/cluster/jetstream-setup.ts";
 import { ClusterSubjects } from "../../runtime/nats/index.ts";
 import type { Logger } from "../../telemetry/index.ts";
 import type { ConstitutionLog } from "../guardian/constitution-log.ts";
-import { lastSubjectSeq, readSubject } from "./log-reader.ts";
+import { cameFirstAfter, isWrongLastSequence, lastSubjectSeq, readSubject } from "./log-reader.ts";
 
-const WRONG_LAST_SEQUENCE = 10071;
 /** The stream sequence of the document a document follows: the chain every node validates. */
 const AFTER_HEADER = "Ng-After";
 /** Documents the stream keeps (the guardian's default history holds 100). */
@@ -56,6 +55,7 @@ export class JetStreamConstitutionLog implements ConstitutionLog {
   private constructor(
     private readonly o: ConstitutionStreamOptions,
     private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
     private readonly stream: string,
     private readonly subject: string,
   ) {}
@@ -64,7 +64,8 @@ export class JetStreamConstitutionLog implements ConstitutionLog {
   static async open(o: ConstitutionStreamOptions): Promise<JetStreamConstitutionLog> {
     const subject = `${new ClusterSubjects(o.cluster).root}.constitution`;
     const stream = constitutionStreamName(o.cluster);
-    await ensureStream(await jetstreamManager(o.connection), {
+    const jsm = await jetstreamManager(o.connection);
+    await ensureStream(jsm, {
       name: stream,
       subjects: [subject],
       retention: RetentionPolicy.Limits,
@@ -74,12 +75,11 @@ export class JetStreamConstitutionLog implements ConstitutionLog {
       max_msg_size: MAX_DOCUMENT_BYTES,
       num_replicas: o.replicas,
     });
-    return new JetStreamConstitutionLog(o, jetstream(o.connection, { timeout: o.appendTimeoutMs ?? 10_000 }), stream, subject);
+    return new JetStreamConstitutionLog(o, jetstream(o.connection, { timeout: o.appendTimeoutMs ?? 10_000 }), jsm, stream, subject);
   }
 
   async load(): Promise<readonly Uint8Array[]> {
-    const jsm = await jetstreamManager(this.o.connection);
-    const end = await lastSubjectSeq(jsm, this.stream, this.subject);
+    const end = await lastSubjectSeq(this.jsm, this.stream, this.subject);
     const docs: Uint8Array[] = [];
     let first = true;
     await readSubject(this.js, this.stream, this.subject, 1, end, (m) => {
@@ -104,15 +104,13 @@ export class JetStreamConstitutionLog implements ConstitutionLog {
       const h = natsHeaders();
       h.set(AFTER_HEADER, String(this.chainHead));
       const ack = await this.js.publish(this.subject, document, { headers: h, expect: { lastSubjectSequence: expected } });
-      // nats-server before 2.9.21 can accept two concurrent publishes expecting the same last
-      // sequence on a replicated stream (nats-server#4320): only the first after `expected`
-      // continues the chain; a later one is void for every node.
-      const next = await (await jetstreamManager(this.o.connection)).streams.getMessage(this.stream, { seq: expected + 1, next_by_subj: this.subject } as unknown as MsgRequest);
-      if (next?.seq !== ack.seq) throw conflict(undefined);
+      // Only the first after `expected` continues the chain (see `cameFirstAfter`); a later one
+      // is void for every node.
+      if (!(await cameFirstAfter(this.jsm, this.stream, this.subject, expected, ack.seq))) throw conflict(undefined);
       this.appliedSeq = Math.max(this.appliedSeq, ack.seq);
     } catch (err) {
       if (err instanceof FailedPreconditionError) throw err;
-      if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) throw conflict(err);
+      if (isWrongLastSequence(err)) throw conflict(err);
       throw new UnavailableError(`appending to the cluster's constitution stream ${this.stream} failed: ${err instanceof Error ? err.message : String(err)}; check the NATS servers (JetStream)`, {
         cause: err,
       });

@@ -3,7 +3,7 @@
  * messages from a sequence up to that end through an ordered consumer (flow-controlled, recreated
  * by the client if it falls behind), for recovery.
  */
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager, type MsgRequest } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
 import { NeuroGraphError, UnavailableError } from "../../core/errors.ts";
 import { watchStall } from "./stall-watch.ts";
@@ -29,6 +29,22 @@ export async function lastSubjectSeq(jsm: JetStreamManager, stream: string, subj
     if (err instanceof Error && /no message found|not found/i.test(err.message)) return 0;
     throw failed("reading the end", subject, err);
   }
+}
+
+/** A publish whose expected last (subject) sequence did not hold: someone else appended. */
+export function isWrongLastSequence(err: unknown): err is JetStreamApiError {
+  return err instanceof JetStreamApiError && err.code === 10071;
+}
+
+/**
+ * Whether the message at `seq` is the first on `subject` after `after`. nats-server before 2.9.21
+ * can accept two concurrent publishes that expect the same last sequence on a replicated stream
+ * (nats-io/nats-server#4320); a writer that relies on the expectation checks with this.
+ */
+export async function cameFirstAfter(jsm: JetStreamManager, stream: string, subject: string, after: number, seq: number): Promise<boolean> {
+  // `next_by_subj` is a server feature (2.9+) the client's type for the stream API leaves out.
+  const next = await jsm.streams.getMessage(stream, { seq: after + 1, next_by_subj: subject } as unknown as MsgRequest);
+  return next?.seq === seq;
 }
 
 /** Time without a message after which a replay is given up (the messages it waits for are gone). */

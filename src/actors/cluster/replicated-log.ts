@@ -23,13 +23,13 @@
  * append makes the shard fail over to a fresh recovery from the log.
  */
 import { randomBytes } from "node:crypto";
-import { JetStreamApiError, type JetStreamClient, type JetStreamManager, type MsgRequest, type PubAck } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager, PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { UnavailableError, toNeuroGraphError, type NeuroGraphError } from "../../core/errors.ts";
 import type { Logger } from "../../telemetry/index.ts";
 import type { AppendTicket, RecoveryHandler, RecoveryReport, ShardLog, ShardLogStats, ShardMutation, ShardSnapshotData } from "../shard-log.ts";
 import type { CachedMessage, ShardCache } from "./local-cache.ts";
-import { lastSubjectSeq, readSubject } from "./log-reader.ts";
+import { cameFirstAfter, isWrongLastSequence, lastSubjectSeq, readSubject } from "./log-reader.ts";
 import { FENCE_KIND, KIND_HEADER, PART_HEADER, PartJoiner, decodeBatch, encodeBatch, encodedSize, parsePart, splitParts } from "./log-records.ts";
 import type { SnapshotPosition, SnapshotStore } from "./snapshot-store.ts";
 
@@ -84,7 +84,6 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
-const WRONG_LAST_SEQUENCE = 10071;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 class FencedError extends UnavailableError {}
@@ -221,12 +220,10 @@ export class ReplicatedShardLog implements ShardLog {
         msgID: `${this.nonce}-fence-${end}-${attempt}`,
         timeout: this.appendTimeoutMs,
       });
-      // nats-server before 2.9.21 can accept a concurrent publish expecting the same end on a
-      // replicated stream (nats-server#4320): the marker fences only if nothing came between.
-      const next = await this.o.jsm.streams.getMessage(this.o.stream, { seq: end + 1, next_by_subj: this.o.subject } as unknown as MsgRequest);
-      return next?.seq === ack.seq ? ack.seq : undefined;
+      // The marker fences only if nothing came between (see `cameFirstAfter`).
+      return (await cameFirstAfter(this.o.jsm, this.o.stream, this.o.subject, end, ack.seq)) ? ack.seq : undefined;
     } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) return undefined;
+      if (isWrongLastSequence(err)) return undefined;
       throw new UnavailableError(`shard ${this.o.shard}: writing the ownership marker to the replicated log failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
   }
@@ -314,7 +311,7 @@ export class ReplicatedShardLog implements ShardLog {
           ...(h === undefined ? {} : { headers: h }),
         });
       } catch (err) {
-        if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) {
+        if (isWrongLastSequence(err)) {
           throw new FencedError(`shard ${shard} was taken over by another node (its replicated log moved on: ${err.message}); this node stopped serving it; retry`);
         }
         if (Date.now() >= deadline) {

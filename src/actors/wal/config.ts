@@ -59,13 +59,13 @@ export interface WalOptions extends Partial<WalTuning> {
   readonly actorKind?: string;
   /**
    * Threads that load the shards' snapshots in parallel at start (recovery-pool.ts); 0 = all on
-   * the main thread. Default: $NEUROGRAPH_RECOVERY_THREADS, else one per core but one (the main
+   * the main thread. Default: $NG_RECOVERY_THREADS, else one per core but one (the main
    * thread loads shards too).
    */
   readonly recoveryThreads?: number;
   /** Whether the main thread loads the shards no recovery thread has begun yet (default true; false waits for the threads). */
   readonly recoveryOnMainThread?: boolean;
-  /** Snapshots with fewer tokens are loaded on the main thread (default: $NEUROGRAPH_RECOVERY_THREAD_MIN_TOKENS, else 65 536). */
+  /** Snapshots with fewer tokens are loaded on the main thread (default: $NG_RECOVERY_THREAD_MIN_TOKENS, else 65 536). */
   readonly recoveryThreadMinTokens?: number;
 }
 

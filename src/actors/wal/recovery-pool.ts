@@ -19,14 +19,15 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { ValidationError } from "../../core/errors.ts";
 import type { TokenState } from "../../core/store/index.ts";
 
 /** Environment variable that sets the number of recovery threads (0 = recover on the main thread). */
-export const RECOVERY_THREADS_ENV = "NEUROGRAPH_RECOVERY_THREADS";
+export const RECOVERY_THREADS_ENV = "NG_RECOVERY_THREADS";
 /** Smaller snapshots are loaded on the main thread: a worker's start and hand-off would cost more. */
 export const DEFAULT_RECOVERY_WORKER_MIN_TOKENS = 65_536;
 /** Environment variable that sets that threshold (tests use it to put small shards on threads). */
-export const RECOVERY_THREAD_MIN_TOKENS_ENV = "NEUROGRAPH_RECOVERY_THREAD_MIN_TOKENS";
+export const RECOVERY_THREAD_MIN_TOKENS_ENV = "NG_RECOVERY_THREAD_MIN_TOKENS";
 
 /** Claim states of a load in the shared array: unclaimed, the main thread's, else thread w's as w + FIRST_THREAD. */
 export const UNCLAIMED = 0;
@@ -72,22 +73,23 @@ export type RecoveryJobResult =
 /** A thread's messages: a result per load it claimed, then `done` when the list is through. */
 export type RecoveryThreadMessage = RecoveryJobResult | { readonly done: true };
 
-/** The number of recovery threads: `configured`, else $NEUROGRAPH_RECOVERY_THREADS, else one per core but one. */
+/** The number of recovery threads: `configured`, else $NG_RECOVERY_THREADS, else one per core but one. */
 export function recoveryThreads(configured: number | undefined): number {
   return configured !== undefined ? Math.max(0, Math.floor(configured)) : (envCount(RECOVERY_THREADS_ENV) ?? Math.max(0, availableParallelism() - 1));
 }
 
-/** The smallest snapshot (tokens) loaded on a thread: `configured`, else $NEUROGRAPH_RECOVERY_THREAD_MIN_TOKENS, else 65 536. */
+/** The smallest snapshot (tokens) loaded on a thread: `configured`, else $NG_RECOVERY_THREAD_MIN_TOKENS, else 65 536. */
 export function recoveryThreadMinTokens(configured: number | undefined): number {
   return configured !== undefined ? Math.max(0, Math.floor(configured)) : (envCount(RECOVERY_THREAD_MIN_TOKENS_ENV) ?? DEFAULT_RECOVERY_WORKER_MIN_TOKENS);
 }
 
-/** A non-negative integer from the environment; anything else counts as unset. */
+/** A non-negative integer from the environment, undefined when unset; anything else is refused. */
 function envCount(name: string): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === "") return undefined;
   const n = Number(raw);
-  return Number.isInteger(n) && n >= 0 ? n : undefined;
+  if (Number.isInteger(n) && n >= 0) return n;
+  throw ValidationError.of("environment", [{ field: name, value: raw, rule: "non_negative_integer", description: `${name} must be a whole number ≥ 0 (0 = no recovery threads); unset it for the default` }]);
 }
 
 interface Load {
