@@ -11,8 +11,9 @@
  *   here, so memory is not fresh).
  * - `wal.snapshot_10m`: time to write the snapshots of all shards (in the background of the group
  *   committer, chunk by chunk).
- * - `wal.restart_10m_main_thread`: the same node restart without recovery threads
- *   (NG_RECOVERY_THREADS=0), runs interleaved with the others.
+ * - `wal.restart_10m_small_pages`: the same with GLIBC_TUNABLES unset (4 KiB pages; see
+ *   src/node/huge-pages.ts), and `wal.restart_10m_main_thread` without recovery threads
+ *   (NG_RECOVERY_THREADS=0); runs interleaved with the others, WAL_RESTART_RUNS of each (5).
  * WAL_RESTART_DIR=<dir> keeps the data set in <dir> and reuses it when it is there.
  * WAL_RESTART_TOKENS=N measures another size (default 10 M); `cpuSeconds` is CPU time (all threads).
  */
@@ -22,11 +23,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { emit, gc, machine } from "./lib/report.ts";
 import { Pipeline } from "./lib/wal-pipeline.ts";
+import { HUGE_PAGE_TUNABLE, hugePageStatus } from "../src/node/huge-pages.ts";
 
 const SHARDS = 16;
 const TOKENS = Number(process.env.WAL_RESTART_TOKENS ?? 10_000_000);
 const BATCH = 10_000;
 const TAIL_BATCHES = 20;
+const RUNS = Number(process.env.WAL_RESTART_RUNS ?? 5);
 const env = { shards: SHARDS, tokens: TOKENS, ...machine() };
 
 async function ingest(p: Pipeline, batches: number): Promise<void> {
@@ -105,33 +108,45 @@ function serveOnce(dataDir: string, env: Record<string, string> = {}): Promise<{
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.build.json")], { stdio: "inherit" });
 type Run = { seconds: number; cpuSeconds: number; recoveredMs: number };
+// The node as the image (and npm start) runs it: malloc asks for transparent huge pages.
+const asImage = { GLIBC_TUNABLES: HUGE_PAGE_TUNABLE };
 const runs: Run[] = [];
-// The same restart with every shard recovered on the main thread (no recovery threads).
+// The same restart with 4 KiB pages (the tunable unset), and with every shard recovered on the
+// main thread (no recovery threads); the three are interleaved so drift hits them alike.
+const smallPages: Run[] = [];
 const mainOnly: Run[] = [];
-for (let i = 0; i < 3; i++) {
-  runs.push(await serveOnce(dir));
-  mainOnly.push(await serveOnce(dir, { NG_RECOVERY_THREADS: "0" }));
+for (let i = 0; i < RUNS; i++) {
+  runs.push(await serveOnce(dir, asImage));
+  smallPages.push(await serveOnce(dir, { GLIBC_TUNABLES: "" }));
+  mainOnly.push(await serveOnce(dir, { ...asImage, NG_RECOVERY_THREADS: "0" }));
 }
 if (keep === undefined) rmSync(dir, { recursive: true, force: true });
 const bestOf = (rs: Run[]): Run => rs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-const best = bestOf(runs);
-const bestMain = bestOf(mainOnly);
+const median = (rs: Run[]): number => rs.map((r) => r.seconds).sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
+const summary = (rs: Run[]): Record<string, unknown> => {
+  const b = bestOf(rs);
+  return { cpuSeconds: b.cpuSeconds, median: Number(median(rs).toFixed(3)), runs: rs.map((r) => Number(r.seconds.toFixed(3))), spawnToRecoveredMs: b.recoveredMs };
+};
 
 if (!reuse) emit("wal.snapshot_10m", snapshotSeconds, "s", { ...env, bytes: TOKENS * 64 });
 emit("wal.recover_10m", restartSeconds, "s", { ...env, cpuSeconds: restartCpuSeconds, tailTokens: TAIL_BATCHES * BATCH, recoveredTokens: tokens, warmPageCache: true });
-emit("wal.restart_10m", best.seconds, "s", {
+emit("wal.restart_10m", bestOf(runs).seconds, "s", {
   ...env,
-  what: "neurograph serve (dist) spawn to its serving line, recovery threads on (one per core but one, sharing the shards with the main thread), best of 3",
-  cpuSeconds: best.cpuSeconds,
-  runs: runs.map((r) => Number(r.seconds.toFixed(3))),
-  spawnToRecoveredMs: best.recoveredMs,
+  what: `neurograph serve (dist) spawn to its serving line, as the image runs it (GLIBC_TUNABLES=${HUGE_PAGE_TUNABLE}), recovery threads on (one per core but one, sharing the shards with the main thread), best of ${RUNS}`,
+  ...summary(runs),
+  hugePages: hugePageStatus(asImage).effective,
   tailTokens: TAIL_BATCHES * BATCH,
   warmPageCache: true,
 });
-emit("wal.restart_10m_main_thread", bestMain.seconds, "s", {
+emit("wal.restart_10m_small_pages", bestOf(smallPages).seconds, "s", {
   ...env,
-  what: "as wal.restart_10m with NG_RECOVERY_THREADS=0 (every shard recovered on the main thread), best of 3",
-  cpuSeconds: bestMain.cpuSeconds,
-  runs: mainOnly.map((r) => Number(r.seconds.toFixed(3))),
-  spawnToRecoveredMs: bestMain.recoveredMs,
+  what: `as wal.restart_10m with GLIBC_TUNABLES unset (4 KiB pages for the columns), best of ${RUNS}`,
+  ...summary(smallPages),
+  hugePages: false,
+});
+emit("wal.restart_10m_main_thread", bestOf(mainOnly).seconds, "s", {
+  ...env,
+  what: `as wal.restart_10m with NG_RECOVERY_THREADS=0 (every shard recovered on the main thread), best of ${RUNS}`,
+  ...summary(mainOnly),
+  hugePages: hugePageStatus(asImage).effective,
 });

@@ -1,5 +1,6 @@
 /** Shared helpers for benchmarks: the JSON-line format of DESIGN §8 and a few measurements. */
 import { cpus, totalmem } from "node:os";
+import { hugePageStatus } from "../../src/node/huge-pages.ts";
 
 export interface BenchLine {
   readonly bench: string;
@@ -22,9 +23,10 @@ function round(v: number): number {
 }
 
 /** A short description of the machine, attached to figures that depend on it. */
-export function machine(): { cpu: string; cores: number; memGiB: number; node: string } {
+export function machine(): { cpu: string; cores: number; memGiB: number; node: string; hugePages: boolean } {
   const c = cpus();
-  return { cpu: c[0]?.model ?? "unknown", cores: c.length, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  // Whether this process's large buffers get transparent huge pages (npm run bench sets the tunable).
+  return { cpu: c[0]?.model ?? "unknown", cores: c.length, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, hugePages: hugePageStatus().effective };
 }
 
 /** Runs the garbage collector when node was started with --expose-gc (the runner does). */

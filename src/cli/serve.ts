@@ -10,6 +10,7 @@ import { CommanderError, type Command } from "commander";
 import { ValidationError } from "../core/errors.ts";
 import { startWalRecoveryEarly } from "../actors/wal/index.ts";
 import { checkServeConfig, serveConfigSchema, type ServeConfig } from "../node/config.ts";
+import { hugePageAdvice } from "../node/huge-pages.ts";
 import { describeOptions, loadConfig } from "../runtime/index.ts";
 
 /** Exit code of a configuration that does not validate. */
@@ -45,6 +46,8 @@ async function serve(argv: readonly string[]): Promise<void> {
   process.stderr.write(
     `neurograph: serving gRPC on ${node.grpcAddress} (${config.shards} shards, data dir ${config.dataDir}, metrics ${node.metricsAddress}, node ${node.nodeId}, ${durability})\n`,
   );
+  const advice = hugePageAdvice();
+  if (advice !== undefined) process.stderr.write(`neurograph: note: ${advice}\n`);
   // Runs until a signal stops the node (which exits the process).
   await new Promise<never>(() => undefined);
 }
